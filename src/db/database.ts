@@ -1,0 +1,119 @@
+// The one database seam: four methods over either node-postgres or an in-process PGlite.
+// Both speak the same PostgreSQL dialect, so every query module, migration and test is shared.
+import { mkdirSync } from 'node:fs';
+import pg from 'pg';
+
+export type Row = Record<string, unknown>;
+
+export interface Queryable {
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  one<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T>;
+  maybeOne<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
+  /** Runs several statements without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly engine: 'postgres' | 'pglite';
+  /** Runs fn in one transaction: committed when it resolves, rolled back whole when it throws. */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+// Dates stay 'YYYY-MM-DD' strings (Alma dates carry no time zone) and bigint counts become numbers.
+const DATE_OID = 1082;
+const INT8_OID = 20;
+const parseInt8 = (v: string) => Number(v);
+const keepDate = (v: string) => v;
+
+function wrap(run: (sql: string, params?: readonly unknown[]) => Promise<Row[]>, exec: (sql: string) => Promise<void>): Queryable {
+  return {
+    query: run as Queryable['query'],
+    async one(sql, params) {
+      const rows = await run(sql, params);
+      if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}`);
+      return rows[0] as never;
+    },
+    async maybeOne(sql, params) {
+      const rows = await run(sql, params);
+      return rows[0] as never;
+    },
+    exec,
+  };
+}
+
+export async function openPostgres(url: string, poolSize = 10): Promise<Db> {
+  const types = {
+    getTypeParser(oid: number, format?: string) {
+      if (oid === DATE_OID) return keepDate;
+      if (oid === INT8_OID) return parseInt8;
+      return pg.types.getTypeParser(oid, format as 'text');
+    },
+  };
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: types as pg.CustomTypesConfig });
+  // An idle client that loses its connection must not crash the process; the next query reconnects.
+  pool.on('error', () => {});
+  const runOn = (client: pg.Pool | pg.PoolClient) => async (sql: string, params?: readonly unknown[]) =>
+    (await client.query(sql, params as unknown[])).rows as Row[];
+  const execOn = (client: pg.Pool | pg.PoolClient) => async (sql: string) => {
+    await client.query(sql);
+  };
+  return {
+    engine: 'postgres',
+    ...wrap(runOn(pool), execOn(pool)),
+    async transaction(fn) {
+      const client = await pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(wrap(runOn(client), execOn(client)));
+        await client.query('COMMIT');
+        return result;
+      } catch (err) {
+        await client.query('ROLLBACK').catch(() => {});
+        throw err;
+      } finally {
+        client.release();
+      }
+    },
+    close: () => pool.end(),
+  };
+}
+
+/** dataDir undefined means an in-memory database (tests). */
+export async function openPglite(dataDir?: string): Promise<Db> {
+  // Loaded lazily: the WASM build costs memory a PostgreSQL deployment should not pay.
+  const { PGlite } = await import('@electric-sql/pglite');
+  const { pg_trgm } = await import('@electric-sql/pglite/contrib/pg_trgm');
+  if (dataDir) mkdirSync(dataDir, { recursive: true });
+  const lite = await PGlite.create(dataDir ?? 'memory://', {
+    extensions: { pg_trgm },
+    parsers: { [DATE_OID]: keepDate, [INT8_OID]: parseInt8 },
+  });
+  const runOn = (q: { query: typeof lite.query }) => async (sql: string, params?: readonly unknown[]) =>
+    (await q.query<Row>(sql, params as unknown[])).rows;
+  const execOn = (q: { exec: typeof lite.exec }) => async (sql: string) => {
+    await q.exec(sql);
+  };
+  return {
+    engine: 'pglite',
+    ...wrap(runOn(lite), execOn(lite)),
+    // PGlite is one session: its own transaction() queues every other query until this one ends.
+    transaction: (fn) => lite.transaction((tx) => fn(wrap(runOn(tx), execOn(tx)))),
+    close: () => lite.close(),
+  };
+}
+
+export interface DbOptions {
+  databaseUrl?: string | undefined;
+  dataDir?: string | undefined;
+  poolSize?: number;
+}
+
+export function openDb(opts: DbOptions): Promise<Db> {
+  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize) : openPglite(opts.dataDir);
+}
+
+/** Unique violations surface as this so the domain can name the identifier that clashed. */
+export function isUniqueViolation(err: unknown): err is { code: string; constraint?: string } {
+  return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505';
+}

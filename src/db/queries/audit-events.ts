@@ -1,0 +1,51 @@
+// SQL for audit_event (append-only: there is no update or delete here on purpose).
+import type { Queryable } from '../database.js';
+
+export interface AuditEventInput {
+  institutionId: string | null;
+  actorType: string;
+  actorId: string | null;
+  actorLabel: string;
+  action: string;
+  entityType: string;
+  entityId: string | null;
+  entityLabel: string | null;
+  changes: Record<string, { before: unknown; after: unknown }>;
+  context?: Record<string, unknown>;
+}
+
+export interface AuditEvent extends AuditEventInput {
+  id: number;
+  occurredAt: Date;
+}
+
+export async function insertAuditEvent(db: Queryable, e: AuditEventInput): Promise<void> {
+  await db.query(
+    `INSERT INTO audit_event (institution_id, actor_type, actor_id, actor_label, action, entity_type, entity_id,
+       entity_label, changes, context) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [e.institutionId, e.actorType, e.actorId, e.actorLabel, e.action, e.entityType, e.entityId, e.entityLabel,
+      JSON.stringify(e.changes), JSON.stringify(e.context ?? {})],
+  );
+}
+
+export async function listAuditEventsForEntity(db: Queryable, entityId: string, limit = 100): Promise<AuditEvent[]> {
+  const rows = await db.query(
+    `SELECT id, institution_id, occurred_at, actor_type, actor_id, actor_label, action, entity_type, entity_id,
+       entity_label, changes, context FROM audit_event WHERE entity_id = $1 ORDER BY id DESC LIMIT $2`,
+    [entityId, limit],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    institutionId: r.institution_id as string | null,
+    occurredAt: r.occurred_at as Date,
+    actorType: r.actor_type as string,
+    actorId: r.actor_id as string | null,
+    actorLabel: r.actor_label as string,
+    action: r.action as string,
+    entityType: r.entity_type as string,
+    entityId: r.entity_id as string | null,
+    entityLabel: r.entity_label as string | null,
+    changes: r.changes as AuditEvent['changes'],
+    context: r.context as Record<string, unknown>,
+  }));
+}

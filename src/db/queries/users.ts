@@ -1,0 +1,255 @@
+// SQL for the user aggregate: app_user with its user_identifier and user_role rows.
+// Children are written with one statement each (json_to_recordset), so a batch of users costs a
+// fixed number of round trips per user whatever its size.
+import type { Queryable, Row } from '../database.js';
+import {
+  SCALAR_FIELDS,
+  type User,
+  type UserIdentifier,
+  type UserRole,
+  type UserRecordFields,
+  type UserScalars,
+  type UserSegments,
+} from '../../domain/users/user.js';
+
+const SCALAR_COLUMNS = SCALAR_FIELDS.map((f) => `u.${f.column}`).join(', ');
+
+const SELECT_USER = `
+  SELECT u.id, u.institution_id, ${SCALAR_COLUMNS},
+    u.contact_info, u.notes, u.blocks, u.statistics, u.rs_libraries, u.library_notices,
+    u.manual_edits, u.version, u.created_at, u.updated_at,
+    COALESCE((SELECT json_agg(json_build_object('idType', i.id_type, 'value', i.value, 'note', i.note,
+        'status', i.status, 'segmentType', i.segment_type) ORDER BY i.position)
+      FROM user_identifier i WHERE i.user_id = u.id), '[]') AS identifiers,
+    COALESCE((SELECT json_agg(json_build_object('roleType', r.role_type, 'scope', r.scope, 'status', r.status,
+        'expiryDate', r.expiry_date, 'parameters', r.parameters) ORDER BY r.position)
+      FROM user_role r WHERE r.user_id = u.id), '[]') AS roles
+  FROM app_user u`;
+
+export function rowToUser(row: Row): User {
+  const user: Record<string, unknown> = {
+    id: row.id,
+    institutionId: row.institution_id,
+    contactInfo: row.contact_info,
+    notes: row.notes,
+    blocks: row.blocks,
+    statistics: row.statistics,
+    rsLibraries: row.rs_libraries,
+    libraryNotices: row.library_notices,
+    identifiers: row.identifiers,
+    roles: row.roles,
+    manualEdits: row.manual_edits,
+    version: row.version,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+  for (const f of SCALAR_FIELDS) user[f.key] = row[f.column] ?? (f.kind === 'boolean' ? false : null);
+  return user as unknown as User;
+}
+
+export type UserRecord = UserRecordFields & { manualEdits: string[] };
+
+function scalarValues(u: UserRecord): unknown[] {
+  return SCALAR_FIELDS.map((f) => u[f.key]);
+}
+
+const json = (v: unknown) => JSON.stringify(v);
+
+async function insertChildren(db: Queryable, userId: string, institutionId: string, u: UserSegments): Promise<void> {
+  if (u.identifiers.length) {
+    await db.query(
+      `INSERT INTO user_identifier (user_id, institution_id, position, id_type, value, note, status, segment_type)
+       SELECT $1, $2, x.position, x."idType", x.value, x.note, x.status, x."segmentType"
+       FROM json_to_recordset($3::json) AS x(position int, "idType" text, value text, note text, status text, "segmentType" text)`,
+      [userId, institutionId, json(u.identifiers.map((i: UserIdentifier, position) => ({ ...i, position })))],
+    );
+  }
+  if (u.roles.length) {
+    await db.query(
+      `INSERT INTO user_role (user_id, institution_id, position, role_type, scope, status, expiry_date, parameters)
+       SELECT $1, $2, x.position, x."roleType", x.scope, x.status, x."expiryDate", x.parameters
+       FROM json_to_recordset($3::json) AS x(position int, "roleType" text, scope text, status text,
+         "expiryDate" date, parameters jsonb)`,
+      [userId, institutionId, json(u.roles.map((r: UserRole, position) => ({ ...r, position })))],
+    );
+  }
+}
+
+const SEGMENT_COLUMNS = 'contact_info, notes, blocks, statistics, rs_libraries, library_notices, manual_edits';
+const segmentValues = (u: UserRecord) => [
+  json(u.contactInfo),
+  json(u.notes),
+  json(u.blocks),
+  json(u.statistics),
+  json(u.rsLibraries),
+  json(u.libraryNotices),
+  u.manualEdits,
+];
+
+export async function insertUser(db: Queryable, institutionId: string, u: UserRecord): Promise<string> {
+  const columns = [...SCALAR_FIELDS.map((f) => f.column), ...SEGMENT_COLUMNS.split(', ')];
+  const values = [...scalarValues(u), ...segmentValues(u)];
+  const placeholders = values.map((_, i) => `$${i + 2}`).join(', ');
+  const row = await db.one<{ id: string }>(
+    `INSERT INTO app_user (institution_id, ${columns.join(', ')}) VALUES ($1, ${placeholders}) RETURNING id`,
+    [institutionId, ...values],
+  );
+  await insertChildren(db, row.id, institutionId, u);
+  return row.id;
+}
+
+/** Replaces the whole record if its version is still `version`; false when someone got there first. */
+export async function replaceUser(
+  db: Queryable,
+  id: string,
+  institutionId: string,
+  version: number,
+  u: UserRecord,
+  children: { identifiers: boolean; roles: boolean },
+): Promise<boolean> {
+  const columns = [...SCALAR_FIELDS.map((f) => f.column), ...SEGMENT_COLUMNS.split(', ')];
+  const values = [...scalarValues(u), ...segmentValues(u)];
+  const sets = columns.map((c, i) => `${c} = $${i + 3}`).join(', ');
+  const updated = await db.query(
+    `UPDATE app_user SET ${sets}, version = version + 1, updated_at = now()
+     WHERE id = $1 AND version = $2 RETURNING id`,
+    [id, version, ...values],
+  );
+  if (updated.length === 0) return false;
+  if (children.identifiers) await db.query('DELETE FROM user_identifier WHERE user_id = $1', [id]);
+  if (children.roles) await db.query('DELETE FROM user_role WHERE user_id = $1', [id]);
+  await insertChildren(db, id, institutionId, {
+    ...u,
+    identifiers: children.identifiers ? u.identifiers : [],
+    roles: children.roles ? u.roles : [],
+  });
+  return true;
+}
+
+export async function deleteUser(db: Queryable, id: string, version?: number): Promise<boolean> {
+  const rows = await db.query(
+    version === undefined
+      ? 'DELETE FROM app_user WHERE id = $1 RETURNING id'
+      : 'DELETE FROM app_user WHERE id = $1 AND version = $2 RETURNING id',
+    version === undefined ? [id] : [id, version],
+  );
+  return rows.length === 1;
+}
+
+export async function findUserById(db: Queryable, id: string, forUpdate = false): Promise<User | undefined> {
+  const row = await db.maybeOne(`${SELECT_USER} WHERE u.id = $1${forUpdate ? ' FOR UPDATE OF u' : ''}`, [id]);
+  return row && rowToUser(row);
+}
+
+/**
+ * The user whose primary id or any identifier is `value` (case-insensitive), in one statement.
+ * idType narrows it: 'primary_id', an identifier type code, or 'linking_id'.
+ */
+export async function findUserByIdentifier(
+  db: Queryable,
+  institutionId: string,
+  value: string,
+  idType?: string,
+): Promise<User | undefined> {
+  let target: string;
+  const params: unknown[] = [institutionId, value];
+  if (!idType) {
+    target = `SELECT id FROM app_user WHERE institution_id = $1 AND lower(primary_id) = lower($2)
+      UNION ALL SELECT user_id FROM user_identifier WHERE institution_id = $1 AND lower(value) = lower($2)`;
+  } else if (idType === 'primary_id') {
+    target = 'SELECT id FROM app_user WHERE institution_id = $1 AND lower(primary_id) = lower($2)';
+  } else if (idType === 'linking_id') {
+    target = 'SELECT id FROM app_user WHERE institution_id = $1 AND linking_id = $2';
+  } else {
+    target = `SELECT user_id FROM user_identifier WHERE institution_id = $1 AND lower(value) = lower($2) AND id_type = $3`;
+    params.push(idType);
+  }
+  const row = await db.maybeOne(`${SELECT_USER} WHERE u.id = (${target} LIMIT 1)`, params);
+  return row && rowToUser(row);
+}
+
+export interface IdentifierClash {
+  userId: string;
+  idType: string;
+  value: string;
+}
+
+/**
+ * Which of `values` (lower-cased) already belong to a user other than `exceptUserId`, among the
+ * given institutions. Callers hold lockIdentifierValues first, so the answer stays true until commit.
+ */
+export async function findIdentifierClashes(
+  db: Queryable,
+  institutionIds: string[],
+  values: string[],
+  exceptUserId: string | null,
+): Promise<IdentifierClash[]> {
+  if (!values.length) return [];
+  return db.query<IdentifierClash & Row>(
+    `SELECT id AS "userId", 'primary_id' AS "idType", primary_id AS value FROM app_user
+      WHERE lower(primary_id) = ANY($1::text[]) AND institution_id = ANY($2::uuid[]) AND id IS DISTINCT FROM $3
+     UNION ALL
+     SELECT user_id, id_type, value FROM user_identifier
+      WHERE lower(value) = ANY($1::text[]) AND institution_id = ANY($2::uuid[]) AND user_id IS DISTINCT FROM $3`,
+    [values, institutionIds, exceptUserId],
+  );
+}
+
+/** Serializes writers of the same identifier value within a scope (institution or network). */
+export async function lockIdentifierValues(db: Queryable, scope: string, values: string[]): Promise<void> {
+  if (!values.length) return;
+  await db.query(
+    `SELECT pg_advisory_xact_lock(h) FROM (
+       SELECT DISTINCT hashtextextended($1 || ':' || v, 0) AS h FROM unnest($2::text[]) AS v ORDER BY 1) s`,
+    [scope, values],
+  );
+}
+
+export interface BriefUserRow {
+  id: string;
+  primary_id: string;
+  first_name: string | null;
+  middle_name: string | null;
+  last_name: string | null;
+  record_type: string;
+  account_type: string;
+  status: string;
+  user_group: string | null;
+  expiry_date: string | null;
+  purge_date: string | null;
+  updated_at: Date;
+}
+
+export interface SearchSql {
+  where: string[];
+  params: unknown[];
+}
+
+export async function searchUsers(
+  db: Queryable,
+  institutionId: string,
+  filter: SearchSql,
+  orderBy: string[],
+  limit: number,
+  offset: number,
+): Promise<{ total: number; rows: BriefUserRow[] }> {
+  const params = [institutionId, ...filter.params];
+  const where = ['u.institution_id = $1', ...filter.where].join(' AND ');
+  const order = orderBy.map((c) => `lower(u.${c}) NULLS LAST`).join(', ');
+  const [count, rows] = await Promise.all([
+    db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${where}`, params),
+    db.query<BriefUserRow & Row>(
+      `SELECT u.id, u.primary_id, u.first_name, u.middle_name, u.last_name, u.record_type, u.account_type,
+          u.status, u.user_group, u.expiry_date, u.purge_date, u.updated_at
+       FROM app_user u WHERE ${where} ORDER BY ${order}, u.id
+       LIMIT ${Number(limit)} OFFSET ${Number(offset)}`,
+      params,
+    ),
+  ]);
+  return { total: count.n, rows };
+}
+
+export async function countUsers(db: Queryable, institutionId: string): Promise<number> {
+  return (await db.one<{ n: number }>('SELECT count(*)::int AS n FROM app_user WHERE institution_id = $1', [institutionId]))
+    .n;
+}

@@ -1,0 +1,68 @@
+// An institution's code tables in memory, for validation and for the descriptions the wire
+// format adds. Loaded once per institution and kept briefly: code tables change rarely, and
+// every write path through this process invalidates its own copy at once.
+import type { Db } from '../../db/database.js';
+import { listCodeValues, listRoleTypes } from '../../db/queries/code-tables.js';
+
+export const ROLE_TABLE = 'HFrUserRoles.roleType';
+
+export interface CodeValue {
+  code: string;
+  description: string;
+  attributes: Record<string, unknown>;
+  enabled: boolean;
+}
+
+export interface CodeTables {
+  /** The value with this code, matched case-insensitively (the stored spelling wins). */
+  get(table: string, code: string): CodeValue | undefined;
+  list(table: string): CodeValue[];
+  names(): string[];
+}
+
+function buildCodeTables(values: (CodeValue & { table: string })[]): CodeTables {
+  const byTable = new Map<string, CodeValue[]>();
+  const index = new Map<string, CodeValue>();
+  for (const v of values) {
+    const list = byTable.get(v.table) ?? [];
+    list.push(v);
+    byTable.set(v.table, list);
+    index.set(`${v.table}\u0000${v.code.toLowerCase()}`, v);
+  }
+  return {
+    get: (table, code) => index.get(`${table}\u0000${code.toLowerCase()}`),
+    list: (table) => byTable.get(table) ?? [],
+    names: () => [...byTable.keys()].sort(),
+  };
+}
+
+export interface CodeTableCache {
+  forInstitution(institutionId: string): Promise<CodeTables>;
+  invalidate(institutionId?: string): void;
+}
+
+export function createCodeTableCache(db: Db, ttlMs = 30_000): CodeTableCache {
+  const cache = new Map<string, { at: number; tables: Promise<CodeTables> }>();
+  async function load(institutionId: string): Promise<CodeTables> {
+    const [values, roles] = await Promise.all([listCodeValues(db, institutionId), listRoleTypes(db)]);
+    return buildCodeTables([
+      ...values.map((v) => ({ table: v.table_name, code: v.code, description: v.description, attributes: v.attributes, enabled: v.enabled })),
+      ...roles.map((r) => ({ table: ROLE_TABLE, code: r.code, description: r.name, attributes: { namedUser: r.named_user }, enabled: true })),
+    ]);
+  }
+  return {
+    forInstitution(institutionId) {
+      const hit = cache.get(institutionId);
+      if (hit && Date.now() - hit.at < ttlMs) return hit.tables;
+      const tables = load(institutionId);
+      // A failed load must not be cached.
+      tables.catch(() => cache.delete(institutionId));
+      cache.set(institutionId, { at: Date.now(), tables });
+      return tables;
+    },
+    invalidate(institutionId) {
+      if (institutionId) cache.delete(institutionId);
+      else cache.clear();
+    },
+  };
+}

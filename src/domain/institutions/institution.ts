@@ -1,0 +1,52 @@
+// Networks (consortia), their network zone and member institutions, and the settings that shape
+// the user rules of each.
+import type { RecordType } from '../users/user.js';
+
+export interface InstitutionSettings {
+  /** A primary id must match this (anchored) when set, as Alma's primary_identifier_regex. */
+  primaryIdentifierRegex: string | null;
+  /** The identifier type every new user of a record type must carry, if any. */
+  mandatoryIdentifier: Partial<Record<RecordType, string>>;
+  /** Shown where one identifier stands for the user (hold shelf slips, the console header). */
+  preferredIdentifier: string | null;
+  /** EXTERNAL users may also hold a local password (try the IdP, then the password). */
+  externalPasswordFallback: boolean;
+}
+
+export interface NetworkSettings {
+  /** Primary ids and identifiers unique across every institution of the network. */
+  uniqueIdsAcrossNetwork: boolean;
+  /** Named users the consortium's licence allows; null when not tracked. */
+  namedUserLicense: number | null;
+}
+
+export interface Network {
+  id: string;
+  code: string;
+  name: string;
+  settings: NetworkSettings;
+}
+
+export interface Institution {
+  id: string;
+  code: string;
+  name: string;
+  networkId: string | null;
+  isNetworkZone: boolean;
+  settings: InstitutionSettings;
+}
+
+export const DEFAULT_INSTITUTION_SETTINGS: InstitutionSettings = Object.freeze({
+  primaryIdentifierRegex: null,
+  mandatoryIdentifier: {},
+  preferredIdentifier: null,
+  externalPasswordFallback: false,
+});
+
+export const DEFAULT_NETWORK_SETTINGS: NetworkSettings = Object.freeze({
+  uniqueIdsAcrossNetwork: false,
+  namedUserLicense: null,
+});
+
+/** Institution codes follow Alma's shape (01UNI_INST): letters, digits, underscore. */
+export const INSTITUTION_CODE = /^[A-Za-z0-9_]{2,64}$/;

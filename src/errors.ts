@@ -1,0 +1,121 @@
+// The one error catalog. The domain throws AppError(code, params); the HTTP layer renders the
+// entry as Alma's web_service_result envelope. Messages follow Alma's wording where Alma has one,
+// with the specific value filled in so a script's log says what went wrong.
+
+interface CatalogEntry {
+  /** Alma errorCode (a string; some are symbolic). */
+  alma: string;
+  status: number;
+  message: string;
+}
+
+export const ERRORS = {
+  // Not found (Alma answers 400 for these, not 404).
+  USER_NOT_FOUND: { alma: '401861', status: 400, message: 'User with identifier {id} was not found.' },
+  USER_NOT_FOUND_BY_TYPE: {
+    alma: '401890',
+    status: 400,
+    message: 'User with identifier {id} of type {type} was not found.',
+  },
+  // Create and update.
+  INVALID_BODY: { alma: '401676', status: 400, message: 'No valid {format} was given: {reason}' },
+  IDENTIFIER_TAKEN: {
+    alma: '401851',
+    status: 400,
+    message: 'User with identifier {value} of type {type} already exists.',
+  },
+  MANDATORY_FIELD: { alma: '401664', status: 400, message: 'Mandatory field is missing: {field}' },
+  ILLEGAL_USER_GROUP: { alma: '401852', status: 400, message: 'Given user group ({value}) is not legal.' },
+  EXTERNAL_ID_FOR_INTERNAL: { alma: '401853', status: 400, message: 'External Id must be empty for internal user.' },
+  EXTERNAL_ID_REQUIRED: { alma: '401854', status: 400, message: 'External Id must be given for external user.' },
+  ACCOUNT_TYPE_INVALID: {
+    alma: '401857',
+    status: 400,
+    message: 'The given user account type ({value}) is illegal (must be INTERNAL/EXTERNAL).',
+  },
+  EXTERNAL_ID_CHANGED: {
+    alma: '401858',
+    status: 400,
+    message: 'The external id in DB does not fit the given value - external id cannot be updated.',
+  },
+  ACTION_NOT_SUPPORTED: { alma: '401859', status: 400, message: 'Action currently not supported: {action}' },
+  TYPE_NOT_FOR_RECORD_TYPE: {
+    alma: '401863',
+    status: 400,
+    message: 'Given {field} type ({value}) is not supported for given user record type ({recordType}).',
+  },
+  INVALID_CODE: { alma: '401864', status: 400, message: 'Given {field} type ({value}) is invalid.' },
+  INVALID_VALUE: { alma: '401864', status: 400, message: 'Given {field} value ({value}) is invalid: {reason}' },
+  PRIMARY_ID_FORMAT: {
+    alma: '401864',
+    status: 400,
+    message: 'Given primary identifier ({value}) does not match the format this institution requires.',
+  },
+  PASSWORD_POLICY: {
+    alma: '500038',
+    status: 400,
+    message:
+      'New password must be at least 8 characters long and must not include the user-name or any commonly used password.',
+  },
+  PASSWORDS_NOT_AVAILABLE: {
+    alma: '401859',
+    status: 400,
+    message: 'Action currently not supported: passwords are held by the identity service, which is not enabled.',
+  },
+  INVALID_PARAMETER: { alma: '402119', status: 400, message: 'General error: {reason}' },
+  // Carrel beyond Alma: optimistic concurrency.
+  VERSION_MISMATCH: {
+    alma: 'CARREL_PRECONDITION_FAILED',
+    status: 412,
+    message: 'The user was changed by someone else since you read it (If-Match {given}, now {current}).',
+  },
+  // Access.
+  INVALID_API_KEY: { alma: 'INVALID_API_KEY', status: 400, message: 'Invalid API Key' },
+  UNAUTHORIZED: {
+    alma: 'UNAUTHORIZED',
+    status: 400,
+    message: 'API-key not defined or not configured to allow this API.',
+  },
+  // Transport.
+  BODY_TOO_LARGE: { alma: 'CARREL_BODY_TOO_LARGE', status: 413, message: 'Request body is larger than {limit} bytes.' },
+  UNSUPPORTED_MEDIA_TYPE: {
+    alma: 'CARREL_UNSUPPORTED_MEDIA_TYPE',
+    status: 415,
+    message: 'Unsupported Content-Type {type}: send application/json or application/xml.',
+  },
+  ROUTE_NOT_FOUND: { alma: 'CARREL_NOT_FOUND', status: 404, message: 'No such resource: {method} {url}' },
+  RATE_LIMITED: { alma: 'PER_SECOND_THRESHOLD', status: 429, message: 'Too many requests; try again shortly.' },
+  INTERNAL: {
+    alma: '60101',
+    status: 500,
+    message: 'General Error: An error has occurred while processing the request.',
+  },
+  // Carrel's own API.
+  NOT_FOUND: { alma: 'CARREL_NOT_FOUND', status: 404, message: '{entity} {id} was not found.' },
+  CONFLICT: { alma: 'CARREL_CONFLICT', status: 409, message: '{reason}' },
+} as const satisfies Record<string, CatalogEntry>;
+
+export type ErrorCode = keyof typeof ERRORS;
+export type ErrorParams = Record<string, string | number>;
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly params: ErrorParams;
+  readonly status: number;
+  readonly alma: string;
+
+  constructor(code: ErrorCode, params: ErrorParams = {}) {
+    const entry: CatalogEntry = ERRORS[code];
+    super(entry.message.replace(/\{(\w+)\}/g, (_, k: string) => String(params[k] ?? '')));
+    this.name = 'AppError';
+    this.code = code;
+    this.params = params;
+    this.status = entry.status;
+    this.alma = entry.alma;
+  }
+}
+
+/** One-line guard, so rules read as rules: assertThat(ok, 'INVALID_CODE', {...}). */
+export function assertThat(condition: unknown, code: ErrorCode, params?: ErrorParams): asserts condition {
+  if (!condition) throw new AppError(code, params);
+}
