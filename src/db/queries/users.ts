@@ -2,6 +2,7 @@
 // Children are written with one statement each (json_to_recordset), so a batch of users costs a
 // fixed number of round trips per user whatever its size.
 import type { Queryable, Row } from '../database.js';
+import { likePattern, type BriefSearch, type SearchField } from '../../domain/users/brief-search.js';
 import {
   SCALAR_FIELDS,
   type User,
@@ -205,48 +206,94 @@ export async function lockIdentifierValues(db: Queryable, scope: string, values:
   );
 }
 
+/** A search hit: the fields of Alma's brief user, camelCase like the domain. */
 export interface BriefUserRow {
   id: string;
-  primary_id: string;
-  first_name: string | null;
-  middle_name: string | null;
-  last_name: string | null;
-  record_type: string;
-  account_type: string;
+  primaryId: string;
+  firstName: string | null;
+  middleName: string | null;
+  lastName: string | null;
+  recordType: string;
+  accountType: string;
   status: string;
-  user_group: string | null;
-  expiry_date: string | null;
-  purge_date: string | null;
-  updated_at: Date;
+  userGroup: string | null;
+  gender: string | null;
+  expiryDate: string | null;
+  purgeDate: string | null;
+  updatedAt: Date;
 }
 
-export interface SearchSql {
-  where: string[];
-  params: unknown[];
-}
+// Each brief-search field as a condition on app_user u; $ is the LIKE pattern or exact value.
+const TERM_SQL: Record<SearchField, (p: string) => string> = {
+  primary_id: (p) => `lower(u.primary_id) LIKE ${p}`,
+  first_name: (p) => `lower(u.first_name) LIKE ${p}`,
+  last_name: (p) => `lower(u.last_name) LIKE ${p}`,
+  middle_name: (p) => `lower(u.middle_name) LIKE ${p}`,
+  email: (p) => `u.email_search LIKE ${p}`,
+  phone_number: (p) => `u.phone_search LIKE ${p}`,
+  job_category: (p) => `lower(u.job_category) LIKE ${p}`,
+  user_group: (p) => `lower(u.user_group) LIKE ${p}`,
+  campus_code: (p) => `lower(u.campus_code) LIKE ${p}`,
+  identifiers: (p) =>
+    `(lower(u.primary_id) LIKE ${p} OR EXISTS (SELECT 1 FROM user_identifier i WHERE i.user_id = u.id AND lower(i.value) LIKE ${p}))`,
+  id_type: (p) => `EXISTS (SELECT 1 FROM user_identifier i WHERE i.user_id = u.id AND lower(i.id_type) LIKE ${p})`,
+  birth_date: (p) => `u.birth_date = ${p}::date`,
+  block_type: (p) => `EXISTS (SELECT 1 FROM jsonb_array_elements(u.blocks) b WHERE lower(b->>'blockType') LIKE ${p})`,
+  note_text: (p) => `EXISTS (SELECT 1 FROM jsonb_array_elements(u.notes) n WHERE lower(n->>'noteText') LIKE ${p})`,
+  note_type: (p) => `EXISTS (SELECT 1 FROM jsonb_array_elements(u.notes) n WHERE lower(n->>'noteType') LIKE ${p})`,
+  statistic_category: (p) =>
+    `EXISTS (SELECT 1 FROM jsonb_array_elements(u.statistics) s WHERE lower(s->>'statisticCategory') LIKE ${p})`,
+  // Alma: every field except e-mails, birth date and identifiers.
+  general_info: (p) =>
+    `(lower(u.primary_id) LIKE ${p} OR lower(u.first_name) LIKE ${p} OR lower(u.last_name) LIKE ${p}
+      OR lower(u.middle_name) LIKE ${p} OR lower(u.job_category) LIKE ${p} OR lower(u.job_description) LIKE ${p}
+      OR lower(u.user_group) LIKE ${p} OR lower(u.campus_code) LIKE ${p} OR u.phone_search LIKE ${p})`,
+  ALL: (p) =>
+    `(lower(u.primary_id) LIKE ${p} OR lower(u.first_name) LIKE ${p} OR lower(u.last_name) LIKE ${p}
+      OR u.email_search LIKE ${p}
+      OR EXISTS (SELECT 1 FROM user_identifier i WHERE i.user_id = u.id AND lower(i.value) LIKE ${p}))`,
+};
 
 export async function searchUsers(
   db: Queryable,
   institutionId: string,
-  filter: SearchSql,
-  orderBy: string[],
-  limit: number,
-  offset: number,
+  search: BriefSearch,
 ): Promise<{ total: number; rows: BriefUserRow[] }> {
-  const params = [institutionId, ...filter.params];
-  const where = ['u.institution_id = $1', ...filter.where].join(' AND ');
-  const order = orderBy.map((c) => `lower(u.${c}) NULLS LAST`).join(', ');
+  const params: unknown[] = [institutionId];
+  const where = ['u.institution_id = $1'];
+  for (const term of search.terms) {
+    params.push(term.field === 'birth_date' ? term.value : likePattern(term.value));
+    where.push(TERM_SQL[term.field](`$${params.length}`));
+  }
+  if (search.modifiedSince) {
+    params.push(search.modifiedSince);
+    where.push(`u.updated_at >= $${params.length}::date`);
+  }
+  const whereSql = where.join(' AND ');
+  const order = search.orderBy.map((c) => `lower(u.${c})`).join(', ');
   const [count, rows] = await Promise.all([
-    db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${where}`, params),
-    db.query<BriefUserRow & Row>(
-      `SELECT u.id, u.primary_id, u.first_name, u.middle_name, u.last_name, u.record_type, u.account_type,
-          u.status, u.user_group, u.expiry_date, u.purge_date, u.updated_at
-       FROM app_user u WHERE ${where} ORDER BY ${order}, u.id
-       LIMIT ${Number(limit)} OFFSET ${Number(offset)}`,
-      params,
-    ),
+    db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${whereSql}`, params),
+    search.limit === 0
+      ? Promise.resolve([])
+      : db.query<BriefUserRow & Row>(
+          `SELECT u.id, u.primary_id AS "primaryId", u.first_name AS "firstName", u.middle_name AS "middleName",
+             u.last_name AS "lastName", u.record_type AS "recordType", u.account_type AS "accountType", u.status,
+             u.user_group AS "userGroup", u.gender, u.expiry_date AS "expiryDate", u.purge_date AS "purgeDate",
+             u.updated_at AS "updatedAt"
+           FROM app_user u WHERE ${whereSql} ORDER BY ${order}, u.id
+           LIMIT ${Number(search.limit)} OFFSET ${Number(search.offset)}`,
+          params,
+        ),
   ]);
   return { total: count.n, rows };
+}
+
+/** Full records for a page of ids, in the order given (for expand=full). */
+export async function findUsersByIds(db: Queryable, ids: string[]): Promise<User[]> {
+  if (!ids.length) return [];
+  const rows = await db.query(`${SELECT_USER} WHERE u.id = ANY($1::uuid[])`, [ids]);
+  const byId = new Map(rows.map((r) => [r.id as string, rowToUser(r)]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
 export async function countUsers(db: Queryable, institutionId: string): Promise<number> {

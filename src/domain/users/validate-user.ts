@@ -100,7 +100,8 @@ function contactInfo(ctx: ValidationContext, accountType: string, c: ContactInfo
     stateProvince: text('address.state_province', a.stateProvince),
     postalCode: text('address.postal_code', a.postalCode),
     country: code(t, 'CountryCodes', 'country', a.country),
-    addressNote: text('address.address_note', a.addressNote, { max: MAX_TEXT }),
+    // rest_user.xsd allows 1000 characters here, not 2000.
+    addressNote: text('address.address_note', a.addressNote, { max: 1000 }),
     startDate: date('address.start_date', a.startDate),
     endDate: date('address.end_date', a.endDate),
     types: types(t, 'UserAddressTypes', 'address_type', a.types),
@@ -164,7 +165,7 @@ export function validateUser(ctx: ValidationContext, input: UserInput): UserReco
   for (const f of SCALAR_FIELDS) {
     const v = input[f.key];
     if (f.kind === 'boolean') out[f.key] = v === true;
-    else if (f.kind === 'date') out[f.key] = date(f.key, v as string | null | undefined);
+    else if (f.kind === 'date') out[f.key] = date(f.column, v as string | null | undefined);
     else if (f.kind === 'code' && f.codeTable) out[f.key] = code(t, f.codeTable, f.column, v as string | null | undefined);
     else out[f.key] = text(f.column, v as string | null | undefined, { max: f.maxLength ?? 255 });
   }

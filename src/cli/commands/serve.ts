@@ -1,0 +1,37 @@
+// `carrel serve`: the HTTP server on the configured database, until SIGINT or SIGTERM.
+import { createApp } from '../../app.js';
+import type { Config } from '../../config.js';
+import { buildServer } from '../../http/server.js';
+import { issueDemoKeys, seedDemo } from '../demo.js';
+
+export async function serve(config: Readonly<Config>, opts: { demo: boolean }): Promise<void> {
+  const app = await createApp(config);
+  const server = await buildServer(app);
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    server.log.info({ signal }, 'shutting down');
+    await server.close();
+    // The embedded database must be closed cleanly or its last writes may not reach the disk.
+    await app.close();
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+
+  let keys: { code: string; key: string }[] = [];
+  if (opts.demo) {
+    const created = await seedDemo(app);
+    keys = await issueDemoKeys(app);
+    if (created) server.log.info('created the demo network');
+  }
+  const address = await server.listen({ port: config.port, host: config.host });
+  const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
+  const lines = [`Carrel is serving on ${address} (database: ${where})`, `  Alma Users API: ${address}/almaws/v1/users`, `  API docs:       ${address}/api/docs`];
+  if (keys.length) {
+    lines.push('  Demo API keys (read-write; new ones at every start):');
+    for (const k of keys) lines.push(`    ${k.code.padEnd(16)} ${k.key}`);
+    lines.push(`  Try: curl -H 'Authorization: apikey ${keys[1]?.key ?? keys[0]!.key}' -H 'Accept: application/json' ${address}/almaws/v1/users`);
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+}

@@ -1,0 +1,143 @@
+#!/usr/bin/env node
+// `carrel`: the command line, also the contract for scripts and checks (keep these names).
+import { Command, Option } from 'commander';
+import { createApp, type App } from '../app.js';
+import { loadConfig, type Config } from '../config.js';
+import { migrate } from '../db/migrate.js';
+import { AppError } from '../errors.js';
+import { serve } from './commands/serve.js';
+
+const program = new Command()
+  .name('carrel')
+  .description('Identity and user management for library networks')
+  .addOption(new Option('--data-dir <dir>', 'embedded database directory').env('CARREL_DATA_DIR'))
+  .addOption(new Option('--database-url <url>', 'PostgreSQL connection string (else embedded PGlite)').env('DATABASE_URL'))
+  .showHelpAfterError();
+
+function configFrom(cmd: Command, extra: Partial<Config> = {}): Readonly<Config> {
+  const o = cmd.optsWithGlobals<{ dataDir?: string; databaseUrl?: string }>();
+  return loadConfig(process.env, {
+    ...(o.dataDir ? { dataDir: o.dataDir } : {}),
+    ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
+    ...extra,
+  });
+}
+
+/** Runs a one-shot command against the app and closes it, whatever happens. */
+async function withApp(cmd: Command, fn: (app: App) => Promise<void>): Promise<void> {
+  const app = await createApp(configFrom(cmd, { logLevel: 'warn' }));
+  try {
+    await fn(app);
+  } finally {
+    await app.close();
+  }
+}
+
+program
+  .command('serve')
+  .description('serve the HTTP API')
+  .addOption(new Option('--port <n>', 'port to listen on').env('PORT'))
+  .addOption(new Option('--host <addr>', 'address to listen on').env('HOST'))
+  .option('--demo', 'create the demo network on an empty database and print its API keys')
+  .action(async (opts: { port?: string; host?: string; demo?: boolean }, cmd: Command) => {
+    const config = configFrom(cmd, {
+      ...(opts.port ? { port: Number(opts.port) } : {}),
+      ...(opts.host ? { host: opts.host } : {}),
+    });
+    await serve(config, { demo: opts.demo === true });
+  });
+
+program
+  .command('migrate')
+  .description('apply pending database migrations')
+  .action(async (_opts: unknown, cmd: Command) => {
+    // createApp migrates on start; this command opens without it to report what it applies.
+    const app = await createApp(configFrom(cmd, { logLevel: 'warn' }), { migrate: false });
+    try {
+      const { applied } = await migrate(app.db);
+      console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+    } finally {
+      await app.close();
+    }
+  });
+
+const institution = program.command('institution').description('network zones and member institutions');
+institution
+  .command('create <code>')
+  .description('create an institution (a network zone with --network-zone, a member with --network)')
+  .requiredOption('--name <name>', 'display name')
+  .option('--network-zone', 'create a new network with this institution as its network zone')
+  .option('--network <code>', 'join the network of this network zone')
+  .action(async (code: string, opts: { name: string; networkZone?: boolean; network?: string }, cmd: Command) =>
+    withApp(cmd, async (app) => {
+      const created = await app.services.institutions.create({ code, name: opts.name, networkZone: opts.networkZone, network: opts.network });
+      console.log(`created institution ${created.code}${created.isNetworkZone ? ' (network zone)' : ''}`);
+    }),
+  );
+institution
+  .command('list')
+  .description('list institutions')
+  .action(async (_o: unknown, cmd: Command) =>
+    withApp(cmd, async (app) => {
+      for (const i of await app.services.institutions.list()) {
+        console.log(`${i.code}\t${i.isNetworkZone ? 'network zone' : i.networkId ? 'member' : 'standalone'}\t${i.name}`);
+      }
+    }),
+  );
+institution
+  .command('settings <code>')
+  .description("change an institution's user rules")
+  .option('--primary-id-regex <re>', 'primary ids must match this ("" to clear)')
+  .option('--mandatory-identifier <RECORD_TYPE=ID_TYPE...>', 'identifier type required per record type ("PUBLIC=" to clear)')
+  .option('--preferred-identifier <type>', 'identifier shown for the user')
+  .option('--unique-across-network <bool>', 'primary ids and identifiers unique across the whole network')
+  .option('--named-user-license <n>', "the network's named-user licence")
+  .action(async (code: string, opts: Record<string, string | string[] | undefined>, cmd: Command) =>
+    withApp(cmd, async (app) => {
+      const { institutions } = app.services;
+      const current = await institutions.byCode(code);
+      const patch: Parameters<typeof institutions.updateSettings>[1] = {};
+      if (typeof opts.primaryIdRegex === 'string') patch.primaryIdentifierRegex = opts.primaryIdRegex || null;
+      if (typeof opts.preferredIdentifier === 'string') patch.preferredIdentifier = opts.preferredIdentifier || null;
+      if (Array.isArray(opts.mandatoryIdentifier)) {
+        const mandatory = { ...current.settings.mandatoryIdentifier };
+        for (const pair of opts.mandatoryIdentifier) {
+          const [recordType, idType] = pair.split('=') as [keyof typeof mandatory, string | undefined];
+          if (idType) mandatory[recordType] = idType;
+          else delete mandatory[recordType];
+        }
+        patch.mandatoryIdentifier = mandatory;
+      }
+      const updated = await institutions.updateSettings(code, patch);
+      console.log(JSON.stringify(updated.settings, null, 2));
+      if (opts.uniqueAcrossNetwork !== undefined || opts.namedUserLicense !== undefined) {
+        const network = await institutions.updateNetworkSettings(code, {
+          ...(opts.uniqueAcrossNetwork !== undefined ? { uniqueIdsAcrossNetwork: opts.uniqueAcrossNetwork === 'true' } : {}),
+          ...(opts.namedUserLicense !== undefined ? { namedUserLicense: Number(opts.namedUserLicense) } : {}),
+        });
+        console.log(JSON.stringify(network, null, 2));
+      }
+    }),
+  );
+
+program
+  .command('apikey')
+  .description('API keys')
+  .command('create')
+  .description('create an API key; the key is the last line printed, and is shown only once')
+  .requiredOption('--institution <code>', 'institution the key acts for')
+  .option('--read-only', 'the key may read but not write')
+  .option('--label <text>', 'what the key is for')
+  .action(async (opts: { institution: string; readOnly?: boolean; label?: string }, cmd: Command) =>
+    withApp(cmd, async (app) => {
+      const inst = await app.services.institutions.byCode(opts.institution);
+      const { id, key } = await app.services.apiKeys.create(inst.id, { readOnly: opts.readOnly === true, label: opts.label });
+      console.log(`created ${opts.readOnly ? 'read-only' : 'read-write'} key ${id} for ${inst.code}`);
+      console.log(key);
+    }),
+  );
+
+program.parseAsync().catch((err: unknown) => {
+  console.error(err instanceof AppError ? `error: ${err.message}` : err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,106 @@
+// Networks and institutions: creating a network zone or a member, settings, code tables.
+import type { Db } from '../../db/database.js';
+import { insertCodeValues } from '../../db/queries/code-tables.js';
+import {
+  findInstitutionByCode,
+  findNetworkByCode,
+  findNetworkById,
+  insertInstitution,
+  insertNetwork,
+  listInstitutions,
+  updateInstitutionSettings,
+  updateNetworkSettings,
+} from '../../db/queries/institutions.js';
+import { AppError, assertThat } from '../../errors.js';
+import type { CodeTableCache } from './code-tables.js';
+import { DEFAULT_CODE_TABLES } from './default-code-tables.js';
+import { INSTITUTION_CODE, type Institution, type InstitutionSettings, type NetworkSettings } from './institution.js';
+
+export interface CreateInstitutionInput {
+  code: string;
+  name: string;
+  /** Creates a network with this institution as its network zone. */
+  networkZone?: boolean;
+  /** Joins the network whose code (or whose zone's code) this is. */
+  network?: string | undefined;
+}
+
+export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
+  async function byCode(code: string): Promise<Institution> {
+    const institution = await findInstitutionByCode(db, code);
+    if (!institution) throw new AppError('NOT_FOUND', { entity: 'Institution', id: code });
+    return institution;
+  }
+
+  return {
+    byCode,
+    list: () => listInstitutions(db),
+
+    async create(input: CreateInstitutionInput): Promise<Institution> {
+      assertThat(INSTITUTION_CODE.test(input.code), 'INVALID_VALUE', {
+        field: 'code',
+        value: input.code.slice(0, 64),
+        reason: 'use 2 to 64 letters, digits or underscores',
+      });
+      assertThat(input.name.trim().length > 0, 'MANDATORY_FIELD', { field: 'name' });
+      assertThat(!(input.networkZone && input.network), 'INVALID_VALUE', {
+        field: 'network',
+        value: input.network ?? '',
+        reason: 'a network zone creates its own network',
+      });
+      return db.transaction(async (tx) => {
+        if (await findInstitutionByCode(tx, input.code)) {
+          throw new AppError('CONFLICT', { reason: `Institution ${input.code} already exists.` });
+        }
+        let networkId: string | null = null;
+        if (input.networkZone) {
+          networkId = (await insertNetwork(tx, input.code, input.name.trim())).id;
+        } else if (input.network) {
+          const network = await findNetworkByCode(tx, input.network);
+          if (!network) throw new AppError('NOT_FOUND', { entity: 'Network', id: input.network });
+          networkId = network.id;
+        }
+        const institution = await insertInstitution(tx, {
+          code: input.code,
+          name: input.name.trim(),
+          networkId,
+          isNetworkZone: input.networkZone === true,
+        });
+        await insertCodeValues(tx, institution.id, DEFAULT_CODE_TABLES);
+        return institution;
+      });
+    },
+
+    async updateSettings(code: string, patch: Partial<InstitutionSettings>): Promise<Institution> {
+      const institution = await byCode(code);
+      if (patch.primaryIdentifierRegex) {
+        try {
+          new RegExp(patch.primaryIdentifierRegex, 'u');
+        } catch {
+          throw new AppError('INVALID_VALUE', { field: 'primaryIdentifierRegex', value: patch.primaryIdentifierRegex, reason: 'not a regular expression' });
+        }
+      }
+      const settings = { ...institution.settings, ...patch };
+      await updateInstitutionSettings(db, institution.id, settings);
+      codeTables.invalidate(institution.id);
+      return { ...institution, settings };
+    },
+
+    async updateNetworkSettings(institutionCode: string, patch: Partial<NetworkSettings>): Promise<NetworkSettings> {
+      const institution = await byCode(institutionCode);
+      assertThat(institution.networkId, 'INVALID_VALUE', { field: 'network', value: institutionCode, reason: 'not in a network' });
+      const network = (await findNetworkById(db, institution.networkId))!;
+      const settings = { ...network.settings, ...patch };
+      await updateNetworkSettings(db, network.id, settings);
+      return settings;
+    },
+
+    async addCodeValues(code: string, tables: Parameters<typeof insertCodeValues>[2]): Promise<void> {
+      const institution = await byCode(code);
+      await insertCodeValues(db, institution.id, tables);
+      codeTables.invalidate(institution.id);
+    },
+  };
+}
+
+export type InstitutionService = ReturnType<typeof createInstitutionService>;

@@ -1,0 +1,98 @@
+// Alma's brief search: q=field~value[ AND field~value...], limit, offset, order_by.
+// Parsing and its rules live here; turning terms into SQL is the query module's business.
+import { AppError, assertThat } from '../../errors.js';
+
+export const SEARCH_FIELDS = [
+  'primary_id',
+  'first_name',
+  'last_name',
+  'middle_name',
+  'email',
+  'phone_number',
+  'job_category',
+  'identifiers',
+  'birth_date',
+  'user_group',
+  'campus_code',
+  'block_type',
+  'id_type',
+  'note_text',
+  'note_type',
+  'statistic_category',
+  'general_info',
+  'ALL',
+] as const;
+export type SearchField = (typeof SEARCH_FIELDS)[number];
+
+export interface SearchTerm {
+  field: SearchField;
+  value: string;
+}
+
+export const ORDER_FIELDS = ['last_name', 'first_name', 'primary_id'] as const;
+export type OrderField = (typeof ORDER_FIELDS)[number];
+
+export interface BriefSearch {
+  terms: SearchTerm[];
+  modifiedSince: string | null;
+  orderBy: OrderField[];
+  limit: number;
+  offset: number;
+}
+
+export interface BriefSearchParams {
+  q?: string | undefined;
+  limit?: number | undefined;
+  offset?: number | undefined;
+  order_by?: string | undefined;
+  modify_date_from?: string | undefined;
+}
+
+export function parseBriefSearch(p: BriefSearchParams): BriefSearch {
+  const limit = p.limit ?? 10;
+  const offset = p.offset ?? 0;
+  assertThat(Number.isInteger(limit) && limit >= 0 && limit <= 100, 'INVALID_PARAMETER', { reason: 'limit must be 0 to 100' });
+  assertThat(Number.isInteger(offset) && offset >= 0, 'INVALID_PARAMETER', { reason: 'offset must be 0 or more' });
+
+  const terms: SearchTerm[] = [];
+  const q = p.q?.trim();
+  if (q) {
+    for (const part of q.split(/\s+AND\s+/)) {
+      const tilde = part.indexOf('~');
+      assertThat(tilde > 0, 'INVALID_PARAMETER', { reason: `q term "${part.slice(0, 80)}" is not field~value` });
+      const name = part.slice(0, tilde).trim();
+      const field = SEARCH_FIELDS.find((f) => f.toLowerCase() === name.toLowerCase());
+      if (!field) throw new AppError('INVALID_PARAMETER', { reason: `q cannot search field "${name.slice(0, 40)}"` });
+      const value = part.slice(tilde + 1).trim();
+      assertThat(value.length > 0 && value.length <= 255, 'INVALID_PARAMETER', { reason: `q value for ${field} must be 1 to 255 characters` });
+      assertThat(!/[\u0000-\u001f]/.test(value), 'INVALID_PARAMETER', { reason: 'q contains control characters' });
+      if (field === 'birth_date') {
+        assertThat(/^\d{4}-\d{2}-\d{2}$/.test(value), 'INVALID_PARAMETER', { reason: 'birth_date must be YYYY-MM-DD' });
+      }
+      terms.push({ field, value });
+    }
+  }
+
+  const modifiedSince = p.modify_date_from?.trim() || null;
+  if (modifiedSince) {
+    assertThat(terms.length === 0, 'INVALID_PARAMETER', { reason: 'modify_date_from cannot be combined with q' });
+    assertThat(/^\d{4}-\d{2}-\d{2}$/.test(modifiedSince) && !Number.isNaN(Date.parse(modifiedSince)), 'INVALID_PARAMETER', {
+      reason: 'modify_date_from must be yyyy-MM-dd',
+    });
+  }
+
+  let orderBy: OrderField[] = [...ORDER_FIELDS];
+  if (p.order_by) {
+    const first = ORDER_FIELDS.find((f) => f === p.order_by?.trim().toLowerCase());
+    if (!first) throw new AppError('INVALID_PARAMETER', { reason: `order_by must be one of ${ORDER_FIELDS.join(', ')}` });
+    // A name sort gets primary_id as the tie-break, as Alma does.
+    orderBy = first === 'primary_id' ? ['primary_id'] : [first, 'primary_id'];
+  }
+  return { terms, modifiedSince, orderBy, limit, offset };
+}
+
+/** Contains-match pattern for LIKE: the user's * is a wildcard, LIKE's own specials are literal. */
+export function likePattern(value: string): string {
+  const escaped = value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
+  return `%${escaped}%`;
+}

@@ -1,0 +1,214 @@
+// Use cases on users: find, search, create, replace (Alma's swap-all PUT), delete. Each write is
+// one transaction: validation, identifier uniqueness, the record, credentials, the audit event.
+import { isUniqueViolation, type Db, type Queryable } from '../../db/database.js';
+import { findInstitutionById, findNetworkById, listInstitutionIdsOfNetwork } from '../../db/queries/institutions.js';
+import {
+  deleteUser,
+  findIdentifierClashes,
+  findUserById,
+  findUserByIdentifier,
+  findUsersByIds,
+  insertUser,
+  lockIdentifierValues,
+  replaceUser,
+  searchUsers,
+  type BriefUserRow,
+} from '../../db/queries/users.js';
+import { AppError, assertThat } from '../../errors.js';
+import { authorize, type Actor } from '../access/actor.js';
+import { auditUserChange } from '../audit/audit.js';
+import type { CodeTableCache } from '../institutions/code-tables.js';
+import type { Institution } from '../institutions/institution.js';
+import { parseBriefSearch, type BriefSearchParams } from './brief-search.js';
+import type { CredentialPort } from './credential-port.js';
+import { mergeForReplace } from './merge-user.js';
+import type { User, UserInput, UserRecordFields } from './user.js';
+import { assertMandatoryIdentifier, validateUser } from './validate-user.js';
+
+export interface UserServiceDeps {
+  db: Db;
+  codeTables: CodeTableCache;
+  credentials: CredentialPort;
+}
+
+export interface FindOptions {
+  /** Alma's user_id_type: all_unique (default), an identifier type code, or linking_id. */
+  idType?: string | undefined;
+}
+
+export interface WriteOptions extends FindOptions {
+  /** If-Match: the version the client read; a newer one on the server refuses the write. */
+  ifMatch?: number | undefined;
+}
+
+export interface ReplaceOptions extends WriteOptions {
+  /** Protected fields to take from the input even where staff edited them by hand. */
+  override?: string[] | undefined;
+}
+
+export function createUserService({ db, codeTables, credentials }: UserServiceDeps) {
+  async function institutionOf(id: string): Promise<Institution> {
+    const institution = await findInstitutionById(db, id);
+    if (!institution) throw new AppError('NOT_FOUND', { entity: 'Institution', id });
+    return institution;
+  }
+
+  async function normalizeIdType(institutionId: string, idType: string | undefined): Promise<string | undefined> {
+    if (!idType || idType === 'all_unique') return undefined;
+    if (idType === 'linking_id' || idType === 'primary_id') return idType;
+    const type = (await codeTables.forInstitution(institutionId)).get('UserIdentifierTypes', idType);
+    if (!type) throw new AppError('INVALID_PARAMETER', { reason: `user_id_type ${idType.slice(0, 40)} is not an identifier type` });
+    return type.code;
+  }
+
+  async function findOrFail(q: Queryable, institutionId: string, id: string, idType: string | undefined, notFound: '401861' | '401890') {
+    const user = await findUserByIdentifier(q, institutionId, id, idType);
+    if (user) return user;
+    if (notFound === '401861' && !idType) throw new AppError('USER_NOT_FOUND', { id });
+    throw new AppError('USER_NOT_FOUND_BY_TYPE', { id, type: idType ?? 'all_unique' });
+  }
+
+  /** Every value must be free in the institution, or in the whole network when it says so. */
+  async function assertIdentifiersFree(tx: Queryable, institution: Institution, u: UserRecordFields, self: string | null) {
+    let scope = institution.id;
+    let institutionIds = [institution.id];
+    if (institution.networkId) {
+      const network = await findNetworkById(tx, institution.networkId);
+      if (network?.settings.uniqueIdsAcrossNetwork) {
+        scope = network.id;
+        institutionIds = await listInstitutionIdsOfNetwork(tx, network.id);
+      }
+    }
+    const values = [u.primaryId, ...u.identifiers.map((i) => i.value)].map((v) => v.toLowerCase());
+    await lockIdentifierValues(tx, scope, values);
+    const clashes = await findIdentifierClashes(tx, institutionIds, values, self);
+    const clash = clashes[0];
+    if (clash) {
+      const mine = [{ idType: 'primary_id', value: u.primaryId }, ...u.identifiers].find(
+        (i) => i.value.toLowerCase() === clash.value.toLowerCase(),
+      );
+      throw new AppError('IDENTIFIER_TAKEN', { type: mine?.idType ?? clash.idType, value: mine?.value ?? clash.value });
+    }
+  }
+
+  async function withUniqueGuard<T>(write: () => Promise<T>): Promise<T> {
+    try {
+      return await write();
+    } catch (err) {
+      // The advisory locks make this rare; the unique index is the last word.
+      if (isUniqueViolation(err)) throw new AppError('IDENTIFIER_TAKEN', { type: 'identifier', value: '(a value of this user)' });
+      throw err;
+    }
+  }
+
+  async function setCredentials(tx: Queryable, user: User, input: UserInput) {
+    if (input.password) {
+      assertThat(user.accountType === 'INTERNAL' || (await institutionOf(user.institutionId)).settings.externalPasswordFallback,
+        'ACTION_NOT_SUPPORTED', { action: 'a password for an EXTERNAL user' });
+      await credentials.setPassword(tx, user, input.password, { forceChange: input.forcePasswordChange === true });
+    } else if (input.forcePasswordChange !== undefined) {
+      await credentials.setForceChange(tx, user, input.forcePasswordChange);
+    }
+  }
+
+  return {
+    async get(actor: Actor, institutionId: string, id: string, opts: FindOptions = {}): Promise<User> {
+      authorize(actor, 'users:read', institutionId);
+      const idType = await normalizeIdType(institutionId, opts.idType);
+      return findOrFail(db, institutionId, id, idType, '401861');
+    },
+
+    async search(
+      actor: Actor,
+      institutionId: string,
+      params: BriefSearchParams,
+      expandFull = false,
+    ): Promise<{ total: number; rows: BriefUserRow[]; users?: User[] }> {
+      authorize(actor, 'users:read', institutionId);
+      const result = await searchUsers(db, institutionId, parseBriefSearch(params));
+      if (!expandFull) return result;
+      return { ...result, users: await findUsersByIds(db, result.rows.map((r) => r.id)) };
+    },
+
+    async create(actor: Actor, institutionId: string, input: UserInput): Promise<User> {
+      authorize(actor, 'users:write', institutionId);
+      const institution = await institutionOf(institutionId);
+      const tables = await codeTables.forInstitution(institutionId);
+      const record = validateUser({ institution, tables }, {
+        ...input,
+        statusDate: new Date().toISOString().slice(0, 10),
+        linkingId: null,
+        sourceInstitutionCode: null,
+        sourceLinkId: null,
+      });
+      assertMandatoryIdentifier(institution, record);
+      return withUniqueGuard(() =>
+        db.transaction(async (tx) => {
+          await assertIdentifiersFree(tx, institution, record, null);
+          const id = await insertUser(tx, institutionId, { ...record, manualEdits: [] });
+          const user = (await findUserById(tx, id))!;
+          await setCredentials(tx, user, input);
+          await auditUserChange(tx, actor, 'user.create', undefined, user);
+          return user;
+        }),
+      );
+    },
+
+    async replace(actor: Actor, institutionId: string, id: string, input: UserInput, opts: ReplaceOptions = {}): Promise<User> {
+      authorize(actor, 'users:write', institutionId);
+      const institution = await institutionOf(institutionId);
+      const tables = await codeTables.forInstitution(institutionId);
+      const idType = await normalizeIdType(institutionId, opts.idType);
+      const override = (opts.override ?? []).map((f) => f.trim()).filter(Boolean);
+      return withUniqueGuard(() =>
+        db.transaction(async (tx) => {
+          const found = await findOrFail(tx, institutionId, id, idType, '401890');
+          const existing = (await findUserById(tx, found.id, true))!;
+          if (opts.ifMatch !== undefined && opts.ifMatch !== existing.version) {
+            throw new AppError('VERSION_MISMATCH', { given: opts.ifMatch, current: existing.version });
+          }
+          const { merged, manualEdits } = mergeForReplace(existing, input, override);
+          const record = validateUser({ institution, tables }, merged);
+          if (existing.accountType === 'EXTERNAL') {
+            assertThat(record.accountType === 'EXTERNAL', 'ACTION_NOT_SUPPORTED', {
+              action: 'changing an EXTERNAL user to INTERNAL by update (use the account-type toggle)',
+            });
+            assertThat(record.externalId === existing.externalId, 'EXTERNAL_ID_CHANGED');
+          }
+          await assertIdentifiersFree(tx, institution, record, existing.id);
+          const ok = await replaceUser(tx, existing.id, institutionId, existing.version, { ...record, manualEdits }, {
+            identifiers: input.identifiers !== undefined,
+            roles: input.roles !== undefined,
+          });
+          // The row is locked above, so only a bug could get here; refuse rather than overwrite.
+          if (!ok) throw new AppError('VERSION_MISMATCH', { given: existing.version, current: 'newer' });
+          const user = (await findUserById(tx, existing.id))!;
+          if (existing.accountType === 'INTERNAL' && user.accountType === 'EXTERNAL' && !institution.settings.externalPasswordFallback) {
+            await credentials.removeForUser(tx, user);
+          }
+          await setCredentials(tx, user, input);
+          await auditUserChange(tx, actor, 'user.update', existing, user, override.length ? { override } : {});
+          return user;
+        }),
+      );
+    },
+
+    async remove(actor: Actor, institutionId: string, id: string, opts: WriteOptions = {}): Promise<void> {
+      authorize(actor, 'users:write', institutionId);
+      const idType = await normalizeIdType(institutionId, opts.idType);
+      await db.transaction(async (tx) => {
+        const found = await findOrFail(tx, institutionId, id, idType, '401890');
+        const existing = (await findUserById(tx, found.id, true))!;
+        if (opts.ifMatch !== undefined && opts.ifMatch !== existing.version) {
+          throw new AppError('VERSION_MISMATCH', { given: opts.ifMatch, current: existing.version });
+        }
+        // Deleting a user deletes its password with it, in the same transaction.
+        await credentials.removeForUser(tx, existing);
+        await deleteUser(tx, existing.id);
+        await auditUserChange(tx, actor, 'user.delete', existing, undefined);
+      });
+    },
+  };
+}
+
+export type UserService = ReturnType<typeof createUserService>;

@@ -1,0 +1,184 @@
+// /almaws/v1/users: Alma's Users API. Each handler reads the request, calls one use case and
+// writes the answer in the format asked for.
+import { Type } from 'typebox';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { App } from '../../app.js';
+import type { User, UserInput } from '../../domain/users/user.js';
+import { AppError } from '../../errors.js';
+import { apiKeyAuth, institutionOf } from '../alma/api-key-auth.js';
+import { requestFormat, responseFormat, send } from '../alma/format.js';
+import { almaJsonToUserInput, userToAlmaJson } from '../alma/user-json.js';
+import { almaXmlToUserInput, userToAlmaXml } from '../alma/user-xml.js';
+import { usersListToJson, usersListToXml } from '../alma/users-list.js';
+
+const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('xml')], { description: 'Response format; else Accept, else XML' }));
+const ApiKey = Type.Optional(Type.String({ description: 'API key (or send Authorization: apikey KEY)' }));
+const UserIdType = Type.Optional(
+  Type.String({ maxLength: 64, description: 'all_unique (default), an identifier type code, or linking_id' }),
+);
+const UserIdParams = Type.Object({ user_id: Type.String({ minLength: 1, maxLength: 255, description: 'Primary id or any identifier' }) });
+const IfMatch = Type.Object({ 'if-match': Type.Optional(Type.String({ description: 'ETag of the version read (Carrel, beyond Alma)' })) });
+
+const USER_BODY_DOC =
+  'An Alma user object (rest_user.xsd) as JSON or XML, per Content-Type. Passwords are accepted on write and never returned.';
+
+function baseUrl(app: App, req: FastifyRequest): string {
+  return app.config.publicUrl ?? `${req.protocol}://${req.host}`;
+}
+
+/** ETags carry the record version; If-Match takes "N", W/"N" or *. */
+function ifMatchVersion(header: string | undefined): number | undefined {
+  if (!header || header.trim() === '*') return undefined;
+  const m = /^\s*(?:W\/)?"(\d{1,9})"\s*$/.exec(header);
+  if (!m) throw new AppError('INVALID_PARAMETER', { reason: 'If-Match must be an ETag this API returned' });
+  return Number(m[1]);
+}
+
+function userInputOf(req: FastifyRequest): UserInput {
+  const format = requestFormat(req);
+  if (req.body === undefined || req.body === null || req.body === '') {
+    throw new AppError('INVALID_BODY', { format: format === 'json' ? 'JSON' : 'XML', reason: 'the body is empty' });
+  }
+  if (format === 'json') return almaJsonToUserInput(req.body);
+  if (format === 'xml') return almaXmlToUserInput(req.body as string);
+  throw new AppError('UNSUPPORTED_MEDIA_TYPE', { type: String(req.headers['content-type'] ?? 'none').slice(0, 80) });
+}
+
+export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
+  const { users, codeTables } = app.services;
+
+  async function sendUser(req: FastifyRequest, reply: FastifyReply, user: User, view: 'full' | 'brief' = 'full') {
+    const tables = await codeTables.forInstitution(user.institutionId);
+    const opts = { baseUrl: baseUrl(app, req), view };
+    reply.header('etag', `"${user.version}"`);
+    return send(reply, responseFormat(req), {
+      json: () => userToAlmaJson(user, tables, opts),
+      xml: () => userToAlmaXml(user, tables, opts),
+    });
+  }
+
+  return async (server) => {
+    server.addHook('onRequest', apiKeyAuth(app));
+
+    server.get(
+      '/users',
+      {
+        schema: {
+          summary: 'Search users (brief search)',
+          tags: ['Alma Users API'],
+          querystring: Type.Object({
+            q: Type.Optional(Type.String({ maxLength: 1000, description: 'field~value[ AND field~value]' })),
+            limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 10 })),
+            offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+            order_by: Type.Optional(Type.String({ description: 'last_name, first_name or primary_id' })),
+            expand: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('full')])),
+            modify_date_from: Type.Optional(Type.String({ description: 'yyyy-MM-dd; not with q' })),
+            format: Format,
+            apikey: ApiKey,
+          }),
+        },
+      },
+      async (req, reply) => {
+        const institutionId = institutionOf(req);
+        const full = req.query.expand === 'full';
+        const result = await users.search(req.actor!, institutionId, req.query, full);
+        const tables = await codeTables.forInstitution(institutionId);
+        const list = { total: result.total, users: result.users ?? result.rows };
+        const opts = { baseUrl: baseUrl(app, req) };
+        return send(reply, responseFormat(req), {
+          json: () => usersListToJson(list, tables, opts),
+          xml: () => usersListToXml(list, tables, opts),
+        });
+      },
+    );
+
+    server.get(
+      '/users/:user_id',
+      {
+        schema: {
+          summary: 'Get a user by primary id or any identifier',
+          tags: ['Alma Users API'],
+          params: UserIdParams,
+          querystring: Type.Object({
+            user_id_type: UserIdType,
+            view: Type.Optional(Type.Union([Type.Literal('full'), Type.Literal('brief')])),
+            expand: Type.Optional(Type.String({ description: 'loans,requests,fees (answered as not available)' })),
+            format: Format,
+            apikey: ApiKey,
+          }),
+        },
+      },
+      async (req, reply) => {
+        const user = await users.get(req.actor!, institutionOf(req), req.params.user_id, { idType: req.query.user_id_type });
+        return sendUser(req, reply, user, req.query.view ?? 'full');
+      },
+    );
+
+    server.post(
+      '/users',
+      {
+        schema: {
+          summary: 'Create a user',
+          description: USER_BODY_DOC,
+          tags: ['Alma Users API'],
+          querystring: Type.Object({
+            social_authentication: Type.Optional(Type.Boolean()),
+            send_pin_number_letter: Type.Optional(Type.Boolean()),
+            format: Format,
+            apikey: ApiKey,
+          }),
+        },
+      },
+      async (req, reply) => sendUser(req, reply, await users.create(req.actor!, institutionOf(req), userInputOf(req))),
+    );
+
+    server.put(
+      '/users/:user_id',
+      {
+        schema: {
+          summary: 'Replace a user (swap all; roles kept when absent)',
+          description: USER_BODY_DOC,
+          tags: ['Alma Users API'],
+          params: UserIdParams,
+          headers: IfMatch,
+          querystring: Type.Object({
+            user_id_type: UserIdType,
+            override: Type.Optional(Type.String({ description: 'Protected fields to overwrite, comma-separated' })),
+            send_pin_number_letter: Type.Optional(Type.Boolean()),
+            format: Format,
+            apikey: ApiKey,
+          }),
+        },
+      },
+      async (req, reply) => {
+        const user = await users.replace(req.actor!, institutionOf(req), req.params.user_id, userInputOf(req), {
+          idType: req.query.user_id_type,
+          override: req.query.override?.split(','),
+          ifMatch: ifMatchVersion(req.headers['if-match']),
+        });
+        return sendUser(req, reply, user);
+      },
+    );
+
+    server.delete(
+      '/users/:user_id',
+      {
+        schema: {
+          summary: 'Delete a user (and its password)',
+          tags: ['Alma Users API'],
+          params: UserIdParams,
+          headers: IfMatch,
+          querystring: Type.Object({ user_id_type: UserIdType, format: Format, apikey: ApiKey }),
+        },
+      },
+      async (req, reply) => {
+        await users.remove(req.actor!, institutionOf(req), req.params.user_id, {
+          idType: req.query.user_id_type,
+          ifMatch: ifMatchVersion(req.headers['if-match']),
+        });
+        return reply.status(204).send();
+      },
+    );
+  };
+}

@@ -1,0 +1,109 @@
+// buildServer(app): Fastify with its parsers, error rendering and the explicit list of routes.
+// Handlers stay thin; everything they call is in app.services.
+import { randomBytes } from 'node:crypto';
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { App } from '../app.js';
+import type { Actor } from '../domain/access/actor.js';
+import { AppError } from '../errors.js';
+import { errorEnvelopeJson, errorEnvelopeXml } from './alma/envelope.js';
+import { responseFormat } from './alma/format.js';
+import { almaCodeTableRoutes } from './routes/code-tables.js';
+import { healthRoutes } from './routes/health.js';
+import { almaUserRoutes } from './routes/users.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    actor: Actor | null;
+  }
+}
+
+// Query parameters that carry secrets, masked wherever a URL is logged.
+const SECRET_PARAMS = /([?&](?:apikey|password|token)=)[^&]*/gi;
+export const redactUrl = (url: string) => url.replace(SECRET_PARAMS, '$1[redacted]');
+
+function toAppError(err: FastifyError): AppError {
+  if (err instanceof AppError) return err;
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return new AppError('INVALID_BODY', { format: 'JSON', reason: err.message });
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new AppError('INVALID_BODY', { format: 'JSON', reason: 'the body is empty' });
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new AppError('BODY_TOO_LARGE', { limit: String(err.message.match(/\d+/)?.[0] ?? '') });
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new AppError('UNSUPPORTED_MEDIA_TYPE', { type: 'given' });
+    case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
+      return new AppError('INVALID_BODY', { format: 'request', reason: 'Content-Length does not match the body' });
+  }
+  if (err.validation) return new AppError('INVALID_PARAMETER', { reason: `${err.validationContext ?? 'request'} ${err.message}` });
+  if (err.statusCode === 429) return new AppError('RATE_LIMITED');
+  return new AppError('INTERNAL');
+}
+
+export function renderError(req: FastifyRequest, reply: FastifyReply, error: AppError) {
+  const errors = [{ code: error.alma, message: error.message, trackingId: String(req.id) }];
+  reply.status(error.status);
+  if (responseFormat(req) === 'json') {
+    return reply.type('application/json; charset=utf-8').send(JSON.stringify(errorEnvelopeJson(errors)));
+  }
+  return reply.type('application/xml; charset=utf-8').send(errorEnvelopeXml(errors));
+}
+
+export async function buildServer(app: App, opts: { logger?: boolean } = {}) {
+  const server = Fastify({
+    logger:
+      opts.logger === false
+        ? false
+        : {
+            level: app.config.logLevel,
+            serializers: {
+              req: (req: FastifyRequest) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+            },
+          },
+    bodyLimit: app.config.bodyLimit,
+    // The tracking id Alma puts in every error envelope; also the log's request id.
+    genReqId: () => `E01-${Date.now().toString(36).toUpperCase()}-${randomBytes(5).toString('hex').toUpperCase()}`,
+    ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  server.decorateRequest('actor', null);
+  server.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+
+  server.setErrorHandler((err: FastifyError, req, reply) => {
+    const error = toAppError(err);
+    if (error.status >= 500) req.log.error({ err }, 'request failed');
+    return renderError(req, reply, error);
+  });
+  server.setNotFoundHandler((req, reply) =>
+    renderError(req, reply, new AppError('ROUTE_NOT_FOUND', { method: req.method, url: redactUrl(req.url).split('?')[0]! })),
+  );
+
+  await server.register(swagger, {
+    openapi: {
+      info: {
+        title: 'Carrel',
+        version: '0.1.0',
+        description:
+          'Identity and user management for library networks. `/almaws/v1` speaks the Alma Users API ' +
+          '(JSON and XML; key as `apikey` parameter or `Authorization: apikey KEY`).',
+      },
+      components: {
+        securitySchemes: {
+          apikey: { type: 'apiKey', in: 'query', name: 'apikey' },
+          apikeyHeader: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'apikey KEY' },
+        },
+      },
+      security: [{ apikey: [] }, { apikeyHeader: [] }],
+    },
+  });
+  await server.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  // The whole HTTP surface, in one list.
+  await server.register(healthRoutes(app));
+  await server.register(almaUserRoutes(app), { prefix: '/almaws/v1' });
+  await server.register(almaCodeTableRoutes(app), { prefix: '/almaws/v1' });
+  return server;
+}

@@ -1,0 +1,95 @@
+// The CLI is the contract for scripts: institution create, apikey create (key on the last line),
+// migrate, and serve --demo as `npm start` runs it.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { createTestDb, ENGINE, type TestDb } from './helpers/db.js';
+
+const root = new URL('..', import.meta.url).pathname;
+const cleanups: (() => Promise<void>)[] = [];
+let env: NodeJS.ProcessEnv;
+
+/** An empty database for a CLI process: a data directory on PGlite, a new database on PostgreSQL. */
+async function emptyDatabaseEnv(): Promise<NodeJS.ProcessEnv> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'carrel-cli-'));
+  cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+  const e: NodeJS.ProcessEnv = { ...process.env, CARREL_DATA_DIR: dataDir, DATABASE_URL: '', LOG_LEVEL: 'warn' };
+  if (ENGINE === 'postgres') {
+    const testDb: TestDb = await createTestDb({ migrate: false });
+    await testDb.db.close();
+    cleanups.push(() => testDb.drop().catch(() => {}));
+    e.DATABASE_URL = testDb.url!;
+  }
+  return e;
+}
+
+before(async () => {
+  env = await emptyDatabaseEnv();
+});
+after(async () => {
+  for (const c of cleanups) await c();
+});
+
+function carrel(...args: string[]) {
+  const res = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, env, encoding: 'utf8' });
+  return { code: res.status, out: res.stdout, err: res.stderr };
+}
+
+test('migrate applies the migrations once', () => {
+  const first = carrel('migrate');
+  assert.equal(first.code, 0, first.err);
+  assert.match(first.out, /applied: 0001_core\.sql/);
+  const second = carrel('migrate');
+  assert.match(second.out, /up to date/);
+});
+
+test('institution create makes a network zone and a member; apikey create prints the key last', async () => {
+  assert.equal(carrel('institution', 'create', '01CLI_NZ', '--name', 'CLI Network', '--network-zone').code, 0);
+  const member = carrel('institution', 'create', '01CLI_MEMBER', '--name', 'CLI Member', '--network', '01CLI_NZ');
+  assert.equal(member.code, 0, member.err);
+  const dup = carrel('institution', 'create', '01CLI_MEMBER', '--name', 'Again');
+  assert.notEqual(dup.code, 0);
+  assert.match(dup.err, /already exists/);
+  const list = carrel('institution', 'list');
+  assert.match(list.out, /01CLI_NZ\tnetwork zone/);
+  assert.match(list.out, /01CLI_MEMBER\tmember/);
+
+  const key = carrel('apikey', 'create', '--institution', '01CLI_MEMBER', '--read-only');
+  assert.equal(key.code, 0, key.err);
+  const last = key.out.trim().split('\n').at(-1)!;
+  assert.match(last, /^carrel_[a-f0-9]{12}_[A-Za-z0-9_-]{43}$/);
+  const unknown = carrel('apikey', 'create', '--institution', 'NOPE');
+  assert.notEqual(unknown.code, 0);
+  assert.match(unknown.err, /NOPE/);
+});
+
+test('serve --demo starts with a demo network, prints keys that work, and stops cleanly', async () => {
+  const fresh = await emptyDatabaseEnv();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--demo', '--port', '0'], { cwd: root, env: fresh });
+  try {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const deadline = Date.now() + 60_000;
+    while (!/01DEMO_SOUTH\s+carrel_/.test(out)) {
+      assert.ok(Date.now() < deadline, `server did not start: ${out}`);
+      assert.equal(child.exitCode, null, `server exited: ${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const base = /serving on (http:\/\/\S+)/.exec(out)![1]!;
+    const key = /01DEMO_NORTH\s+(carrel_\S+)/.exec(out)![1]!;
+    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    const res = await fetch(`${base}/almaws/v1/users?q=last_name~smith`, { headers: { authorization: `apikey ${key}`, accept: 'application/json' } });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as { total_record_count: number; user: { primary_id: string }[] };
+    assert.equal(body.total_record_count, 2);
+    const one = await fetch(`${base}/almaws/v1/users/N1000001?format=json`, { headers: { authorization: `apikey ${key}` } });
+    assert.equal(((await one.json()) as { primary_id: string }).primary_id, 'njsmith');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+  assert.equal(child.exitCode ?? 0, 0);
+});

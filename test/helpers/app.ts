@@ -1,0 +1,41 @@
+// A whole Carrel (services and HTTP server, no network socket) on a fresh test database, with
+// helpers to make institutions and keys the way an operator would.
+import { randomBytes } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { createApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import { buildServer } from '../../src/http/server.js';
+import { createTestDb, type TestDb } from './db.js';
+
+export interface TestContext {
+  app: App;
+  server: FastifyInstance;
+  testDb: TestDb;
+  close(): Promise<void>;
+  /** A new institution (unique code) with a read-write and a read-only key. */
+  institution(opts?: { network?: string; networkZone?: boolean }): Promise<{ id: string; code: string; key: string; readOnlyKey: string }>;
+}
+
+export async function createTestContext(): Promise<TestContext> {
+  const testDb = await createTestDb();
+  const config = loadConfig({}, { logLevel: 'silent', publicUrl: 'http://carrel.test', apiKeyCacheMs: 0 });
+  const app = await createApp(config, { db: testDb.db, migrate: false });
+  const server = await buildServer(app, { logger: false });
+  await server.ready();
+  return {
+    app,
+    server,
+    testDb,
+    async close() {
+      await server.close();
+      await testDb.drop();
+    },
+    async institution(opts = {}) {
+      const code = `T${randomBytes(4).toString('hex').toUpperCase()}`;
+      const inst = await app.services.institutions.create({ code, name: `Test ${code}`, ...opts });
+      const { key } = await app.services.apiKeys.create(inst.id, { readOnly: false, label: 'test' });
+      const { key: readOnlyKey } = await app.services.apiKeys.create(inst.id, { readOnly: true, label: 'test-ro' });
+      return { id: inst.id, code, key, readOnlyKey };
+    },
+  };
+}
