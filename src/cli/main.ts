@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 // `carrel`: the command line, also the contract for scripts and checks (keep these names).
 import { Command, Option } from 'commander';
-import { createApp, type App } from '../app.js';
-import { loadConfig, type Config } from '../config.js';
+import { createApp } from '../app.js';
 import { migrate } from '../db/migrate.js';
 import { AppError } from '../errors.js';
 import { serve } from './commands/serve.js';
+import { configFrom, withApp } from './context.js';
 
 const program = new Command()
   .name('carrel')
@@ -13,25 +13,6 @@ const program = new Command()
   .addOption(new Option('--data-dir <dir>', 'embedded database directory').env('CARREL_DATA_DIR'))
   .addOption(new Option('--database-url <url>', 'PostgreSQL connection string (else embedded PGlite)').env('DATABASE_URL'))
   .showHelpAfterError();
-
-function configFrom(cmd: Command, extra: Partial<Config> = {}): Readonly<Config> {
-  const o = cmd.optsWithGlobals<{ dataDir?: string; databaseUrl?: string }>();
-  return loadConfig(process.env, {
-    ...(o.dataDir ? { dataDir: o.dataDir } : {}),
-    ...(o.databaseUrl ? { databaseUrl: o.databaseUrl } : {}),
-    ...extra,
-  });
-}
-
-/** Runs a one-shot command against the app and closes it, whatever happens. */
-async function withApp(cmd: Command, fn: (app: App) => Promise<void>): Promise<void> {
-  const app = await createApp(configFrom(cmd, { logLevel: 'warn' }));
-  try {
-    await fn(app);
-  } finally {
-    await app.close();
-  }
-}
 
 program
   .command('serve')

@@ -10,6 +10,7 @@ import type { Actor } from '../domain/access/actor.js';
 import { AppError } from '../errors.js';
 import { errorEnvelopeJson, errorEnvelopeXml } from './alma/envelope.js';
 import { responseFormat } from './alma/format.js';
+import { apiV1Routes } from './api-v1/index.js';
 import { almaCodeTableRoutes } from './routes/code-tables.js';
 import { healthRoutes } from './routes/health.js';
 import { almaUserRoutes } from './routes/users.js';
@@ -17,6 +18,8 @@ import { almaUserRoutes } from './routes/users.js';
 declare module 'fastify' {
   interface FastifyRequest {
     actor: Actor | null;
+    /** The format of answers when the request does not ask (Alma: XML; Carrel's API: JSON). */
+    wireDefault: 'json' | 'xml';
   }
 }
 
@@ -70,6 +73,7 @@ export async function buildServer(app: App, opts: { logger?: boolean } = {}) {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   server.decorateRequest('actor', null);
+  server.decorateRequest('wireDefault', 'xml');
   server.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
 
   server.setErrorHandler((err: FastifyError, req, reply) => {
@@ -105,5 +109,6 @@ export async function buildServer(app: App, opts: { logger?: boolean } = {}) {
   await server.register(healthRoutes(app));
   await server.register(almaUserRoutes(app), { prefix: '/almaws/v1' });
   await server.register(almaCodeTableRoutes(app), { prefix: '/almaws/v1' });
+  await server.register(apiV1Routes(app), { prefix: '/api/v1' });
   return server;
 }

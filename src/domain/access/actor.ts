@@ -2,21 +2,68 @@
 // that actor may do, in one place, never by URL pattern.
 import { AppError } from '../../errors.js';
 
+export interface StaffRole {
+  roleType: string;
+  /** Institution code or library code the role is scoped to. */
+  scope: string;
+}
+
 export type Actor =
+  /** An institution's API key: read-only, or read-write on everything of its institution, as in Alma. */
   | { kind: 'apiKey'; id: string; institutionId: string; readOnly: boolean; label: string }
+  /** A signed-in staff user: what they may do follows their active roles. */
+  | { kind: 'staff'; userId: string; institutionId: string; primaryId: string; roles: StaffRole[]; sessionId: string }
+  /** Carrel itself: the CLI, jobs, the demo seed. */
   | { kind: 'system'; label: string };
 
-export type Permission = 'users:read' | 'users:write';
+export type Permission =
+  | 'users:read'
+  | 'users:write'
+  /** Register PUBLIC patrons (circulation desk): create only, identifiers only at registration. */
+  | 'users:register'
+  /** Passwords, set-password links, account-type toggles, sessions. */
+  | 'credentials:manage'
+  /** Integration profiles, imports and exports. */
+  | 'sis:manage'
+  /** Institution settings and code tables. */
+  | 'config:manage';
+
+// Alma's role codes (reference §4) and what each lets a staff user do in Carrel.
+const USER_ADMINISTRATOR = '50';
+const USER_MANAGER = '21';
+const GENERAL_SYSTEM_ADMINISTRATOR = '26';
+const CIRCULATION_DESK_MANAGER = '221';
+const CIRCULATION_DESK_OPERATOR = '32';
+
+const ROLE_PERMISSIONS: Record<string, readonly Permission[]> = {
+  [USER_ADMINISTRATOR]: ['users:read', 'users:write', 'users:register', 'credentials:manage', 'sis:manage'],
+  [USER_MANAGER]: ['users:read', 'users:write', 'users:register', 'credentials:manage'],
+  [GENERAL_SYSTEM_ADMINISTRATOR]: ['users:read', 'config:manage', 'sis:manage'],
+  [CIRCULATION_DESK_MANAGER]: ['users:read', 'users:register'],
+  [CIRCULATION_DESK_OPERATOR]: ['users:read', 'users:register'],
+};
+
+const READ_ONLY: readonly Permission[] = ['users:read'];
+
+export function can(actor: Actor, permission: Permission, institutionId: string): boolean {
+  if (actor.kind === 'system') return true;
+  // Another institution's data is out of reach whatever the key or role.
+  if (actor.institutionId !== institutionId) return false;
+  if (actor.kind === 'apiKey') return !actor.readOnly || READ_ONLY.includes(permission);
+  return actor.roles.some((r) => ROLE_PERMISSIONS[r.roleType]?.includes(permission));
+}
 
 export function authorize(actor: Actor, permission: Permission, institutionId: string): void {
-  if (actor.kind === 'system') return;
-  // Another institution's data is invisible, not forbidden: the caller learns nothing of it.
-  if (actor.institutionId !== institutionId) throw new AppError('UNAUTHORIZED');
-  if (permission === 'users:write' && actor.readOnly) throw new AppError('UNAUTHORIZED');
+  if (!can(actor, permission, institutionId)) throw new AppError('UNAUTHORIZED');
 }
 
 export function actorLabel(actor: Actor): { type: string; id: string | null; label: string } {
-  return actor.kind === 'apiKey'
-    ? { type: 'api_key', id: actor.id, label: actor.label }
-    : { type: 'system', id: null, label: actor.label };
+  switch (actor.kind) {
+    case 'apiKey':
+      return { type: 'api_key', id: actor.id, label: actor.label };
+    case 'staff':
+      return { type: 'staff', id: actor.userId, label: actor.primaryId };
+    case 'system':
+      return { type: 'system', id: null, label: actor.label };
+  }
 }

@@ -13,7 +13,8 @@ export function responseFormat(req: FastifyRequest): WireFormat {
   if (/xml/i.test(accept)) return 'xml';
   const type = req.headers['content-type'] ?? '';
   if (/json/i.test(type)) return 'json';
-  return 'xml';
+  if (/xml/i.test(type)) return 'xml';
+  return req.wireDefault;
 }
 
 export function requestFormat(req: FastifyRequest): WireFormat | undefined {
