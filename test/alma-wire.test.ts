@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { XMLParser } from 'fast-xml-parser';
 import { validateXML } from 'xmllint-wasm';
-import { ROLE_TABLE, type CodeTables, type CodeValue } from '../src/domain/institutions/code-tables.js';
+import { buildCodeTables, ROLE_TABLE, type CodeTables } from '../src/domain/institutions/code-tables.js';
 import { DEFAULT_CODE_TABLES, type CodeValueSeed } from '../src/domain/institutions/default-code-tables.js';
 import { SCALAR_FIELDS, type User, type UserInput } from '../src/domain/users/user.js';
 import { AppError } from '../src/errors.js';
@@ -20,14 +20,10 @@ const fixtureJson = (name: string) => JSON.parse(fixture(name)) as Record<string
 const xsd = (name: string) => ({ fileName: name, contents: fixture(`xsd/${name}`) });
 
 function tablesFrom(seed: Record<string, CodeValueSeed[]>): CodeTables {
-  const index = new Map<string, CodeValue>();
-  const byTable = new Map<string, CodeValue[]>();
-  for (const [table, values] of Object.entries(seed)) {
-    const list = values.map((v) => ({ code: v.code, description: v.description, attributes: v.attributes ?? {}, enabled: true }));
-    byTable.set(table, list);
-    for (const v of list) index.set(`${table}\u0000${v.code.toLowerCase()}`, v);
-  }
-  return { get: (t, c) => index.get(`${t}\u0000${c.toLowerCase()}`), list: (t) => byTable.get(t) ?? [], names: () => [...byTable.keys()] };
+  const values = Object.entries(seed).flatMap(([table, list]) =>
+    list.map((v) => ({ table, code: v.code, description: v.description, attributes: v.attributes ?? {}, enabled: true })),
+  );
+  return buildCodeTables({ code: '01TEST_INST', name: 'Test University' }, values);
 }
 
 const roles = [['200', 'Patron'], ['32', 'Circulation Desk Operator'], ['21', 'User Manager']];

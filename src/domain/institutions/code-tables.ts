@@ -3,6 +3,7 @@
 // every write path through this process invalidates its own copy at once.
 import type { Db } from '../../db/database.js';
 import { listCodeValues, listRoleTypes } from '../../db/queries/code-tables.js';
+import { findInstitutionById } from '../../db/queries/institutions.js';
 
 export const ROLE_TABLE = 'HFrUserRoles.roleType';
 
@@ -14,13 +15,15 @@ export interface CodeValue {
 }
 
 export interface CodeTables {
+  /** The institution these tables belong to: scopes name it. */
+  institution: { code: string; name: string };
   /** The value with this code, matched case-insensitively (the stored spelling wins). */
   get(table: string, code: string): CodeValue | undefined;
   list(table: string): CodeValue[];
   names(): string[];
 }
 
-function buildCodeTables(values: (CodeValue & { table: string })[]): CodeTables {
+export function buildCodeTables(institution: CodeTables['institution'], values: (CodeValue & { table: string })[]): CodeTables {
   const byTable = new Map<string, CodeValue[]>();
   const index = new Map<string, CodeValue>();
   for (const v of values) {
@@ -30,6 +33,7 @@ function buildCodeTables(values: (CodeValue & { table: string })[]): CodeTables 
     index.set(`${v.table}\u0000${v.code.toLowerCase()}`, v);
   }
   return {
+    institution,
     get: (table, code) => index.get(`${table}\u0000${code.toLowerCase()}`),
     list: (table) => byTable.get(table) ?? [],
     names: () => [...byTable.keys()].sort(),
@@ -44,8 +48,13 @@ export interface CodeTableCache {
 export function createCodeTableCache(db: Db, ttlMs = 30_000): CodeTableCache {
   const cache = new Map<string, { at: number; tables: Promise<CodeTables> }>();
   async function load(institutionId: string): Promise<CodeTables> {
-    const [values, roles] = await Promise.all([listCodeValues(db, institutionId), listRoleTypes(db)]);
-    return buildCodeTables([
+    const [institution, values, roles] = await Promise.all([
+      findInstitutionById(db, institutionId),
+      listCodeValues(db, institutionId),
+      listRoleTypes(db),
+    ]);
+    const named = { code: institution?.code ?? '', name: institution?.name ?? '' };
+    return buildCodeTables(named, [
       ...values.map((v) => ({ table: v.table_name, code: v.code, description: v.description, attributes: v.attributes, enabled: v.enabled })),
       ...roles.map((r) => ({ table: ROLE_TABLE, code: r.code, description: r.name, attributes: { namedUser: r.named_user }, enabled: true })),
     ]);

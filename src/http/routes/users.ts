@@ -50,7 +50,7 @@ export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
 
   async function sendUser(req: FastifyRequest, reply: FastifyReply, user: User, view: 'full' | 'brief' = 'full') {
     const tables = await codeTables.forInstitution(user.institutionId);
-    const opts = { baseUrl: baseUrl(app, req), view };
+    const opts = { baseUrl: baseUrl(app, req), view, institution: tables.institution };
     reply.header('etag', `"${user.version}"`);
     return send(reply, responseFormat(req), {
       json: () => userToAlmaJson(user, tables, opts),
@@ -85,7 +85,7 @@ export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
         const result = await users.search(req.actor!, institutionId, req.query, full);
         const tables = await codeTables.forInstitution(institutionId);
         const list = { total: result.total, users: result.users ?? result.rows };
-        const opts = { baseUrl: baseUrl(app, req) };
+        const opts = { baseUrl: baseUrl(app, req), institution: tables.institution };
         return send(reply, responseFormat(req), {
           json: () => usersListToJson(list, tables, opts),
           xml: () => usersListToXml(list, tables, opts),
