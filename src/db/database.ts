@@ -5,10 +5,18 @@ import pg from 'pg';
 
 export type Row = Record<string, unknown>;
 
+export interface QueryOptions {
+  /**
+   * Names a hot, fixed SQL text so PostgreSQL prepares it once per connection: a user lookup
+   * spends more time being planned than executed. Only for SQL that never varies.
+   */
+  name?: string;
+}
+
 export interface Queryable {
-  query<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
-  one<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T>;
-  maybeOne<T extends Row = Row>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
+  query<T extends Row = Row>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<T[]>;
+  one<T extends Row = Row>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<T>;
+  maybeOne<T extends Row = Row>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<T | undefined>;
   /** Runs several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
 }
@@ -26,16 +34,18 @@ const INT8_OID = 20;
 const parseInt8 = (v: string) => Number(v);
 const keepDate = (v: string) => v;
 
-function wrap(run: (sql: string, params?: readonly unknown[]) => Promise<Row[]>, exec: (sql: string) => Promise<void>): Queryable {
+type Run = (sql: string, params?: readonly unknown[], opts?: QueryOptions) => Promise<Row[]>;
+
+function wrap(run: Run, exec: (sql: string) => Promise<void>): Queryable {
   return {
     query: run as Queryable['query'],
-    async one(sql, params) {
-      const rows = await run(sql, params);
+    async one(sql, params, opts) {
+      const rows = await run(sql, params, opts);
       if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}`);
       return rows[0] as never;
     },
-    async maybeOne(sql, params) {
-      const rows = await run(sql, params);
+    async maybeOne(sql, params, opts) {
+      const rows = await run(sql, params, opts);
       return rows[0] as never;
     },
     exec,
@@ -53,8 +63,8 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Db> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, types: types as pg.CustomTypesConfig });
   // An idle client that loses its connection must not crash the process; the next query reconnects.
   pool.on('error', () => {});
-  const runOn = (client: pg.Pool | pg.PoolClient) => async (sql: string, params?: readonly unknown[]) =>
-    (await client.query(sql, params as unknown[])).rows as Row[];
+  const runOn = (client: pg.Pool | pg.PoolClient): Run => async (sql, params, opts) =>
+    (await client.query({ text: sql, values: params as unknown[], ...(opts?.name ? { name: opts.name } : {}) })).rows as Row[];
   const execOn = (client: pg.Pool | pg.PoolClient) => async (sql: string) => {
     await client.query(sql);
   };
@@ -89,8 +99,8 @@ export async function openPglite(dataDir?: string): Promise<Db> {
     extensions: { pg_trgm },
     parsers: { [DATE_OID]: keepDate, [INT8_OID]: parseInt8 },
   });
-  const runOn = (q: { query: typeof lite.query }) => async (sql: string, params?: readonly unknown[]) =>
-    (await q.query<Row>(sql, params as unknown[])).rows;
+  // PGlite is in-process: there is no protocol round trip for a prepared statement to save.
+  const runOn = (q: { query: typeof lite.query }): Run => async (sql, params) => (await q.query<Row>(sql, params as unknown[])).rows;
   const execOn = (q: { exec: typeof lite.exec }) => async (sql: string) => {
     await q.exec(sql);
   };
