@@ -7,25 +7,68 @@ import { migrate } from './db/migrate.js';
 import { createApiKeyService } from './domain/access/api-keys.js';
 import { createCodeTableCache } from './domain/institutions/code-tables.js';
 import { createInstitutionService } from './domain/institutions/institution-service.js';
-import { noCredentials } from './domain/users/credential-port.js';
+import { createBrowserSessions } from './domain/identity/browser-sessions.js';
+import { createIdentityService } from './domain/identity/identity-service.js';
+import { createMailService } from './domain/mail/outbox.js';
 import { createUserService } from './domain/users/user-service.js';
+import { createSisModule } from './domain/sis/sis-module.js';
+import { createSmtpTransport } from './mail/smtp-transport.js';
 
-export async function createApp(config: Readonly<Config>, opts: { db?: Db; migrate?: boolean } = {}) {
+export async function createApp(config: Readonly<Config>, opts: { db?: Db; migrate?: boolean; clock?: () => Date } = {}) {
   const db =
     opts.db ??
     (await openDb({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pg'), poolSize: config.dbPoolSize }));
   if (opts.migrate !== false) await migrate(db);
   const codeTables = createCodeTableCache(db);
+  // The identity module's clock: tests move it to expire links and locks.
+  const clock = opts.clock ?? (() => new Date());
+  const mail = createMailService({
+    db,
+    clock,
+    transport: config.smtpUrl ? createSmtpTransport(config.smtpUrl, config.mailFrom) : null,
+    devLog: config.mailDevLog,
+  });
+  const identity = createIdentityService({
+    db,
+    mail,
+    clock,
+    options: {
+      argon2: { memoryKiB: config.argon2MemoryKiB, timeCost: config.argon2TimeCost, parallelism: config.argon2Parallelism },
+      resetLinkMinutes: config.resetLinkMinutes,
+      setPasswordLinkHours: config.setPasswordLinkHours,
+      emailLoginLinkMinutes: config.emailLoginLinkMinutes,
+      loginAddressMaxFailures: config.loginAddressMaxFailures,
+      loginAddressWindowMinutes: config.loginAddressWindowMinutes,
+      publicUrl: config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`,
+    },
+  });
+  // SIS profiles, loads and exports, their jobs, and the worker's handler for each job kind.
+  const sisModule = createSisModule(db, codeTables, {
+    uploadLimit: config.uploadLimit,
+    batchSize: config.sisBatchSize,
+    baseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+  });
   const services = {
     institutions: createInstitutionService(db, codeTables),
-    users: createUserService({ db, codeTables, credentials: noCredentials }),
+    users: createUserService({ db, codeTables, credentials: identity.credentialPort }),
+    identity,
+    browserSessions: createBrowserSessions(db, identity, clock, {
+      idleMinutes: config.sessionIdleMinutes,
+      absoluteMinutes: config.sessionAbsoluteMinutes,
+    }),
+    mail,
     apiKeys: createApiKeyService(db, { cacheMs: config.apiKeyCacheMs }),
     codeTables,
+    ...sisModule.services,
   };
   return {
     config,
     db,
     services,
+    jobHandlers: sisModule.jobHandlers,
+    dropFolders: sisModule.dropFolders,
+    /** What the job worker does between jobs (drop folders, housekeeping). */
+    workerIdle: sisModule.idle,
     close: () => db.close(),
   };
 }

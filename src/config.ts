@@ -16,9 +16,43 @@ export interface Config {
   bodyLimit: number;
   dbPoolSize: number;
   apiKeyCacheMs: number;
+  /** argon2id cost for new password hashes (OWASP: 19456 KiB, 2 passes, 1 lane). */
+  argon2MemoryKiB: number;
+  argon2TimeCost: number;
+  argon2Parallelism: number;
+  /** How long links stay valid: forgot-password, set-password (sent by staff), e-mail login. */
+  resetLinkMinutes: number;
+  setPasswordLinkHours: number;
+  emailLoginLinkMinutes: number;
+  /** Failed logins from one client address (across accounts) before it is refused for the window. */
+  loginAddressMaxFailures: number;
+  loginAddressWindowMinutes: number;
+  /** smtp://user:pass@host:port (or smtps://); without it mail stays in the outbox. */
+  smtpUrl: string | undefined;
+  mailFrom: string;
+  /** Print each outgoing mail (links included, never passwords) to the log: development only. */
+  mailDevLog: boolean;
+  mailIntervalMs: number;
+  /** Largest SIS file accepted by upload (bytes); the rest of the API keeps bodyLimit. */
+  uploadLimit: number;
+  /** Records per transaction in an SIS load; 0 picks by engine: 1000 on PostgreSQL, 500 on PGlite (whose one connection a batch holds). */
+  sisBatchSize: number;
+  /** Login-page sessions end after this long without a request, and this long after sign-in whatever happens. */
+  sessionIdleMinutes: number;
+  sessionAbsoluteMinutes: number;
+  /** How often an idle job worker looks at the queue. */
+  workerPollMs: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+function bool(name: string, raw: unknown): boolean {
+  if (typeof raw === 'boolean') return raw;
+  const s = String(raw).trim().toLowerCase();
+  if (['true', '1', 'yes'].includes(s)) return true;
+  if (['false', '0', 'no', ''].includes(s)) return false;
+  throw new Error(`config ${name} must be true or false, got ${String(raw)}`);
+}
 
 function int(name: string, raw: unknown, min: number, max: number): number {
   const n = typeof raw === 'number' ? raw : Number(raw);
@@ -42,6 +76,23 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimit: int('bodyLimit', pick('bodyLimit', 'CARREL_BODY_LIMIT') ?? 1_048_576, 1024, 1_073_741_824),
     dbPoolSize: int('dbPoolSize', pick('dbPoolSize', 'CARREL_DB_POOL_SIZE') ?? 10, 1, 200),
     apiKeyCacheMs: int('apiKeyCacheMs', pick('apiKeyCacheMs', 'CARREL_API_KEY_CACHE_MS') ?? 10_000, 0, 600_000),
+    argon2MemoryKiB: int('argon2MemoryKiB', pick('argon2MemoryKiB', 'CARREL_ARGON2_MEMORY_KIB') ?? 19_456, 8, 4_194_304),
+    argon2TimeCost: int('argon2TimeCost', pick('argon2TimeCost', 'CARREL_ARGON2_TIME_COST') ?? 2, 1, 100),
+    argon2Parallelism: int('argon2Parallelism', pick('argon2Parallelism', 'CARREL_ARGON2_PARALLELISM') ?? 1, 1, 64),
+    resetLinkMinutes: int('resetLinkMinutes', pick('resetLinkMinutes', 'CARREL_RESET_LINK_MINUTES') ?? 60, 1, 10_080),
+    setPasswordLinkHours: int('setPasswordLinkHours', pick('setPasswordLinkHours', 'CARREL_SET_PASSWORD_LINK_HOURS') ?? 24, 1, 720),
+    emailLoginLinkMinutes: int('emailLoginLinkMinutes', pick('emailLoginLinkMinutes', 'CARREL_EMAIL_LOGIN_LINK_MINUTES') ?? 15, 1, 1440),
+    loginAddressMaxFailures: int('loginAddressMaxFailures', pick('loginAddressMaxFailures', 'CARREL_LOGIN_ADDRESS_MAX_FAILURES') ?? 100, 1, 1_000_000),
+    loginAddressWindowMinutes: int('loginAddressWindowMinutes', pick('loginAddressWindowMinutes', 'CARREL_LOGIN_ADDRESS_WINDOW_MINUTES') ?? 15, 1, 1440),
+    smtpUrl: (pick('smtpUrl', 'CARREL_SMTP_URL') as string | undefined) || undefined,
+    mailFrom: String(pick('mailFrom', 'CARREL_MAIL_FROM') ?? 'Carrel <no-reply@localhost>'),
+    mailDevLog: bool('mailDevLog', pick('mailDevLog', 'CARREL_MAIL_DEV_LOG') ?? env.NODE_ENV === 'development'),
+    mailIntervalMs: int('mailIntervalMs', pick('mailIntervalMs', 'CARREL_MAIL_INTERVAL_MS') ?? 5_000, 100, 3_600_000),
+    uploadLimit: int('uploadLimit', pick('uploadLimit', 'CARREL_UPLOAD_LIMIT') ?? 2 * 1024 ** 3, 1024, Number.MAX_SAFE_INTEGER),
+    sisBatchSize: int('sisBatchSize', pick('sisBatchSize', 'CARREL_SIS_BATCH_SIZE') ?? 0, 0, 10_000),
+    sessionIdleMinutes: int('sessionIdleMinutes', pick('sessionIdleMinutes', 'CARREL_SESSION_IDLE_MINUTES') ?? 30, 1, 10_080),
+    sessionAbsoluteMinutes: int('sessionAbsoluteMinutes', pick('sessionAbsoluteMinutes', 'CARREL_SESSION_ABSOLUTE_MINUTES') ?? 720, 1, 43_200),
+    workerPollMs: int('workerPollMs', pick('workerPollMs', 'CARREL_WORKER_POLL_MS') ?? 1_000, 10, 600_000),
   };
   return Object.freeze(config);
 }

@@ -55,13 +55,17 @@ export const ERRORS = {
     alma: '500038',
     status: 400,
     message:
-      'New password must be at least 8 characters long and must not include the user-name or any commonly used password.',
+      'New password must be at least 8 characters long and must not include the user-name or any commonly used password. {reason}',
   },
-  PASSWORDS_NOT_AVAILABLE: {
-    alma: '401859',
+  // Identity: one answer for every failed login, whatever the reason (unknown user, wrong password, locked).
+  AUTHENTICATION_FAILED: { alma: '401866', status: 400, message: 'User authentication failed' },
+  LINK_INVALID: {
+    alma: 'CARREL_LINK_INVALID',
     status: 400,
-    message: 'Action currently not supported: passwords are held by the identity service, which is not enabled.',
+    message: 'This link is not valid: it has expired, was already used, or a newer link replaced it.',
   },
+  NO_EMAIL_ADDRESS: { alma: 'CARREL_NO_EMAIL', status: 400, message: 'User {id} has no e-mail address to send the link to.' },
+  HASH_FORMAT: { alma: 'CARREL_HASH_FORMAT', status: 400, message: 'The password hash is not one Carrel accepts: {reason}' },
   INVALID_PARAMETER: { alma: '402119', status: 400, message: 'General error: {reason}' },
   // Carrel beyond Alma: optimistic concurrency.
   VERSION_MISMATCH: {
@@ -93,6 +97,36 @@ export const ERRORS = {
   // Carrel's own API.
   NOT_FOUND: { alma: 'CARREL_NOT_FOUND', status: 404, message: '{entity} {id} was not found.' },
   CONFLICT: { alma: 'CARREL_CONFLICT', status: 409, message: '{reason}' },
+  // SIS loads and jobs. A refused file is refused whole, before anything is written; the record
+  // entries are the reasons a job report gives for one record (the rest of the file goes on).
+  SIS_FILE_REFUSED: {
+    alma: 'CARREL_SIS_FILE_REFUSED',
+    status: 400,
+    message: 'The file was refused and nothing was loaded: {where}{reason}',
+  },
+  SIS_MATCH_ID_MISSING: { alma: '401664', status: 400, message: 'Mandatory field is missing: the match id ({matchBy}).' },
+  SIS_DUPLICATE_IN_FILE: {
+    alma: 'CARREL_SIS_DUPLICATE',
+    status: 400,
+    message: 'Duplicate in file: match id {value} was already read in record {first}.',
+  },
+  SIS_INTERNAL_USER: {
+    alma: 'CARREL_SIS_SKIPPED',
+    status: 400,
+    message: 'Skipped: {id} is an INTERNAL user, and SIS loads never change internal users.',
+  },
+  SIS_OTHER_PROFILE: {
+    alma: 'CARREL_SIS_SKIPPED',
+    status: 400,
+    message: 'Skipped: {id} belongs to SIS profile {other}, not {profile}.',
+  },
+  SIS_ALREADY_EXISTS: {
+    alma: 'CARREL_SIS_SKIPPED',
+    status: 400,
+    message: 'Skipped: {id} already exists (an import profile only creates users).',
+  },
+  JOB_NOT_CANCELLABLE: { alma: 'CARREL_CONFLICT', status: 409, message: 'Job {id} has already ended ({status}).' },
+  JOB_RESULT_MISSING: { alma: 'CARREL_NOT_FOUND', status: 404, message: 'Job {id} has no result file ({status}).' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -131,12 +131,30 @@ describe('record fields', () => {
     assert.equal((await api.post('/users', jsonUser('cd1234', { record_type: { value: 'STAFF' } }))).statusCode, 200);
   });
 
-  test('a password is refused, not silently dropped, until the identity service is enabled', async () => {
-    const api = client(ctx.server, (await ctx.institution()).key);
+  test('a password is stored hashed (argon2id) in the identity schema and never returned', async () => {
+    const inst = await ctx.institution();
+    const api = client(ctx.server, inst.key);
     const res = await api.post('/users', jsonUser('pw01', { password: 'correct horse battery' }));
-    const err = almaError(res);
-    assert.equal(err.code, '401859');
+    assert.equal(res.statusCode, 200, res.body);
     assert.doesNotMatch(res.body, /correct horse/);
-    assert.equal(await count(api), 0);
+    assert.equal(res.json().password, '');
+    const stored = await ctx.app.db.query<{ algorithm: string; hash: string }>(
+      'SELECT c.algorithm, c.hash FROM identity.credential c JOIN app_user u ON u.id = c.user_id WHERE u.primary_id = $1',
+      ['pw01'],
+    );
+    assert.equal(stored.length, 1);
+    assert.equal(stored[0]!.algorithm, 'argon2id');
+    assert.match(stored[0]!.hash, /^\$argon2id\$v=19\$/);
+    assert.doesNotMatch(stored[0]!.hash, /correct horse/);
+    for (const format of ['json', 'xml']) {
+      const got = await api.get(`/users/pw01?format=${format}`);
+      assert.equal(got.statusCode, 200);
+      assert.doesNotMatch(got.body, /correct horse|argon2/);
+    }
+    // A password that breaks the policy is refused with Alma's 500038, and nothing is written.
+    const weak = await api.post('/users', jsonUser('pw02', { password: 'short' }));
+    assert.equal(almaError(weak).code, '500038');
+    assert.doesNotMatch(weak.body, /short"/);
+    assert.equal(await count(api), 1);
   });
 });

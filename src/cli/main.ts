@@ -5,6 +5,10 @@ import { createApp } from '../app.js';
 import { migrate } from '../db/migrate.js';
 import { AppError } from '../errors.js';
 import { serve } from './commands/serve.js';
+import { identitySettingsPatch, usersCommand } from './commands/users.js';
+import { sisCommands } from './commands/sis.js';
+import { profileCommands } from './commands/sis-profiles.js';
+import { workerCommand } from './commands/worker.js';
 import { configFrom, withApp } from './context.js';
 
 const program = new Command()
@@ -20,12 +24,15 @@ program
   .addOption(new Option('--port <n>', 'port to listen on').env('PORT'))
   .addOption(new Option('--host <addr>', 'address to listen on').env('HOST'))
   .option('--demo', 'create the demo network on an empty database and print its API keys')
-  .action(async (opts: { port?: string; host?: string; demo?: boolean }, cmd: Command) => {
+  .option('--no-worker', 'do not run the job worker in this process (run `carrel worker` elsewhere)')
+  .action(async (opts: { port?: string; host?: string; demo?: boolean; worker?: boolean }, cmd: Command) => {
     const config = configFrom(cmd, {
       ...(opts.port ? { port: Number(opts.port) } : {}),
       ...(opts.host ? { host: opts.host } : {}),
+      // The demo is development: its mail (set-password links) goes to the log.
+      ...(opts.demo ? { mailDevLog: true } : {}),
     });
-    await serve(config, { demo: opts.demo === true });
+    await serve(config, { demo: opts.demo === true, worker: opts.worker !== false });
   });
 
 program
@@ -73,6 +80,11 @@ institution
   .option('--preferred-identifier <type>', 'identifier shown for the user')
   .option('--unique-across-network <bool>', 'primary ids and identifiers unique across the whole network')
   .option('--named-user-license <n>', "the network's named-user licence")
+  .option('--external-password-fallback <bool>', 'EXTERNAL users may also hold a local password')
+  .option('--password-min-length <n>', 'password policy: minimum length (never below 8)')
+  .option('--password-classes <list>', 'password policy: required classes, of lower,upper,digit,symbol ("" for none)')
+  .option('--login-max-failures <n>', 'failed logins before an account locks (Alma: 15)')
+  .option('--login-lock-minutes <n>', 'how long a locked account stays locked (Alma: 30)')
   .action(async (code: string, opts: Record<string, string | string[] | undefined>, cmd: Command) =>
     withApp(cmd, async (app) => {
       const { institutions } = app.services;
@@ -89,6 +101,7 @@ institution
         }
         patch.mandatoryIdentifier = mandatory;
       }
+      Object.assign(patch, identitySettingsPatch(opts));
       const updated = await institutions.updateSettings(code, patch);
       console.log(JSON.stringify(updated.settings, null, 2));
       if (opts.uniqueAcrossNetwork !== undefined || opts.namedUserLicense !== undefined) {
@@ -117,6 +130,11 @@ program
       console.log(key);
     }),
   );
+
+usersCommand(program);
+profileCommands(program);
+sisCommands(program);
+workerCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof AppError ? `error: ${err.message}` : err);

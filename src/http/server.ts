@@ -11,8 +11,10 @@ import { AppError } from '../errors.js';
 import { errorEnvelopeJson, errorEnvelopeXml } from './alma/envelope.js';
 import { responseFormat } from './alma/format.js';
 import { apiV1Routes } from './api-v1/index.js';
+import { loginPages } from './pages/login-pages.js';
 import { almaCodeTableRoutes } from './routes/code-tables.js';
 import { healthRoutes } from './routes/health.js';
+import { almaUserOperationRoutes } from './routes/user-operations.js';
 import { almaUserRoutes } from './routes/users.js';
 
 declare module 'fastify' {
@@ -55,13 +57,14 @@ export function renderError(req: FastifyRequest, reply: FastifyReply, error: App
   return reply.type('application/xml; charset=utf-8').send(errorEnvelopeXml(errors));
 }
 
-export async function buildServer(app: App, opts: { logger?: boolean } = {}) {
+export async function buildServer(app: App, opts: { logger?: boolean; logStream?: NodeJS.WritableStream } = {}) {
   const server = Fastify({
     logger:
       opts.logger === false
         ? false
         : {
             level: app.config.logLevel,
+            ...(opts.logStream ? { stream: opts.logStream } : {}),
             serializers: {
               req: (req: FastifyRequest) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
             },
@@ -108,7 +111,9 @@ export async function buildServer(app: App, opts: { logger?: boolean } = {}) {
   // The whole HTTP surface, in one list.
   await server.register(healthRoutes(app));
   await server.register(almaUserRoutes(app), { prefix: '/almaws/v1' });
+  await server.register(almaUserOperationRoutes(app), { prefix: '/almaws/v1' });
   await server.register(almaCodeTableRoutes(app), { prefix: '/almaws/v1' });
   await server.register(apiV1Routes(app), { prefix: '/api/v1' });
+  await server.register(loginPages(app), { prefix: '/auth' });
   return server;
 }

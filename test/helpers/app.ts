@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { createApp, type App } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, type Config } from '../../src/config.js';
 import { buildServer } from '../../src/http/server.js';
 import { createTestDb, type TestDb } from './db.js';
 
@@ -16,11 +16,20 @@ export interface TestContext {
   institution(opts?: { network?: string; networkZone?: boolean }): Promise<{ id: string; code: string; key: string; readOnlyKey: string }>;
 }
 
-export async function createTestContext(): Promise<TestContext> {
+export interface TestContextOptions {
+  /** Config beyond the test defaults (e.g. an SMTP URL, cheaper argon2). */
+  config?: Partial<Config>;
+  /** The identity module's clock, to expire links and locks without waiting. */
+  clock?: () => Date;
+  /** Where the server logs go (level from config.logLevel); no logging when absent. */
+  logStream?: NodeJS.WritableStream;
+}
+
+export async function createTestContext(opts: TestContextOptions = {}): Promise<TestContext> {
   const testDb = await createTestDb();
-  const config = loadConfig({}, { logLevel: 'silent', publicUrl: 'http://carrel.test', apiKeyCacheMs: 0 });
-  const app = await createApp(config, { db: testDb.db, migrate: false });
-  const server = await buildServer(app, { logger: false });
+  const config = loadConfig({}, { logLevel: 'silent', publicUrl: 'http://carrel.test', apiKeyCacheMs: 0, ...opts.config });
+  const app = await createApp(config, { db: testDb.db, migrate: false, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const server = await buildServer(app, opts.logStream ? { logStream: opts.logStream } : { logger: false });
   await server.ready();
   return {
     app,

@@ -3,19 +3,27 @@ import { createApp } from '../../app.js';
 import type { Config } from '../../config.js';
 import { buildServer } from '../../http/server.js';
 import { issueDemoKeys, seedDemo } from '../demo.js';
+import { startWorker } from './worker.js';
 
-export async function serve(config: Readonly<Config>, opts: { demo: boolean }): Promise<void> {
+export async function serve(config: Readonly<Config>, opts: { demo: boolean; worker?: boolean }): Promise<void> {
   const app = await createApp(config);
   const server = await buildServer(app);
+  // The outbox is drained only when SMTP (or, in development, the log) is configured.
+  const mailSender = app.services.mail.delivering ? app.services.mail.start({ intervalMs: config.mailIntervalMs, log: server.log }) : undefined;
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
     server.log.info({ signal }, 'shutting down');
     await server.close();
+    await mailSender?.stop();
+    // A running job is handed back to the queue at its next batch boundary.
+    await worker?.stop();
     // The embedded database must be closed cleanly or its last writes may not reach the disk.
     await app.close();
   };
+  // The job worker (SIS loads, exports, drop folders) unless --no-worker.
+  const worker = opts.worker === false ? undefined : startWorker(app, (msg, extra) => server.log.info(extra ?? {}, msg));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 

@@ -28,6 +28,24 @@ export async function insertAuditEvent(db: Queryable, e: AuditEventInput): Promi
   );
 }
 
+/** Many events in one statement (a batch of an SIS load). */
+export async function insertAuditEvents(db: Queryable, events: AuditEventInput[]): Promise<void> {
+  if (!events.length) return;
+  await db.query(
+    `INSERT INTO audit_event (institution_id, actor_type, actor_id, actor_label, action, entity_type, entity_id,
+       entity_label, changes, context)
+     SELECT x.institution_id, x.actor_type, x.actor_id, x.actor_label, x.action, x.entity_type, x.entity_id,
+       x.entity_label, x.changes, x.context
+     FROM json_to_recordset($1::json) AS x(institution_id uuid, actor_type text, actor_id text, actor_label text,
+       action text, entity_type text, entity_id uuid, entity_label text, changes jsonb, context jsonb)`,
+    [JSON.stringify(events.map((e) => ({
+      institution_id: e.institutionId, actor_type: e.actorType, actor_id: e.actorId, actor_label: e.actorLabel,
+      action: e.action, entity_type: e.entityType, entity_id: e.entityId, entity_label: e.entityLabel,
+      changes: e.changes, context: e.context ?? {},
+    })))],
+  );
+}
+
 export async function listAuditEventsForEntity(db: Queryable, entityId: string, limit = 100): Promise<AuditEvent[]> {
   const rows = await db.query(
     `SELECT id, institution_id, occurred_at, actor_type, actor_id, actor_label, action, entity_type, entity_id,

@@ -15,7 +15,8 @@ import {
 
 const SCALAR_COLUMNS = SCALAR_FIELDS.map((f) => `u.${f.column}`).join(', ');
 
-const SELECT_USER = `
+/** The full user with its identifiers and roles; callers add WHERE on `u` (batch queries too). */
+export const SELECT_USER = `
   SELECT u.id, u.institution_id, ${SCALAR_COLUMNS},
     u.contact_info, u.notes, u.blocks, u.statistics, u.rs_libraries, u.library_notices,
     u.manual_edits, u.version, u.created_at, u.updated_at,
@@ -143,6 +144,13 @@ export async function findUserById(db: Queryable, id: string, forUpdate = false)
 }
 
 /**
+ * The id of the user whose primary id or any identifier is $2 in institution $1: one indexed probe
+ * per table. Shared with the login query (identity-login.ts) so "any identifier" means one thing.
+ */
+export const ANY_IDENTIFIER_TARGET = `SELECT id FROM app_user WHERE institution_id = $1 AND lower(primary_id) = lower($2)
+      UNION ALL SELECT user_id FROM user_identifier WHERE institution_id = $1 AND lower(value) = lower($2)`;
+
+/**
  * The user whose primary id or any identifier is `value` (case-insensitive), in one statement.
  * idType narrows it: 'primary_id', an identifier type code, or 'linking_id'.
  */
@@ -152,20 +160,26 @@ export async function findUserByIdentifier(
   value: string,
   idType?: string,
 ): Promise<User | undefined> {
-  let target: string;
+  // One statement per lookup kind, each prepared once per connection: this is the hottest query
+  // of the API (a barcode scanned at the desk, a script's GET) and costs more to plan than to run.
   const params: unknown[] = [institutionId, value];
+  let kind: string;
+  let target: string;
   if (!idType) {
-    target = `SELECT id FROM app_user WHERE institution_id = $1 AND lower(primary_id) = lower($2)
-      UNION ALL SELECT user_id FROM user_identifier WHERE institution_id = $1 AND lower(value) = lower($2)`;
+    kind = 'any';
+    target = ANY_IDENTIFIER_TARGET;
   } else if (idType === 'primary_id') {
+    kind = idType;
     target = 'SELECT id FROM app_user WHERE institution_id = $1 AND lower(primary_id) = lower($2)';
   } else if (idType === 'linking_id') {
+    kind = idType;
     target = 'SELECT id FROM app_user WHERE institution_id = $1 AND linking_id = $2';
   } else {
+    kind = 'typed';
     target = `SELECT user_id FROM user_identifier WHERE institution_id = $1 AND lower(value) = lower($2) AND id_type = $3`;
     params.push(idType);
   }
-  const row = await db.maybeOne(`${SELECT_USER} WHERE u.id = (${target} LIMIT 1)`, params);
+  const row = await db.maybeOne(`${SELECT_USER} WHERE u.id = (${target} LIMIT 1)`, params, { name: `user-by-identifier-${kind}` });
   return row && rowToUser(row);
 }
 
@@ -299,4 +313,22 @@ export async function findUsersByIds(db: Queryable, ids: string[]): Promise<User
 export async function countUsers(db: Queryable, institutionId: string): Promise<number> {
   return (await db.one<{ n: number }>('SELECT count(*)::int AS n FROM app_user WHERE institution_id = $1', [institutionId]))
     .n;
+}
+
+/** The account-type toggle (identity module): only these two fields change, as a new version. */
+export async function updateAccountType(
+  db: Queryable,
+  id: string,
+  accountType: 'INTERNAL' | 'EXTERNAL',
+  externalId: string | null,
+): Promise<void> {
+  await db.query(
+    'UPDATE app_user SET account_type = $2, external_id = $3, version = version + 1, updated_at = now() WHERE id = $1',
+    [id, accountType, externalId],
+  );
+}
+
+/** Protected fields staff edited by hand (restoring one hands it back to SIS loads), as a new version. */
+export async function updateManualEdits(db: Queryable, id: string, manualEdits: string[]): Promise<void> {
+  await db.query('UPDATE app_user SET manual_edits = $2, version = version + 1, updated_at = now() WHERE id = $1', [id, manualEdits]);
 }

@@ -1,6 +1,6 @@
 // Audit events for users: before/after of the fields that changed, nothing else. The user record
 // holds no secret (credentials live in the identity module), so a diff can never leak one.
-import { insertAuditEvent } from '../../db/queries/audit-events.js';
+import { insertAuditEvent, type AuditEventInput } from '../../db/queries/audit-events.js';
 import type { Queryable } from '../../db/database.js';
 import { actorLabel, type Actor } from '../access/actor.js';
 import { SCALAR_FIELDS, SEGMENT_KEYS, type User, type UserScalars, type UserSegments } from '../users/user.js';
@@ -44,4 +44,28 @@ export async function auditUserChange(
     changes: diffUsers(before, after),
     context,
   });
+}
+
+/** The event auditUserChange writes, built without writing it (batch loads insert many at once). */
+export function userAuditEvent(
+  actor: Actor,
+  action: 'user.create' | 'user.update',
+  subject: { id: string; institutionId: string; primaryId: string },
+  before: Snapshot | undefined,
+  after: Snapshot,
+  context: Record<string, unknown>,
+): AuditEventInput {
+  const who = actorLabel(actor);
+  return {
+    institutionId: subject.institutionId,
+    actorType: who.type,
+    actorId: who.id,
+    actorLabel: who.label,
+    action,
+    entityType: 'user',
+    entityId: subject.id,
+    entityLabel: subject.primaryId,
+    changes: diffUsers(before, after),
+    context,
+  };
 }

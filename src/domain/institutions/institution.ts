@@ -11,7 +11,15 @@ export interface InstitutionSettings {
   preferredIdentifier: string | null;
   /** EXTERNAL users may also hold a local password (try the IdP, then the password). */
   externalPasswordFallback: boolean;
+  /** Password policy: Alma's baseline (8 characters, no identifier or name, not a common password) plus these. */
+  passwordMinLength: number;
+  passwordRequiredClasses: PasswordCharacterClass[];
+  /** Failed logins before an account locks, and for how long (Alma: 15, then 30 minutes). */
+  loginMaxFailures: number;
+  loginLockMinutes: number;
 }
+
+export type PasswordCharacterClass = 'lower' | 'upper' | 'digit' | 'symbol';
 
 export interface NetworkSettings {
   /** Primary ids and identifiers unique across every institution of the network. */
@@ -41,6 +49,10 @@ export const DEFAULT_INSTITUTION_SETTINGS: InstitutionSettings = Object.freeze({
   mandatoryIdentifier: {},
   preferredIdentifier: null,
   externalPasswordFallback: false,
+  passwordMinLength: 8,
+  passwordRequiredClasses: [],
+  loginMaxFailures: 15,
+  loginLockMinutes: 30,
 });
 
 export const DEFAULT_NETWORK_SETTINGS: NetworkSettings = Object.freeze({

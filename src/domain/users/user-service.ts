@@ -22,6 +22,7 @@ import type { Institution } from '../institutions/institution.js';
 import { parseBriefSearch, type BriefSearchParams } from './brief-search.js';
 import type { CredentialPort } from './credential-port.js';
 import { mergeForReplace } from './merge-user.js';
+import { markManualEdits } from './manual-edits.js';
 import type { User, UserInput, UserRecordFields } from './user.js';
 import { assertMandatoryIdentifier, validateUser } from './validate-user.js';
 
@@ -101,11 +102,11 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
     }
   }
 
-  async function setCredentials(tx: Queryable, user: User, input: UserInput) {
+  async function setCredentials(tx: Queryable, user: User, input: UserInput, actor: Actor) {
     if (input.password) {
       assertThat(user.accountType === 'INTERNAL' || (await institutionOf(user.institutionId)).settings.externalPasswordFallback,
         'ACTION_NOT_SUPPORTED', { action: 'a password for an EXTERNAL user' });
-      await credentials.setPassword(tx, user, input.password, { forceChange: input.forcePasswordChange === true });
+      await credentials.setPassword(tx, user, input.password, { forceChange: input.forcePasswordChange === true, actor });
     } else if (input.forcePasswordChange !== undefined) {
       await credentials.setForceChange(tx, user, input.forcePasswordChange);
     }
@@ -147,7 +148,7 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
           await assertIdentifiersFree(tx, institution, record, null);
           const id = await insertUser(tx, institutionId, { ...record, manualEdits: [] });
           const user = (await findUserById(tx, id))!;
-          await setCredentials(tx, user, input);
+          await setCredentials(tx, user, input, actor);
           await auditUserChange(tx, actor, 'user.create', undefined, user);
           return user;
         }),
@@ -167,8 +168,10 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
           if (opts.ifMatch !== undefined && opts.ifMatch !== existing.version) {
             throw new AppError('VERSION_MISMATCH', { given: opts.ifMatch, current: existing.version });
           }
-          const { merged, manualEdits } = mergeForReplace(existing, input, override);
+          const { merged, manualEdits: kept } = mergeForReplace(existing, input, override);
           const record = validateUser({ institution, tables }, merged);
+          // Staff editing a protected field by hand: SIS loads keep that value until it is restored.
+          const manualEdits = markManualEdits(actor, existing, record, kept);
           if (existing.accountType === 'EXTERNAL') {
             assertThat(record.accountType === 'EXTERNAL', 'ACTION_NOT_SUPPORTED', {
               action: 'changing an EXTERNAL user to INTERNAL by update (use the account-type toggle)',
@@ -186,7 +189,7 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
           if (existing.accountType === 'INTERNAL' && user.accountType === 'EXTERNAL' && !institution.settings.externalPasswordFallback) {
             await credentials.removeForUser(tx, user);
           }
-          await setCredentials(tx, user, input);
+          await setCredentials(tx, user, input, actor);
           await auditUserChange(tx, actor, 'user.update', existing, user, override.length ? { override } : {});
           return user;
         }),

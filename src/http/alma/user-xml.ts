@@ -3,7 +3,7 @@
 import type { CodeTables } from '../../domain/institutions/code-tables.js';
 import type { User, UserInput } from '../../domain/users/user.js';
 import { almaJsonToUserInput, userToAlmaJson, type AlmaUserOptions } from './user-json.js';
-import { parseXmlDocument, toXmlDocument, type XmlShape } from './xml-codec.js';
+import { parseXmlDocument, toXmlDocument, toXmlElement, xmlTreeToJsonShape, type XmlShape } from './xml-codec.js';
 
 export const USER_XML_SHAPE: XmlShape = {
   attributes: new Set(['link', 'segment_type', 'preferred', 'preferred_sms']),
@@ -32,4 +32,19 @@ export function userToAlmaXml(user: User, tables: CodeTables, opts: AlmaUserOpti
 
 export function almaXmlToUserInput(xml: string): UserInput {
   return almaJsonToUserInput(parseXmlDocument(xml, 'user', USER_XML_SHAPE));
+}
+
+/** A <user> element read by a streaming parser (SIS files): the same mapping as a request body. */
+export function almaXmlTreeToUserInput(tree: unknown): UserInput {
+  return almaJsonToUserInput(xmlTreeToJsonShape(tree, USER_XML_SHAPE));
+}
+
+/** What a user in an SIS file (an export) leaves out: credentials and fields only Alma's GET has. */
+const NOT_IN_SIS_FILES = ['password', 'pin_number', 'force_password_change', 'requests', 'loans', 'fees', 'link', 'full_name', 'proxy_for_user'];
+
+/** A <user> element for an SIS-format file (no declaration, no credentials), importable again. */
+export function userToSisXmlElement(user: User, tables: CodeTables, opts: AlmaUserOptions): string {
+  const json = userToAlmaJson(user, tables, opts);
+  for (const key of NOT_IN_SIS_FILES) delete json[key];
+  return toXmlElement('user', json, USER_XML_SHAPE);
 }

@@ -75,6 +75,11 @@ function element(name: string, v: unknown, shape: XmlShape): string {
   return tag(name, attrs, content);
 }
 
+/** One element without the XML declaration (a record inside a larger document). */
+export function toXmlElement(root: string, value: Json, shape: XmlShape): string {
+  return element(root, value, shape);
+}
+
 /** The document for a JSON-shaped object, members in their JSON order (which follows the XSD). */
 export function toXmlDocument(root: string, value: Json, shape: XmlShape): string {
   return XML_DECLARATION + element(root, value, shape);
@@ -150,6 +155,17 @@ function toJsonShape(node: unknown, itemOf: Readonly<Record<string, string>>): u
     }
   }
   return out;
+}
+
+/**
+ * One element already read by a streaming parser (SIS files), in the parser's tree form:
+ * children by name (an array when repeated), attributes as '@_name', text as '#text', a leaf
+ * as its trimmed text. Gives the same JSON shape as parseXmlDocument.
+ */
+export function xmlTreeToJsonShape(node: unknown, shape: XmlShape): Json {
+  const itemOf = Object.fromEntries(Object.entries(shape.wrappers).map(([item, wrapper]) => [wrapper, item]));
+  const out = toJsonShape(node, itemOf);
+  return isObject(out) ? out : {};
 }
 
 /**

@@ -2,10 +2,20 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../../app.js';
 import { apiV1Auth } from './auth.js';
+import { integrationProfileRoutes } from './integration-profiles.js';
+import { jobRoutes } from './jobs.js';
+import { manualEditRoutes } from './manual-edits.js';
+import { identityReportRoutes } from './identity-reports.js';
+import { identityRoutes } from './identity.js';
 
 export function apiV1Routes(app: App): FastifyPluginAsync {
   return async (server) => {
     server.addHook('onRequest', apiV1Auth(app));
     // Route modules, one per resource:
+    await server.register(integrationProfileRoutes(app));
+    await server.register(jobRoutes(app));
+    await server.register(manualEditRoutes(app));
+    await server.register(identityRoutes(app));
+    await server.register(identityReportRoutes(app));
   };
 }

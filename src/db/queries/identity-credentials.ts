@@ -1,0 +1,133 @@
+// SQL for identity.credential: one row per user with (or once with) a local password. Every time
+// comparison takes `now` from the caller, so the identity module's clock is the only clock.
+import type { Queryable, Row } from '../database.js';
+
+export interface CredentialRow {
+  userId: string;
+  institutionId: string;
+  algorithm: string | null;
+  hash: string | null;
+  mustChange: boolean;
+  legacy: boolean;
+  failedCount: number;
+  lockedUntil: Date | null;
+  concurrentSessions: 'allow' | 'warn' | 'refuse';
+}
+
+const COLUMNS = `user_id AS "userId", institution_id AS "institutionId", algorithm, hash, must_change AS "mustChange",
+  legacy, failed_count AS "failedCount", locked_until AS "lockedUntil", concurrent_sessions AS "concurrentSessions"`;
+
+export async function findCredential(db: Queryable, userId: string, forUpdate = false): Promise<CredentialRow | undefined> {
+  return db.maybeOne<CredentialRow & Row>(
+    `SELECT ${COLUMNS} FROM identity.credential WHERE user_id = $1${forUpdate ? ' FOR UPDATE' : ''}`,
+    [userId],
+  );
+}
+
+/** A new password (or imported hash): clears the lockout, since the old secret is gone. */
+export async function upsertPassword(
+  db: Queryable,
+  c: { userId: string; institutionId: string; algorithm: string; hash: string; legacy: boolean; mustChange: boolean; now: Date },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO identity.credential (user_id, institution_id, algorithm, hash, legacy, must_change, password_changed_at, created_at, updated_at)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)
+     ON CONFLICT (user_id) DO UPDATE SET algorithm = EXCLUDED.algorithm, hash = EXCLUDED.hash, legacy = EXCLUDED.legacy,
+       must_change = EXCLUDED.must_change, failed_count = 0, locked_until = NULL, password_changed_at = $7, updated_at = $7`,
+    [c.userId, c.institutionId, c.algorithm, c.hash, c.legacy, c.mustChange, c.now],
+  );
+}
+
+/** Re-hash after a login, unless the password changed meanwhile (a concurrent reset wins). */
+export async function replaceHash(
+  db: Queryable,
+  userId: string,
+  previous: string,
+  next: { algorithm: string; hash: string; mustChange: boolean; now: Date },
+): Promise<void> {
+  await db.query(
+    `UPDATE identity.credential SET algorithm = $3, hash = $4, legacy = false, must_change = must_change OR $5, updated_at = $6
+     WHERE user_id = $1 AND hash = $2`,
+    [userId, previous, next.algorithm, next.hash, next.mustChange, next.now],
+  );
+}
+
+/** False when the user has no password to force a change of. */
+export async function setMustChange(db: Queryable, userId: string, mustChange: boolean, now: Date): Promise<boolean> {
+  const rows = await db.query(
+    'UPDATE identity.credential SET must_change = $2, updated_at = $3 WHERE user_id = $1 AND hash IS NOT NULL RETURNING user_id',
+    [userId, mustChange, now],
+  );
+  return rows.length === 1;
+}
+
+/** Removes the password but keeps the row's per-user settings. */
+export async function clearPassword(db: Queryable, userId: string, now: Date): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE identity.credential SET algorithm = NULL, hash = NULL, legacy = false, must_change = false, failed_count = 0,
+       locked_until = NULL, updated_at = $2 WHERE user_id = $1 AND hash IS NOT NULL RETURNING user_id`,
+    [userId, now],
+  );
+  return rows.length === 1;
+}
+
+/**
+ * One more failure; the `max`-th locks the account for lockSeconds and starts the count again.
+ * Failures while locked do not count, so an attacker cannot extend a lock by hammering it.
+ */
+export async function recordCredentialFailure(db: Queryable, userId: string, max: number, lockSeconds: number, now: Date): Promise<void> {
+  await db.query(
+    `UPDATE identity.credential SET
+       failed_count = CASE WHEN failed_count + 1 >= $2 THEN 0 ELSE failed_count + 1 END,
+       locked_until = CASE WHEN failed_count + 1 >= $2 THEN $4::timestamptz + make_interval(secs => $3) ELSE NULL END,
+       last_failed_at = $4
+     WHERE user_id = $1 AND (locked_until IS NULL OR locked_until <= $4)`,
+    [userId, max, lockSeconds, now],
+  );
+}
+
+/** A success resets the count (not a lock still running: that one only admits known addresses). */
+export async function recordCredentialSuccess(db: Queryable, userId: string, now: Date): Promise<void> {
+  await db.query(
+    `UPDATE identity.credential SET failed_count = 0, locked_until = NULL, last_login_at = $2
+     WHERE user_id = $1 AND (locked_until IS NULL OR locked_until <= $2)
+       AND (failed_count <> 0 OR locked_until IS NOT NULL OR last_login_at IS NULL OR last_login_at < $2::timestamptz - interval '1 hour')`,
+    [userId, now],
+  );
+}
+
+export interface UserWithoutPassword {
+  id: string;
+  primaryId: string;
+  firstName: string | null;
+  lastName: string | null;
+  recordType: string;
+  status: string;
+  email: string | null;
+}
+
+/** Alma's "User Type = Internal, IdP Service in use = No": INTERNAL users no password lets in. */
+export async function listInternalUsersWithoutPassword(
+  db: Queryable,
+  institutionId: string,
+  opts: { limit: number; offset: number; userIds?: string[] },
+): Promise<{ total: number; rows: UserWithoutPassword[] }> {
+  const where = `u.institution_id = $1 AND u.account_type = 'INTERNAL' AND u.record_type <> 'CONTACT'
+    AND NOT EXISTS (SELECT 1 FROM identity.credential c WHERE c.user_id = u.id AND c.hash IS NOT NULL)
+    AND ($2::uuid[] IS NULL OR u.id = ANY($2::uuid[]))`;
+  const params = [institutionId, opts.userIds ?? null];
+  const [count, rows] = await Promise.all([
+    db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${where}`, params),
+    db.query<UserWithoutPassword & Row>(
+      `SELECT u.id, u.primary_id AS "primaryId", u.first_name AS "firstName", u.last_name AS "lastName",
+         u.record_type AS "recordType", u.status,
+         (SELECT e->>'address' FROM jsonb_array_elements(u.contact_info->'emails') e
+           ORDER BY (e->>'preferred')::boolean DESC NULLS LAST LIMIT 1) AS email
+       FROM app_user u WHERE ${where}
+       ORDER BY lower(u.last_name), lower(u.first_name), lower(u.primary_id), u.id
+       LIMIT ${Number(opts.limit)} OFFSET ${Number(opts.offset)}`,
+      params,
+    ),
+  ]);
+  return { total: count.n, rows };
+}

@@ -1,0 +1,154 @@
+// SQL for the login path: identity.login_counter (fixed-window failure counters),
+// identity.known_address, and the one read a login needs.
+import type { Queryable, Row } from '../database.js';
+import { DEFAULT_INSTITUTION_SETTINGS, type InstitutionSettings } from '../../domain/institutions/institution.js';
+import type { CredentialRow } from './identity-credentials.js';
+import { ANY_IDENTIFIER_TARGET } from './users.js';
+
+export interface LoginState {
+  settings: InstitutionSettings;
+  credential: (Pick<CredentialRow, 'algorithm' | 'hash' | 'mustChange' | 'legacy' | 'failedCount' | 'lockedUntil'> & { lastLoginAt: Date | null }) | undefined;
+  /** Last success of this account from this address, if any. */
+  knownAt: Date | null;
+  /** Failures of this account from this address in the pair counter's current window. */
+  pairFailures: number;
+  pairWindowStart: Date | null;
+}
+
+export interface LoginCandidate {
+  /** The user the identifier names, if any: just what deciding a login needs. */
+  user: { id: string; status: string; accountType: string } | undefined;
+  state: LoginState;
+  /** Failures from this address (all accounts) in the address window. */
+  addressFailures: number;
+}
+
+const STATE_COLUMNS = `i.settings, c.user_id IS NOT NULL AS has_credential, c.algorithm, c.hash, c.must_change, c.legacy,
+  c.failed_count, c.locked_until, c.last_login_at`;
+
+function toState(r: Row): LoginState {
+  return {
+    settings: { ...DEFAULT_INSTITUTION_SETTINGS, ...(r.settings as Partial<InstitutionSettings>) },
+    credential: r.has_credential
+      ? {
+          algorithm: r.algorithm as string | null,
+          hash: r.hash as string | null,
+          mustChange: r.must_change as boolean,
+          legacy: r.legacy as boolean,
+          failedCount: r.failed_count as number,
+          lockedUntil: r.locked_until as Date | null,
+          lastLoginAt: r.last_login_at as Date | null,
+        }
+      : undefined,
+    knownAt: (r.known_at as Date | null) ?? null,
+    pairFailures: (r.pair_failures as number | null) ?? 0,
+    pairWindowStart: (r.pair_window_start as Date | null) ?? null,
+  };
+}
+
+/**
+ * Everything a login by identifier needs, in one round trip: the user any of whose identifiers
+ * matches (the same lookup as findUserByIdentifier), its credential, the institution's settings
+ * and, with a client address, the address and (account, address) counters. A login is an argon2
+ * verify plus as little else as possible. Keys: `addressKey` whole; the pair key is
+ * `pairKey.before` + user id + `pairKey.after`.
+ */
+export async function findLoginCandidate(
+  db: Queryable,
+  institutionId: string,
+  identifier: string,
+  address: { bucket: string; addressKey: string; pairKey: { before: string; after: string }; since: Date } | null,
+): Promise<LoginCandidate | undefined> {
+  const from = `FROM institution i
+    LEFT JOIN app_user u ON u.id = (${ANY_IDENTIFIER_TARGET} LIMIT 1)
+    LEFT JOIN identity.credential c ON c.user_id = u.id`;
+  const user = 'u.id AS user_id, u.status, u.account_type';
+  // Without an address (op=auth) the address tables are not asked at all.
+  const r = address
+    ? await db.maybeOne(
+        `SELECT ${user}, ${STATE_COLUMNS}, k.last_success_at AS known_at, lc.failures AS pair_failures,
+           lc.window_start AS pair_window_start,
+           (SELECT a.failures FROM identity.login_counter a WHERE a.key = $4 AND a.window_start > $6) AS address_failures
+         ${from}
+         LEFT JOIN identity.known_address k ON k.user_id = u.id AND k.address = $3
+         LEFT JOIN identity.login_counter lc ON lc.key = $5 || u.id::text || $7
+         WHERE i.id = $1`,
+        [institutionId, identifier, address.bucket, address.addressKey, address.pairKey.before, address.since, address.pairKey.after],
+        { name: 'identity-login-candidate-address' },
+      )
+    : await db.maybeOne(`SELECT ${user}, ${STATE_COLUMNS} ${from} WHERE i.id = $1`, [institutionId, identifier], {
+        name: 'identity-login-candidate',
+      });
+  if (!r) return undefined;
+  return {
+    user: r.user_id ? { id: r.user_id as string, status: r.status as string, accountType: r.account_type as string } : undefined,
+    state: toState(r),
+    addressFailures: (r.address_failures as number | null) ?? 0,
+  };
+}
+
+/** The same facts for a known user (a change of password by the signed-in user). */
+export async function findLoginState(
+  db: Queryable,
+  userId: string,
+  institutionId: string,
+  address: string | null,
+  pairKey: string | null,
+): Promise<LoginState | undefined> {
+  const r = address
+    ? await db.maybeOne(
+        `SELECT ${STATE_COLUMNS}, k.last_success_at AS known_at, lc.failures AS pair_failures, lc.window_start AS pair_window_start
+         FROM institution i
+         LEFT JOIN identity.credential c ON c.user_id = $1
+         LEFT JOIN identity.known_address k ON k.user_id = $1 AND k.address = $3
+         LEFT JOIN identity.login_counter lc ON lc.key = $4
+         WHERE i.id = $2`,
+        [userId, institutionId, address, pairKey],
+      )
+    : await db.maybeOne(`SELECT ${STATE_COLUMNS} FROM institution i LEFT JOIN identity.credential c ON c.user_id = $1 WHERE i.id = $2`, [
+        userId,
+        institutionId,
+      ]);
+  return r && toState(r);
+}
+
+/** Failures counted under `key` since `since` (0 when the window has passed). */
+export async function countFailures(db: Queryable, key: string, since: Date): Promise<number> {
+  const r = await db.maybeOne<{ failures: number } & Row>(
+    'SELECT failures FROM identity.login_counter WHERE key = $1 AND window_start > $2',
+    [key, since],
+    { name: 'identity-count-failures' },
+  );
+  return r?.failures ?? 0;
+}
+
+/** One more under `key`; a window older than windowSeconds starts over. Returns the new count. */
+export async function bumpCounter(db: Queryable, key: string, now: Date, windowSeconds: number): Promise<number> {
+  const r = await db.one<{ failures: number }>(
+    `INSERT INTO identity.login_counter AS lc (key, window_start, failures) VALUES ($1, $2, 1)
+     ON CONFLICT (key) DO UPDATE SET
+       failures = CASE WHEN lc.window_start <= $2::timestamptz - make_interval(secs => $3) THEN 1 ELSE lc.failures + 1 END,
+       window_start = CASE WHEN lc.window_start <= $2::timestamptz - make_interval(secs => $3) THEN $2 ELSE lc.window_start END
+     RETURNING failures`,
+    [key, now, windowSeconds],
+  );
+  return r.failures;
+}
+
+export async function clearCounter(db: Queryable, key: string): Promise<void> {
+  await db.query('DELETE FROM identity.login_counter WHERE key = $1', [key]);
+}
+
+export async function rememberAddress(db: Queryable, userId: string, address: string, now: Date): Promise<void> {
+  await db.query(
+    `INSERT INTO identity.known_address (user_id, address, last_success_at) VALUES ($1, $2, $3)
+     ON CONFLICT (user_id, address) DO UPDATE SET last_success_at = EXCLUDED.last_success_at`,
+    [userId, address, now],
+  );
+}
+
+/** Housekeeping: counters whose window ended long ago, addresses not seen for long. */
+export async function pruneLoginRecords(db: Queryable, countersBefore: Date, addressesBefore: Date): Promise<void> {
+  await db.query('DELETE FROM identity.login_counter WHERE window_start < $1', [countersBefore]);
+  await db.query('DELETE FROM identity.known_address WHERE last_success_at < $1', [addressesBefore]);
+}

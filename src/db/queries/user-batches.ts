@@ -1,0 +1,243 @@
+// SQL for the user aggregate in bulk (SIS loads, exports): a fixed number of statements per batch
+// whatever its size, each carrying the whole batch as one JSON parameter. The single-user
+// statements are in users.ts; the columns and row mapping are shared from there.
+import type { Queryable, Row } from '../database.js';
+import { SCALAR_FIELDS, type User, type UserRecordFields } from '../../domain/users/user.js';
+import { rowToUser, SELECT_USER } from './users.js';
+
+const SQL_TYPE = { text: 'text', code: 'text', date: 'date', boolean: 'boolean' } as const;
+const SCALAR_DEFS = SCALAR_FIELDS.map((f) => `${f.column} ${SQL_TYPE[f.kind]}`).join(', ');
+const SEGMENT_DEFS = 'contact_info jsonb, notes jsonb, blocks jsonb, statistics jsonb, rs_libraries jsonb, library_notices jsonb, manual_edits text[]';
+const WRITE_COLUMNS = [...SCALAR_FIELDS.map((f) => f.column), 'contact_info', 'notes', 'blocks', 'statistics', 'rs_libraries', 'library_notices', 'manual_edits'];
+
+export type BatchRecord = UserRecordFields & { manualEdits: string[]; sisHash?: string | null };
+
+function rowOf(u: BatchRecord): Record<string, unknown> {
+  const row: Record<string, unknown> = {};
+  for (const f of SCALAR_FIELDS) row[f.column] = u[f.key];
+  row.contact_info = u.contactInfo;
+  row.notes = u.notes;
+  row.blocks = u.blocks;
+  row.statistics = u.statistics;
+  row.rs_libraries = u.rsLibraries;
+  row.library_notices = u.libraryNotices;
+  row.manual_edits = u.manualEdits;
+  row.sis_hash = u.sisHash ?? null;
+  return row;
+}
+
+/**
+ * The users these match keys name, with the key each was found by. matchBy is 'primary_id' or an
+ * identifier type; keys are lower-cased. forUpdate locks the rows for the batch's transaction.
+ */
+export async function findUsersByMatchKeys(
+  db: Queryable,
+  institutionId: string,
+  matchBy: string,
+  keys: string[],
+  forUpdate: boolean,
+): Promise<Map<string, User>> {
+  if (!keys.length) return new Map();
+  const lock = forUpdate ? ' FOR UPDATE OF u' : '';
+  const rows =
+    matchBy === 'primary_id'
+      ? await db.query(`${SELECT_USER} WHERE u.institution_id = $1 AND lower(u.primary_id) = ANY($2::text[])${lock}`, [institutionId, keys])
+      : await db.query(
+          `${SELECT_USER} WHERE u.id IN (SELECT user_id FROM user_identifier
+             WHERE institution_id = $1 AND lower(value) = ANY($2::text[]) AND id_type = $3)${lock}`,
+          [institutionId, keys, matchBy],
+        );
+  const wanted = new Set(keys);
+  const out = new Map<string, User>();
+  for (const r of rows) {
+    const user = rowToUser(r);
+    if (matchBy === 'primary_id') out.set(user.primaryId.toLowerCase(), user);
+    else for (const i of user.identifiers) if (i.idType === matchBy && wanted.has(i.value.toLowerCase())) out.set(i.value.toLowerCase(), user);
+  }
+  return out;
+}
+
+/** What a load needs to know of a matched user before (maybe) reading all of it. */
+export interface MatchState {
+  id: string;
+  primaryId: string;
+  version: number;
+  accountType: 'INTERNAL' | 'EXTERNAL';
+  externalId: string | null;
+  sisHash: string | null;
+  sisVersion: number | null;
+}
+
+/** The match states of the users these keys name, by key (one narrow index-only-ish query). */
+export async function findMatchStates(db: Queryable, institutionId: string, matchBy: string, keys: string[]): Promise<Map<string, MatchState>> {
+  if (!keys.length) return new Map();
+  const cols = `u.id, u.primary_id AS "primaryId", u.version, u.account_type AS "accountType", u.external_id AS "externalId", u.sis_hash AS "sisHash",
+    u.sis_version AS "sisVersion"`;
+  const rows =
+    matchBy === 'primary_id'
+      ? await db.query<MatchState & { key: string } & Row>(
+          `SELECT lower(u.primary_id) AS key, ${cols} FROM app_user u WHERE u.institution_id = $1 AND lower(u.primary_id) = ANY($2::text[])`,
+          [institutionId, keys],
+        )
+      : await db.query<MatchState & { key: string } & Row>(
+          `SELECT lower(i.value) AS key, ${cols} FROM user_identifier i JOIN app_user u ON u.id = i.user_id
+           WHERE i.institution_id = $1 AND lower(i.value) = ANY($2::text[]) AND i.id_type = $3`,
+          [institutionId, keys, matchBy],
+        );
+  return new Map(rows.map((r) => [r.key, r]));
+}
+
+/** Locks these users (in id order, so two loads never deadlock) and returns their versions. */
+export async function lockUserVersions(db: Queryable, ids: string[]): Promise<Map<string, number>> {
+  if (!ids.length) return new Map();
+  const rows = await db.query<{ id: string; version: number }>(
+    'SELECT id, version FROM app_user WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE',
+    [ids],
+  );
+  return new Map(rows.map((r) => [r.id, r.version]));
+}
+
+/** After a load found a user unchanged the slow way: remember it, so the next load finds it fast. */
+export async function markSisState(db: Queryable, marks: { id: string; version: number; sisHash: string }[]): Promise<void> {
+  if (!marks.length) return;
+  await db.query(
+    `UPDATE app_user u SET sis_hash = x.sis_hash, sis_version = x.version
+     FROM json_to_recordset($1::json) AS x(id uuid, version int, sis_hash text)
+     WHERE u.id = x.id AND u.version = x.version`,
+    [JSON.stringify(marks.map((m) => ({ id: m.id, version: m.version, sis_hash: m.sisHash })))],
+  );
+}
+
+/** Lower-cased primary ids and identifier values starting with any of these prefixes. */
+export async function findIdsWithPrefixes(db: Queryable, institutionIds: string[], prefixes: string[]): Promise<Set<string>> {
+  if (!prefixes.length) return new Set();
+  const patterns = prefixes.map((p) => `${p.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+  const rows = await db.query<{ v: string }>(
+    `SELECT lower(primary_id) AS v FROM app_user WHERE institution_id = ANY($1::uuid[]) AND lower(primary_id) LIKE ANY($2::text[])
+     UNION SELECT lower(value) FROM user_identifier WHERE institution_id = ANY($1::uuid[]) AND lower(value) LIKE ANY($2::text[])`,
+    [institutionIds, patterns],
+  );
+  return new Set(rows.map((r) => r.v));
+}
+
+/** Inserts the users with their identifiers; returns the new ids by lower-cased primary id. */
+export async function insertUsers(db: Queryable, institutionId: string, users: BatchRecord[]): Promise<Map<string, string>> {
+  if (!users.length) return new Map();
+  const rows = await db.query<{ id: string; key: string }>(
+    `INSERT INTO app_user (institution_id, ${WRITE_COLUMNS.join(', ')}, sis_hash, sis_version)
+     SELECT $1, ${WRITE_COLUMNS.map((c) => `x.${c}`).join(', ')}, x.sis_hash, CASE WHEN x.sis_hash IS NULL THEN NULL ELSE 1 END
+     FROM json_to_recordset($2::json) AS x(${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
+     RETURNING id, lower(primary_id) AS key`,
+    [institutionId, JSON.stringify(users.map(rowOf))],
+  );
+  const ids = new Map(rows.map((r) => [r.key, r.id]));
+  await insertIdentifiers(db, institutionId, users.map((u) => ({ userId: ids.get(u.primaryId.toLowerCase())!, user: u })));
+  return ids;
+}
+
+async function insertIdentifiers(db: Queryable, institutionId: string, users: { userId: string; user: UserRecordFields }[]): Promise<void> {
+  const identifiers = users.flatMap(({ userId, user }) =>
+    user.identifiers.map((i, position) => ({ user_id: userId, position, id_type: i.idType, value: i.value, note: i.note, status: i.status, segment_type: i.segmentType })),
+  );
+  if (!identifiers.length) return;
+  await db.query(
+    `INSERT INTO user_identifier (user_id, institution_id, position, id_type, value, note, status, segment_type)
+     SELECT x.user_id, $1, x.position, x.id_type, x.value, x.note, x.status, x.segment_type
+     FROM json_to_recordset($2::json) AS x(user_id uuid, position int, id_type text, value text, note text, status text, segment_type text)`,
+    [institutionId, JSON.stringify(identifiers)],
+  );
+}
+
+export interface BatchUpdate {
+  id: string;
+  version: number;
+  record: BatchRecord;
+  /** Rewrite the user's identifier rows (only when they changed). */
+  identifiersChanged: boolean;
+}
+
+/**
+ * Replaces the users' records (roles untouched) where the version is still the one read; returns
+ * the ids it updated. The caller read the rows FOR UPDATE, so a miss means a bug, not a race.
+ */
+export async function updateUsers(db: Queryable, institutionId: string, updates: BatchUpdate[]): Promise<Set<string>> {
+  if (!updates.length) return new Set();
+  const rows = await db.query<{ id: string }>(
+    `UPDATE app_user u SET ${WRITE_COLUMNS.map((c) => `${c} = x.${c}`).join(', ')}, version = u.version + 1, updated_at = now(),
+       sis_hash = x.sis_hash, sis_version = CASE WHEN x.sis_hash IS NULL THEN NULL ELSE u.version + 1 END
+     FROM json_to_recordset($1::json) AS x(id uuid, version int, ${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
+     WHERE u.id = x.id AND u.version = x.version
+     RETURNING u.id`,
+    [JSON.stringify(updates.map((u) => ({ id: u.id, version: u.version, ...rowOf(u.record) })))],
+  );
+  const changed = updates.filter((u) => u.identifiersChanged);
+  if (changed.length) {
+    await db.query('DELETE FROM user_identifier WHERE user_id = ANY($1::uuid[])', [changed.map((u) => u.id)]);
+    await insertIdentifiers(db, institutionId, changed.map((u) => ({ userId: u.id, user: u.record })));
+  }
+  return new Set(rows.map((r) => r.id));
+}
+
+/** Status only (deactivating users a full file no longer names), as a new version of each. */
+export async function setUsersStatus(db: Queryable, ids: string[], status: 'ACTIVE' | 'INACTIVE', statusDate: string): Promise<void> {
+  if (!ids.length) return;
+  await db.query(
+    `UPDATE app_user SET status = $2, status_date = $3::date, version = version + 1, updated_at = now() WHERE id = ANY($1::uuid[])`,
+    [ids, status, statusDate],
+  );
+}
+
+/**
+ * Active users of an SIS profile whose match key is not among the keys a job recorded: the ones a
+ * full file no longer names. Keyset-paged by id.
+ */
+export async function findProfileUsersNotSeen(
+  db: Queryable,
+  q: { institutionId: string; profileCode: string; matchBy: string; jobId: string; afterId: string | null; limit: number },
+): Promise<User[]> {
+  const seen =
+    q.matchBy === 'primary_id'
+      ? 'EXISTS (SELECT 1 FROM job_seen_key s WHERE s.job_id = $3 AND s.match_key = lower(u.primary_id))'
+      : `EXISTS (SELECT 1 FROM user_identifier i JOIN job_seen_key s ON s.job_id = $3 AND s.match_key = lower(i.value)
+           WHERE i.user_id = u.id AND i.id_type = $6)`;
+  const rows = await db.query(
+    `${SELECT_USER} WHERE u.institution_id = $1 AND lower(u.external_id) = lower($2) AND u.account_type = 'EXTERNAL'
+       AND u.status = 'ACTIVE' AND NOT ${seen} AND ($4::uuid IS NULL OR u.id > $4::uuid)
+     ORDER BY u.id LIMIT $5`,
+    [q.institutionId, q.profileCode, q.jobId, q.afterId, q.limit, ...(q.matchBy === 'primary_id' ? [] : [q.matchBy])],
+  );
+  return rows.map(rowToUser);
+}
+
+export interface ExportFilter {
+  institutionId: string;
+  /** Users changed on or after this date (YYYY-MM-DD). */
+  since?: string | undefined;
+  /** external_id: the users of this SIS profile. */
+  profileCode?: string | undefined;
+  userGroup?: string | undefined;
+}
+
+/** One page of full users for an export, in id order after `afterId`. */
+export async function findUsersForExport(db: Queryable, f: ExportFilter, afterId: string | null, limit: number): Promise<User[]> {
+  const rows = await db.query(
+    `${SELECT_USER} WHERE u.institution_id = $1 AND ($2::uuid IS NULL OR u.id > $2::uuid)
+       AND ($3::date IS NULL OR u.updated_at >= $3::date)
+       AND ($4::text IS NULL OR lower(u.external_id) = lower($4))
+       AND ($5::text IS NULL OR lower(u.user_group) = lower($5))
+     ORDER BY u.id LIMIT $6`,
+    [f.institutionId, afterId, f.since ?? null, f.profileCode ?? null, f.userGroup ?? null, limit],
+  );
+  return rows.map(rowToUser);
+}
+
+export async function countUsersForExport(db: Queryable, f: ExportFilter): Promise<number> {
+  const r = await db.one<{ n: number }>(
+    `SELECT count(*)::int AS n FROM app_user u WHERE u.institution_id = $1
+       AND ($2::date IS NULL OR u.updated_at >= $2::date)
+       AND ($3::text IS NULL OR lower(u.external_id) = lower($3))
+       AND ($4::text IS NULL OR lower(u.user_group) = lower($4))`,
+    [f.institutionId, f.since ?? null, f.profileCode ?? null, f.userGroup ?? null],
+  );
+  return r.n;
+}

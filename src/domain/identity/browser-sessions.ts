@@ -1,0 +1,110 @@
+// Browser sessions for the login pages: sign in (a fresh session id every time, so a fixated
+// cookie is worthless), idle and absolute timeouts, shared-account warning or refusal, sign out.
+// The cookie value is a random secret returned once; only its SHA-256 is stored.
+import { createHash } from 'node:crypto';
+import type { Db } from '../../db/database.js';
+import { findCredential } from '../../db/queries/identity-credentials.js';
+import {
+  findLiveSessionByHash,
+  listLiveSessions,
+  revokeSessions,
+  touchSession,
+  type SessionRow,
+} from '../../db/queries/identity-sessions.js';
+import { findUserById } from '../../db/queries/users.js';
+import type { User } from '../users/user.js';
+import type { IdentityService } from './identity-service.js';
+
+export interface BrowserSessionOptions {
+  idleMinutes: number;
+  absoluteMinutes: number;
+}
+
+export type SignInResult =
+  | { kind: 'failed' }
+  /** The account is set to refuse a second live session (a shared back-up admin). */
+  | { kind: 'refused_in_use' }
+  | { kind: 'ok'; cookie: string; user: User; mustChange: boolean; inUseElsewhere: boolean };
+
+export interface ResolvedSession {
+  session: SessionRow;
+  user: User;
+  mustChange: boolean;
+}
+
+const hashOf = (cookie: string) => createHash('sha256').update(cookie).digest();
+// Touching a session on every page view would be a write per click; once a minute keeps the idle
+// timeout exact to the minute.
+const TOUCH_EVERY_MS = 60_000;
+
+export function createBrowserSessions(db: Db, identity: IdentityService, clock: () => Date, opts: BrowserSessionOptions) {
+  async function find(cookie: string | undefined): Promise<SessionRow | undefined> {
+    if (!cookie || cookie.length > 100) return undefined;
+    const now = clock();
+    const session = await findLiveSessionByHash(db, hashOf(cookie), now);
+    if (!session) return undefined;
+    if (now.getTime() - session.lastSeenAt.getTime() > opts.idleMinutes * 60_000) {
+      await revokeSessions(db, session.userId, now, { sessionId: session.id });
+      return undefined;
+    }
+    return session;
+  }
+
+  return {
+    async signIn(
+      institutionId: string,
+      identifier: unknown,
+      password: unknown,
+      meta: { clientAddress: string | null; userAgent: string | null; previousCookie?: string | undefined },
+    ): Promise<SignInResult> {
+      const result = await identity.verifyLogin(institutionId, typeof identifier === 'string' ? identifier : '', password, meta.clientAddress);
+      if (result.outcome === 'failed') return { kind: 'failed' };
+      const user = result.user;
+      const previous = await find(meta.previousCookie);
+      const now = clock();
+      const live = (await listLiveSessions(db, user.id, now)).filter((s) => s.id !== previous?.id);
+      const credential = await findCredential(db, user.id);
+      const policy = credential?.concurrentSessions ?? 'allow';
+      if (live.length > 0 && policy === 'refuse') return { kind: 'refused_in_use' };
+      // Rotation: whatever session this browser had ends here; the new one gets a new id.
+      if (previous) await revokeSessions(db, previous.userId, now, { sessionId: previous.id });
+      const { cookie } = await identity.createSession(user, {
+        ttlMinutes: opts.absoluteMinutes,
+        userAgent: meta.userAgent,
+        clientAddress: meta.clientAddress,
+      });
+      return {
+        kind: 'ok',
+        cookie,
+        user,
+        mustChange: result.outcome === 'must_change' || credential?.mustChange === true,
+        inUseElsewhere: live.length > 0 && policy === 'warn',
+      };
+    },
+
+    /** The signed-in user behind a cookie, or undefined when it is unknown, expired or idle too long. */
+    async resolve(cookie: string | undefined): Promise<ResolvedSession | undefined> {
+      const session = await find(cookie);
+      if (!session) return undefined;
+      const now = clock();
+      if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) await touchSession(db, session.id, now);
+      const user = await findUserById(db, session.userId);
+      if (!user || user.status !== 'ACTIVE') return undefined;
+      const credential = await findCredential(db, user.id);
+      return { session, user, mustChange: credential?.mustChange === true };
+    },
+
+    async signOut(cookie: string | undefined): Promise<void> {
+      const session = await find(cookie);
+      if (session) await revokeSessions(db, session.userId, clock(), { sessionId: session.id });
+    },
+
+    /** A new password ends every other session of the user; this one goes on. */
+    async changePassword(s: ResolvedSession, current: unknown, next: unknown, clientAddress: string | null): Promise<void> {
+      await identity.changePassword(s.user.id, current, next, { clientAddress, keepSessionId: s.session.id });
+      await revokeSessions(db, s.user.id, clock(), { exceptId: s.session.id });
+    },
+  };
+}
+
+export type BrowserSessions = ReturnType<typeof createBrowserSessions>;

@@ -1,0 +1,45 @@
+// Audit events of the identity module. Context says what happened (a password was set, a link
+// was sent, its expiry, the hash format) and never carries the secret itself: no password, no
+// token, no hash goes into an audit row.
+import type { Queryable } from '../../db/database.js';
+import { insertAuditEvent } from '../../db/queries/audit-events.js';
+import { actorLabel, type Actor } from '../access/actor.js';
+import type { Changes } from '../audit/audit.js';
+import type { User } from '../users/user.js';
+
+export type IdentityAction =
+  | 'credential.password_set'
+  | 'credential.force_change'
+  | 'credential.removed'
+  | 'credential.hash_imported'
+  | 'credential.link_sent'
+  | 'credential.password_reset'
+  | 'credential.password_changed'
+  | 'user.account_type'
+  | 'session.revoked';
+
+/** Who acted: a staff member or key, Carrel itself, or the user on their own account. */
+export type IdentityActor = Actor | { kind: 'self' };
+
+export async function auditIdentity(
+  tx: Queryable,
+  actor: IdentityActor,
+  action: IdentityAction,
+  user: Pick<User, 'id' | 'institutionId' | 'primaryId'>,
+  context: Record<string, unknown> = {},
+  changes: Changes = {},
+): Promise<void> {
+  const who = actor.kind === 'self' ? { type: 'self', id: user.id, label: user.primaryId } : actorLabel(actor);
+  await insertAuditEvent(tx, {
+    institutionId: user.institutionId,
+    actorType: who.type,
+    actorId: who.id,
+    actorLabel: who.label,
+    action,
+    entityType: 'user',
+    entityId: user.id,
+    entityLabel: user.primaryId,
+    changes,
+    context,
+  });
+}

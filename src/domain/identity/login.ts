@@ -1,0 +1,209 @@
+// Password login: any of the user's identifiers plus the password (Alma's Identity Service rule).
+// Used by op=auth and by the login pages. Every failure looks the same to the caller, with the
+// same work done (one argon2 verify), whether the user is unknown, has no password, is locked, or
+// typed the wrong password. Throttling and its trade-off: throttle.ts.
+import type { Db } from '../../db/database.js';
+import { recordCredentialFailure, recordCredentialSuccess, replaceHash } from '../../db/queries/identity-credentials.js';
+import {
+  bumpCounter,
+  clearCounter,
+  countFailures,
+  findLoginCandidate,
+  findLoginState,
+  pruneLoginRecords,
+  rememberAddress,
+  type LoginCandidate,
+} from '../../db/queries/identity-login.js';
+import { findUserById } from '../../db/queries/users.js';
+import { AppError } from '../../errors.js';
+import type { User } from '../users/user.js';
+import { acceptablePassword, type Credentials } from './credentials.js';
+import { auditIdentity } from './identity-audit.js';
+import { parseHash } from './legacy-hashes.js';
+import type { PasswordHasher } from './password-hasher.js';
+import { normalizePassword, passwordPolicyViolation } from './password-policy.js';
+import {
+  addressBucket,
+  addressKey,
+  isLocked,
+  KNOWN_ADDRESS_DAYS,
+  KNOWN_ADDRESS_REFRESH_MS,
+  knownAddressAdmits,
+  pairKey,
+  pairKeyAround,
+} from './throttle.js';
+
+export type LoginResult =
+  | { outcome: 'ok'; user: User }
+  /** The password was right, and the user must choose a new one before doing anything else. */
+  | { outcome: 'must_change'; user: User }
+  /** Never says why. */
+  | { outcome: 'failed' };
+
+export type CheckOutcome = 'ok' | 'must_change' | 'failed';
+
+export interface LoginDeps {
+  db: Db;
+  hasher: PasswordHasher;
+  clock: () => Date;
+  credentials: Credentials;
+  addressMaxFailures: number;
+  addressWindowMinutes: number;
+}
+
+const FAILED: LoginResult = { outcome: 'failed' };
+
+export function createLogin({ db, hasher, clock, credentials, addressMaxFailures, addressWindowMinutes }: LoginDeps) {
+  let lastPrune = 0;
+
+  /** Verifies a stored hash: argon2id directly, legacy formats with a decoy argon2 verify beside. */
+  async function verifyStored(cred: { hash: string; legacy: boolean }, password: string, raw: string) {
+    if (!cred.legacy) return hasher.verify(cred.hash, password);
+    let parsed;
+    try {
+      parsed = parseHash(cred.hash);
+    } catch {
+      await hasher.verifyDummy(password);
+      return { ok: false, needsRehash: false };
+    }
+    // A fast legacy hash (MD5-crypt, SSHA) must not answer faster than argon2 would.
+    const [nfc] = await Promise.all([parsed.verify(password), hasher.verifyDummy(password)]);
+    // The old system may have hashed what the keyboard sent, decomposed or not.
+    const ok = nfc || (raw !== password && (await parsed.verify(raw)));
+    return { ok, needsRehash: ok };
+  }
+
+  async function recordFailure(found: LoginCandidate | undefined, bucket: string | null, now: Date) {
+    const writes: Promise<unknown>[] = [];
+    if (bucket) writes.push(bumpCounter(db, addressKey(bucket), now, addressWindowMinutes * 60));
+    const user = found?.user;
+    if (user && found.state.credential?.hash) {
+      const { loginMaxFailures, loginLockMinutes } = found.state.settings;
+      writes.push(recordCredentialFailure(db, user.id, loginMaxFailures, loginLockMinutes * 60, now));
+      if (bucket) writes.push(bumpCounter(db, pairKey(user.id, bucket), now, loginLockMinutes * 60));
+    }
+    await Promise.all(writes);
+    if (now.getTime() - lastPrune > 600_000) {
+      lastPrune = now.getTime();
+      await pruneLoginRecords(db, new Date(now.getTime() - 86_400_000), new Date(now.getTime() - KNOWN_ADDRESS_DAYS * 86_400_000));
+    }
+  }
+
+  async function recordSuccess(found: LoginCandidate, bucket: string | null, password: string, legacy: boolean, needsRehash: boolean, now: Date) {
+    const userId = found.user!.id;
+    const { state } = found;
+    const cred = state.credential!;
+    // Most logins change nothing here: skip the round trip unless a count, a lock or a stale
+    // last-login time needs writing.
+    const stale = !cred.lastLoginAt || cred.lastLoginAt.getTime() < now.getTime() - 3_600_000;
+    if (cred.failedCount !== 0 || cred.lockedUntil || stale) await recordCredentialSuccess(db, userId, now);
+    if (bucket) {
+      if (!state.knownAt || state.knownAt.getTime() < now.getTime() - KNOWN_ADDRESS_REFRESH_MS) await rememberAddress(db, userId, bucket, now);
+      if (state.pairFailures > 0) await clearCounter(db, pairKey(userId, bucket));
+    }
+    let mustChange = cred.mustChange;
+    if (needsRehash) {
+      // A legacy password that fails today's policy still lets its owner in, straight into a
+      // forced change, instead of stranding them (Alma's 2019 migration dropped such passwords).
+      const user = legacy ? await findUserById(db, userId) : undefined;
+      const weak = !!user && (await passwordPolicyViolation(password, user, state.settings)) !== undefined;
+      mustChange ||= weak;
+      await replaceHash(db, userId, cred.hash!, { algorithm: 'argon2id', hash: await hasher.hash(password), mustChange: weak, now });
+    }
+    return mustChange;
+  }
+
+  /** One attempt against what the database said about it, with every check and counter. */
+  async function attempt(found: LoginCandidate | undefined, raw: unknown, bucket: string | null, now: Date): Promise<CheckOutcome> {
+    const password = normalizePassword(raw);
+    const user = found?.user;
+    let candidate: { hash: string; legacy: boolean } | undefined;
+    if (found && user && password !== undefined && user.status === 'ACTIVE') {
+      const { state } = found;
+      const cred = state.credential;
+      const allowed = user.accountType === 'INTERNAL' || state.settings.externalPasswordFallback;
+      if (allowed && cred?.hash) {
+        const blocked = isLocked(cred.lockedUntil, now) || found.addressFailures >= addressMaxFailures;
+        if (!blocked || knownAddressAdmits(state, now, state.settings.loginMaxFailures, state.settings.loginLockMinutes)) {
+          candidate = { hash: cred.hash, legacy: cred.legacy };
+        }
+      }
+    }
+    if (!candidate || password === undefined) {
+      await hasher.verifyDummy(password ?? 'x');
+      await recordFailure(found, bucket, now);
+      return 'failed';
+    }
+    const { ok, needsRehash } = await verifyStored(candidate, password, raw as string);
+    if (!ok) {
+      await recordFailure(found, bucket, now);
+      return 'failed';
+    }
+    return (await recordSuccess(found!, bucket, password, candidate.legacy, needsRehash, now)) ? 'must_change' : 'ok';
+  }
+
+  /** The login of whoever `identifier` names in the institution; the user's id on success. */
+  async function byIdentifier(institutionId: string, identifier: unknown, password: unknown, clientAddress: string | null) {
+    const now = clock();
+    const bucket = addressBucket(clientAddress);
+    const id = typeof identifier === 'string' ? identifier.trim() : '';
+    const address = bucket
+      ? { bucket, addressKey: addressKey(bucket), pairKey: pairKeyAround(bucket), since: new Date(now.getTime() - addressWindowMinutes * 60_000) }
+      : null;
+    const found = id && id.length <= 255 ? await findLoginCandidate(db, institutionId, id, address) : undefined;
+    return { outcome: await attempt(found, password, bucket, now), userId: found?.user?.id };
+  }
+
+  return {
+    /**
+     * Any identifier of the user in this institution, and the password. clientAddress is the end
+     * user's address when known (login pages); null for op=auth, whose caller is an application.
+     */
+    async verifyLogin(institutionId: string, identifier: string, password: unknown, clientAddress: string | null): Promise<LoginResult> {
+      const { outcome, userId } = await byIdentifier(institutionId, identifier, password, clientAddress);
+      if (outcome === 'failed') return FAILED;
+      const user = await findUserById(db, userId!);
+      return user ? { outcome, user } : FAILED;
+    },
+
+    /** The same check without loading the user record: op=auth needs only the answer. */
+    async checkPassword(institutionId: string, identifier: string, password: unknown): Promise<CheckOutcome> {
+      return (await byIdentifier(institutionId, identifier, password, null)).outcome;
+    },
+
+    /**
+     * The user's own change (the forced change after login, or a change they chose): the current
+     * password must be right, counted like a login; the new one must pass the policy and differ.
+     */
+    async changePassword(
+      userId: string,
+      current: unknown,
+      next: unknown,
+      opts: { clientAddress?: string | null; keepSessionId?: string } = {},
+    ): Promise<void> {
+      const now = clock();
+      const user = await findUserById(db, userId);
+      const bucket = addressBucket(opts.clientAddress);
+      let found: LoginCandidate | undefined;
+      if (user) {
+        const state = await findLoginState(db, user.id, user.institutionId, bucket, bucket && pairKey(user.id, bucket));
+        const since = new Date(now.getTime() - addressWindowMinutes * 60_000);
+        const addressFailures = bucket ? await countFailures(db, addressKey(bucket), since) : 0;
+        if (state) found = { user: { id: user.id, status: user.status, accountType: user.accountType }, state, addressFailures };
+      }
+      if (!user || (await attempt(found, current, bucket, now)) === 'failed') throw new AppError('AUTHENTICATION_FAILED');
+      await db.transaction(async (tx) => {
+        const fresh = (await findUserById(tx, user.id, true))!;
+        const settings = (await findLoginState(tx, fresh.id, fresh.institutionId, null, null))!.settings;
+        const password = await acceptablePassword(next, fresh, settings);
+        if (password === normalizePassword(current)) {
+          throw new AppError('PASSWORD_POLICY', { reason: 'It must differ from your current password.' });
+        }
+        await credentials.storePassword(tx, fresh, password, { forceChange: false, keepSessionId: opts.keepSessionId }, settings);
+        await auditIdentity(tx, { kind: 'self' }, 'credential.password_changed', fresh);
+      });
+    },
+  };
+}
+
+export type Login = ReturnType<typeof createLogin>;

@@ -1,0 +1,46 @@
+// The mails Carrel sends, as plain text and simple HTML, with the institution's name. Links go
+// to the login pages: ${publicUrl}/auth/{institution code}/set-password?token=…
+export interface MailContent {
+  subject: string;
+  text: string;
+  html: string;
+}
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+const esc = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
+
+export interface PasswordLinkMail {
+  kind: 'reset' | 'set_password';
+  institutionName: string;
+  /** The person's name as the institution knows it, or their user name. */
+  greetingName: string;
+  link: string;
+  expiresAt: Date;
+}
+
+function validity(expiresAt: Date, now: Date): string {
+  const minutes = Math.max(1, Math.round((expiresAt.getTime() - now.getTime()) / 60_000));
+  return minutes >= 120 ? `${Math.round(minutes / 60)} hours` : `${minutes} minutes`;
+}
+
+export function passwordLinkMail(m: PasswordLinkMail, now: Date): MailContent {
+  const reset = m.kind === 'reset';
+  const subject = `${reset ? 'Reset your password' : 'Set your password'} · ${m.institutionName}`;
+  const intro = reset
+    ? 'Someone (we hope you) asked to reset the password of your library account.'
+    : 'Library staff asked us to send you a link to set the password of your library account.';
+  const action = reset ? 'Choose a new password here:' : 'Set your password here:';
+  const valid = `The link works once, for ${validity(m.expiresAt, now)}. A newer link, or a new password, makes it stop working.`;
+  const ignore = reset ? 'If you did not ask for this, ignore this mail: your password stays as it is.' : '';
+  const text = [`Hello ${m.greetingName},`, '', intro, action, '', m.link, '', valid, ignore, '', `${m.institutionName}`]
+    .filter((line, i, all) => line !== '' || all[i - 1] !== '')
+    .join('\n');
+  const html = `<!doctype html><html><body style="font-family:sans-serif">
+<p>Hello ${esc(m.greetingName)},</p>
+<p>${esc(intro)}</p>
+<p>${esc(action)}<br><a href="${esc(m.link)}">${esc(m.link)}</a></p>
+<p>${esc(valid)}</p>${ignore ? `\n<p>${esc(ignore)}</p>` : ''}
+<p>${esc(m.institutionName)}</p>
+</body></html>`;
+  return { subject, text, html };
+}

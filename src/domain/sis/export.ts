@@ -1,0 +1,124 @@
+// The export job ('sis.export'): users (all, changed since a date, of one SIS profile, of one
+// user group) written in the SIS formats a load reads: Alma user XML (plain or zipped) or CSV
+// (the profile's mapping, or a default one). Users are read a page at a time by keyset and the
+// output goes to the file store as it is produced, so memory stays flat for any number of
+// users. Credentials are never written: the user record has none, and the XML leaves out even
+// the empty password and PIN elements. A crashed export simply starts over.
+import { stringify } from 'csv-stringify/sync';
+import { Zip, ZipDeflate } from 'fflate';
+import type { Db } from '../../db/database.js';
+import { findInstitutionById } from '../../db/queries/institutions.js';
+import { findProfileByCode } from '../../db/queries/integration-profiles.js';
+import { deleteJobFiles } from '../../db/queries/job-files.js';
+import { findJob, saveJobProgress } from '../../db/queries/jobs.js';
+import { countUsersForExport, findUsersForExport, type ExportFilter } from '../../db/queries/user-batches.js';
+import { userToSisXmlElement } from '../../http/alma/user-xml.js';
+import { XML_DECLARATION } from '../../http/alma/xml-codec.js';
+import type { CodeTableCache } from '../institutions/code-tables.js';
+import type { FileStore, FileWriter } from '../jobs/file-store.js';
+import { ZERO_COUNTERS } from '../jobs/job.js';
+import type { JobContext, JobHandler, JobOutcome } from '../jobs/worker.js';
+import { DEFAULT_EXPORT_MAPPING, userToCsvValues } from './csv-mapping.js';
+
+export const SIS_EXPORT = 'sis.export';
+
+export interface ExportPayload {
+  format: 'xml' | 'csv';
+  zip: boolean;
+  since?: string;
+  profileCode?: string;
+  userGroup?: string;
+}
+
+export interface SisExportDeps {
+  db: Db;
+  codeTables: CodeTableCache;
+  files: FileStore;
+  pageSize: number;
+  /** Base of the links inside the users (unused in SIS files, required by the mapping). */
+  baseUrl: string;
+}
+
+/** Text in, bytes out to the store: straight, or through a streaming zip with one entry. */
+function output(writer: FileWriter, zipEntry: string | null) {
+  if (!zipEntry) {
+    return { write: (s: string) => writer.write(Buffer.from(s, 'utf8')), end: async () => {} };
+  }
+  const queue: Uint8Array[] = [];
+  const zip = new Zip((err, data) => {
+    if (err) throw err;
+    queue.push(data);
+  });
+  const entry = new ZipDeflate(zipEntry, { level: 6 });
+  zip.add(entry);
+  const drain = async () => {
+    while (queue.length) await writer.write(queue.shift()!);
+  };
+  return {
+    async write(s: string) {
+      entry.push(Buffer.from(s, 'utf8'));
+      await drain();
+    },
+    async end() {
+      entry.push(new Uint8Array(0), true);
+      zip.end();
+      await drain();
+    },
+  };
+}
+
+export function createSisExportHandler(deps: SisExportDeps): JobHandler {
+  const { db, files } = deps;
+  return async function runExport(ctx: JobContext): Promise<JobOutcome> {
+    const { job } = ctx;
+    const p = job.payload as unknown as ExportPayload;
+    const institution = await findInstitutionById(db, job.institutionId);
+    if (!institution) return { status: 'failed', error: 'the institution was deleted' };
+    const tables = await deps.codeTables.forInstitution(institution.id);
+    const profile = p.profileCode ? await findProfileByCode(db, institution.id, p.profileCode) : undefined;
+    if (p.profileCode && !profile) return { status: 'failed', error: `integration profile ${p.profileCode} does not exist` };
+    const mapping = profile?.csvMapping ?? DEFAULT_EXPORT_MAPPING;
+    const filter: ExportFilter = { institutionId: institution.id, since: p.since, profileCode: profile?.code, userGroup: p.userGroup };
+
+    // A restarted export starts over: whatever an earlier attempt wrote is dropped.
+    await deleteJobFiles(db, job.id, 'result');
+    const total = await countUsersForExport(db, filter);
+    const stamp = new Date().toISOString().slice(0, 10);
+    const base = `${institution.code}-users-${stamp}`;
+    const inner = `${base}.${p.format}`;
+    const writer = await files.writer({
+      institutionId: institution.id,
+      jobId: job.id,
+      role: 'result',
+      name: p.zip ? `${base}.zip` : inner,
+      contentType: p.zip ? 'application/zip' : p.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/xml; charset=utf-8',
+    });
+    const out = output(writer, p.zip ? inner : null);
+    const opts = { baseUrl: deps.baseUrl, institution: tables.institution };
+    await out.write(p.format === 'csv' ? stringify([Object.keys(mapping)]) : `${XML_DECLARATION}\n<users>\n`);
+
+    let written = 0;
+    for (let after: string | null = null; ; ) {
+      if (ctx.signal.aborted) throw ctx.signal.reason;
+      const users = await findUsersForExport(db, filter, after, deps.pageSize);
+      if (!users.length) break;
+      const text =
+        p.format === 'csv'
+          ? stringify(users.map((u) => userToCsvValues(u, mapping)))
+          : users.map((u) => `${userToSisXmlElement(u, tables, opts)}\n`).join('');
+      await out.write(text);
+      written += users.length;
+      after = users.at(-1)!.id;
+      await db.transaction((tx) =>
+        saveJobProgress(tx, job.id, { counters: { ...ZERO_COUNTERS, read: written }, checkpoint: {}, total, leaseSeconds: ctx.leaseSeconds }),
+      );
+      const fresh = await findJob(db, job.id);
+      if (fresh) ctx.progress(fresh);
+      if (fresh?.cancelRequested) return { status: 'cancelled', result: { written } };
+    }
+    if (p.format === 'xml') await out.write('</users>\n');
+    await out.end();
+    const stored = await writer.end();
+    return { status: 'succeeded', result: { fileId: stored.id, size: stored.size, sha256: stored.sha256, users: written } };
+  };
+}

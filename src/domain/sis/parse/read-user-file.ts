@@ -1,0 +1,52 @@
+// One entry point for every SIS file: a plain file or a zip of files, each read in the profile's
+// format (Alma XML, CSV with the mapping, or JSON lines). Records come out in file order; the
+// caller numbers them, which is what a resumed load skips by.
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { CsvMapping } from '../csv-mapping.js';
+import type { SisFormat } from '../profile.js';
+import { readCsvUsers } from './csv-users.js';
+import { readJsonlUsers } from './jsonl-users.js';
+import { fileRefused, utf8Text, type RawRecord } from './text.js';
+import { readXmlUsers } from './xml-users.js';
+import { zipEntries } from './zip.js';
+
+export type { RawRecord } from './text.js';
+
+export interface FileFormat {
+  format: SisFormat;
+  csvMapping: CsvMapping | null;
+}
+
+async function isZip(path: string): Promise<boolean> {
+  const fh = await open(path, 'r');
+  try {
+    const head = Buffer.alloc(4);
+    const { bytesRead } = await fh.read(head, 0, 4, 0);
+    // Local file header, or the end record of an empty zip.
+    return bytesRead >= 4 && head[0] === 0x50 && head[1] === 0x4b && (head[2] === 3 || head[2] === 5) && (head[3] === 4 || head[3] === 6);
+  } finally {
+    await fh.close();
+  }
+}
+
+function readEntry(bytes: AsyncIterable<Buffer>, name: string, f: FileFormat): AsyncGenerator<RawRecord> {
+  const text = utf8Text(bytes, name);
+  if (f.format === 'csv') return readCsvUsers(text, name, f.csvMapping ?? {});
+  if (f.format === 'jsonl') return readJsonlUsers(text, name);
+  return readXmlUsers(text, name);
+}
+
+/** `displayName` names the file in messages (the upload's name, not the spool path). */
+export async function* readUserFile(path: string, displayName: string, f: FileFormat): AsyncGenerator<RawRecord> {
+  if (await isZip(path)) {
+    let entries = 0;
+    for await (const entry of zipEntries(path, displayName)) {
+      entries++;
+      yield* readEntry(entry.bytes, entry.name, f);
+    }
+    if (entries === 0) throw fileRefused(displayName, 'the zip file holds no files');
+    return;
+  }
+  yield* readEntry(createReadStream(path, { highWaterMark: 256 * 1024 }), displayName, f);
+}

@@ -1,0 +1,85 @@
+// The entries of a zip, streamed one after the other (yauzl reads the central directory, so a
+// truncated zip is refused before any entry is read). Folders, macOS resource forks and hidden
+// files are left out; an entry that inflates far beyond its size is a zip bomb and refused.
+import type { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
+import yauzl from 'yauzl';
+import { fileRefused } from './text.js';
+
+const MAX_RATIO = 200;
+const MAX_TOTAL_BYTES = 16 * 1024 ** 3;
+
+export interface ZipEntry {
+  name: string;
+  bytes: Readable;
+}
+
+function open(path: string): Promise<yauzl.ZipFile> {
+  return new Promise((resolve, reject) =>
+    yauzl.open(path, { lazyEntries: true, autoClose: false, validateEntrySizes: true, strictFileNames: false }, (err, zip) =>
+      err ? reject(err) : resolve(zip),
+    ),
+  );
+}
+
+export async function* zipEntries(path: string, fileName: string): AsyncGenerator<ZipEntry> {
+  let zip: yauzl.ZipFile;
+  try {
+    zip = await open(path);
+  } catch (err) {
+    throw fileRefused(fileName, `not a complete zip file (truncated or damaged?): ${(err as Error).message}`);
+  }
+  let total = 0;
+  try {
+    for (;;) {
+      const entry = await new Promise<yauzl.Entry | null>((resolve, reject) => {
+        const onEntry = (e: yauzl.Entry) => done(() => resolve(e));
+        const onEnd = () => done(() => resolve(null));
+        const onError = (e: Error) => done(() => reject(fileRefused(fileName, `damaged zip file: ${e.message}`)));
+        const done = (f: () => void) => {
+          zip.off('entry', onEntry).off('end', onEnd).off('error', onError);
+          f();
+        };
+        zip.on('entry', onEntry).on('end', onEnd).on('error', onError);
+        zip.readEntry();
+      });
+      if (!entry) return;
+      const name = entry.fileName;
+      const base = name.split('/').at(-1) ?? '';
+      if (name.endsWith('/') || name.startsWith('__MACOSX/') || base.startsWith('.')) continue;
+      if (entry.isEncrypted()) throw fileRefused(`${fileName}:${name}`, 'encrypted zip entries are not supported');
+      total += entry.uncompressedSize;
+      if (entry.uncompressedSize > MAX_RATIO * Math.max(entry.compressedSize, 1024) || total > MAX_TOTAL_BYTES) {
+        throw fileRefused(`${fileName}:${name}`, 'the entry inflates far beyond its compressed size (a zip bomb?)');
+      }
+      const bytes = await new Promise<Readable>((resolve, reject) =>
+        zip.openReadStream(entry, (err, stream) => (err ? reject(fileRefused(`${fileName}:${name}`, err.message)) : resolve(stream))),
+      );
+      // Errors while inflating (a damaged entry) surface through the stream's iteration.
+      bytes.on('error', () => {});
+      yield { name, bytes: checked(bytes, `${fileName}:${name}`, entry.crc32) };
+      // The reader must have consumed the entry before the next one is read.
+      if (!bytes.readableEnded) bytes.destroy();
+    }
+  } finally {
+    zip.close();
+  }
+}
+
+/** The entry's bytes, refusing the file when inflating fails or the CRC-32 does not match (yauzl checks neither). */
+function checked(stream: Readable, where: string, expectedCrc: number): Readable {
+  const original = stream[Symbol.asyncIterator].bind(stream);
+  stream[Symbol.asyncIterator] = async function* () {
+    let crc = 0;
+    try {
+      for await (const chunk of original()) {
+        crc = crc32(chunk as Buffer, crc);
+        yield chunk;
+      }
+    } catch (err) {
+      throw fileRefused(where, `damaged zip entry: ${(err as Error).message}`);
+    }
+    if (crc >>> 0 !== expectedCrc >>> 0) throw fileRefused(where, 'damaged zip entry: its CRC-32 does not match its content');
+  } as (typeof stream)[typeof Symbol.asyncIterator];
+  return stream;
+}

@@ -1,0 +1,128 @@
+// An integration profile: one campus feed loading one record type into one institution, as
+// Alma's "Users" integration profile. Its code is the external_id of every user it loads.
+import { AppError, assertThat } from '../../errors.js';
+import type { CodeTables } from '../institutions/code-tables.js';
+import { RECORD_TYPES, type RecordType } from '../users/user.js';
+import { mappedIdentifierTypes, parseCsvMapping, type CsvMapping } from './csv-mapping.js';
+
+export const SIS_MODES = ['import', 'synchronize'] as const;
+export const SIS_FORMATS = ['alma_xml', 'csv', 'jsonl'] as const;
+export type SisMode = (typeof SIS_MODES)[number];
+export type SisFormat = (typeof SIS_FORMATS)[number];
+
+export interface ProfileSettings {
+  /** A dropped file is taken only once it has not changed for this long (an upload in progress). */
+  settleSeconds?: number;
+}
+
+export interface IntegrationProfile {
+  id: string;
+  institutionId: string;
+  code: string;
+  name: string;
+  recordType: RecordType;
+  /** 'primary_id' or an identifier type code (its stored spelling). */
+  matchBy: string;
+  mode: SisMode;
+  format: SisFormat;
+  csvMapping: CsvMapping | null;
+  dropFolder: string | null;
+  pollSeconds: number;
+  /** After a full file with no failed record, deactivate this profile's users it did not name. */
+  deactivateMissing: boolean;
+  settings: ProfileSettings;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export type ProfileFields = Omit<IntegrationProfile, 'id' | 'institutionId' | 'createdAt' | 'updatedAt'>;
+
+/** What a client sends; every field optional so one shape serves create and patch. */
+export interface ProfileInput {
+  code?: unknown;
+  name?: unknown;
+  recordType?: unknown;
+  matchBy?: unknown;
+  mode?: unknown;
+  format?: unknown;
+  csvMapping?: unknown;
+  dropFolder?: unknown;
+  pollSeconds?: unknown;
+  deactivateMissing?: unknown;
+  settings?: unknown;
+}
+
+/** Profile codes become external_id values, so they keep to a safe, short alphabet. */
+export const PROFILE_CODE = /^[A-Za-z0-9_-]{1,64}$/;
+
+function oneOf<T extends string>(field: string, v: unknown, allowed: readonly T[]): T {
+  const s = typeof v === 'string' ? v.trim() : '';
+  const found = allowed.find((a) => a.toLowerCase() === s.toLowerCase());
+  if (!found) throw new AppError('INVALID_VALUE', { field, value: String(v ?? ''), reason: `use one of ${allowed.join(', ')}` });
+  return found;
+}
+
+/** The complete profile from a create (base undefined) or a patch over `base`. */
+export function validateProfile(input: ProfileInput, tables: CodeTables, base?: ProfileFields): ProfileFields {
+  const pick = <K extends keyof ProfileInput>(k: K, fallback: unknown) => (input[k] === undefined ? fallback : input[k]);
+  const code = String(pick('code', base?.code) ?? '').trim();
+  assertThat(PROFILE_CODE.test(code), 'INVALID_VALUE', { field: 'code', value: code, reason: 'use 1 to 64 letters, digits, - or _' });
+  const recordType = oneOf('record_type', pick('recordType', base?.recordType ?? 'PUBLIC'), RECORD_TYPES);
+  const mode = oneOf('mode', pick('mode', base?.mode), SIS_MODES);
+  const format = oneOf('format', pick('format', base?.format), SIS_FORMATS);
+
+  const matchRaw = String(pick('matchBy', base?.matchBy ?? 'primary_id') ?? '').trim();
+  let matchBy = 'primary_id';
+  if (matchRaw.toLowerCase() !== 'primary_id') {
+    const type = tables.get('UserIdentifierTypes', matchRaw);
+    if (!type) throw new AppError('INVALID_CODE', { field: 'match_by identifier', value: matchRaw });
+    matchBy = type.code;
+  }
+
+  const mappingRaw = pick('csvMapping', base?.csvMapping ?? null);
+  const csvMapping = mappingRaw === null || mappingRaw === undefined ? null : parseCsvMapping(mappingRaw);
+  if (format === 'csv') assertThat(csvMapping, 'MANDATORY_FIELD', { field: 'csv_mapping (a CSV profile needs one)' });
+  for (const type of csvMapping ? mappedIdentifierTypes(csvMapping) : []) {
+    assertThat(tables.get('UserIdentifierTypes', type), 'INVALID_CODE', { field: 'csv_mapping identifier', value: type });
+  }
+
+  const dropRaw = pick('dropFolder', base?.dropFolder ?? null);
+  const dropFolder = typeof dropRaw === 'string' && dropRaw.trim() ? dropRaw.trim() : null;
+  if (dropFolder) {
+    assertThat(dropFolder.startsWith('/'), 'INVALID_VALUE', { field: 'drop_folder', value: dropFolder, reason: 'use an absolute path' });
+  }
+  const poll = Number(pick('pollSeconds', base?.pollSeconds ?? 300));
+  assertThat(Number.isInteger(poll) && poll >= 1 && poll <= 86_400, 'INVALID_VALUE', {
+    field: 'poll_seconds', value: String(poll), reason: 'use 1 to 86400',
+  });
+  const deactivate = pick('deactivateMissing', base?.deactivateMissing ?? false);
+  assertThat(typeof deactivate === 'boolean', 'INVALID_VALUE', { field: 'deactivate_missing', value: String(deactivate), reason: 'true or false' });
+
+  const settingsRaw = pick('settings', base?.settings ?? {});
+  assertThat(typeof settingsRaw === 'object' && settingsRaw !== null && !Array.isArray(settingsRaw), 'INVALID_VALUE', {
+    field: 'settings', value: String(settingsRaw), reason: 'expected an object',
+  });
+  const settings: ProfileSettings = {};
+  const settle = (settingsRaw as Record<string, unknown>).settleSeconds;
+  if (settle !== undefined) {
+    assertThat(Number.isInteger(settle) && (settle as number) >= 0 && (settle as number) <= 3600, 'INVALID_VALUE', {
+      field: 'settings.settleSeconds', value: String(settle), reason: 'use 0 to 3600',
+    });
+    settings.settleSeconds = settle as number;
+  }
+
+  const nameRaw = pick('name', base?.name ?? '');
+  return {
+    code,
+    name: typeof nameRaw === 'string' ? nameRaw.trim().slice(0, 255) : '',
+    recordType: recordType as RecordType,
+    matchBy,
+    mode,
+    format,
+    csvMapping,
+    dropFolder,
+    pollSeconds: poll,
+    deactivateMissing: deactivate,
+    settings,
+  };
+}

@@ -1,0 +1,56 @@
+// The SIS integration wired together for the composition root: profiles, loads and exports,
+// the job service that reports on them, restoring manual edits, and the worker's handler map.
+import { tmpdir } from 'node:os';
+import type { Db } from '../../db/database.js';
+import type { CodeTableCache } from '../institutions/code-tables.js';
+import { createFileStore } from '../jobs/file-store.js';
+import { createJobService } from '../jobs/job-service.js';
+import type { JobHandlers } from '../jobs/worker.js';
+import { createManualEditService } from '../users/manual-edits.js';
+import { deleteAbandonedFiles } from '../../db/queries/job-files.js';
+import { deleteFinishedJobLeftovers } from '../../db/queries/jobs.js';
+import { createDropFolderPoller } from './drop-folder.js';
+import { createSisExportHandler, SIS_EXPORT } from './export.js';
+import { createSisLoadHandler, SIS_LOAD } from './load.js';
+import { createProfileService } from './profile-service.js';
+import { createSisService } from './sis-service.js';
+
+export interface SisOptions {
+  uploadLimit: number;
+  /** Records per batch transaction; 0: 1000 on PostgreSQL, 500 on PGlite (one shared connection). */
+  batchSize: number;
+  baseUrl: string;
+  tmpDir?: string;
+}
+
+export function createSisModule(db: Db, codeTables: CodeTableCache, opts: SisOptions) {
+  const files = createFileStore(db);
+  const profiles = createProfileService({ db, codeTables });
+  const sis = createSisService({ db, files, profiles, uploadLimit: opts.uploadLimit });
+  const batchSize = opts.batchSize || (db.engine === 'pglite' ? 500 : 1000);
+  const tmpDir = opts.tmpDir ?? tmpdir();
+  const jobHandlers: JobHandlers = {
+    [SIS_LOAD]: createSisLoadHandler({ db, codeTables, files, batchSize, tmpDir }),
+    [SIS_EXPORT]: createSisExportHandler({ db, codeTables, files, pageSize: 1000, baseUrl: opts.baseUrl }),
+  };
+  const dropFolders = createDropFolderPoller({ db, sis });
+  let lastHousekeeping = 0;
+  return {
+    /** Between jobs: poll the drop folders; hourly, drop abandoned uploads and old inputs (kept 7 days). */
+    async idle(): Promise<void> {
+      await dropFolders.poll();
+      if (Date.now() - lastHousekeeping < 3_600_000) return;
+      lastHousekeeping = Date.now();
+      await deleteAbandonedFiles(db, 24);
+      await deleteFinishedJobLeftovers(db, 7);
+    },
+    services: {
+      profiles,
+      sis,
+      jobs: createJobService({ db, files }),
+      manualEdits: createManualEditService({ db }),
+    },
+    jobHandlers,
+    dropFolders,
+  };
+}

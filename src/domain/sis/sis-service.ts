@@ -1,0 +1,101 @@
+// Use cases that start SIS jobs: a load of a file (uploaded, dropped in a folder, or given to the
+// CLI) and an export. The file is stored before the job exists, so the job can run anywhere;
+// a file stored for a job that was never created is cleaned away later.
+import type { Db } from '../../db/database.js';
+import { attachFileToJob } from '../../db/queries/job-files.js';
+import { findUnfinishedLoad, insertJob, type NewJob } from '../../db/queries/jobs.js';
+import { assertThat } from '../../errors.js';
+import { actorLabel, authorize, type Actor } from '../access/actor.js';
+import type { FileStore } from '../jobs/file-store.js';
+import type { Job } from '../jobs/job.js';
+import { SIS_EXPORT, type ExportPayload } from './export.js';
+import { SIS_LOAD, type LoadPayload } from './load.js';
+import type { ProfileService } from './profile-service.js';
+
+export interface LoadRequest {
+  fileName: string;
+  contentType: string;
+  dryRun: boolean;
+  /** Deactivate this profile's users missing from the file, even if the profile does not say so. */
+  deactivateMissing?: boolean;
+  dropFile?: string;
+  /** The CLI runs its job itself: the job is created already claimed by its worker. */
+  claimedBy?: NewJob['claimedBy'];
+}
+
+export interface ExportRequest {
+  format: 'xml' | 'csv';
+  zip?: boolean;
+  since?: string;
+  profileCode?: string;
+  userGroup?: string;
+  claimedBy?: NewJob['claimedBy'];
+}
+
+export function createSisService(deps: { db: Db; files: FileStore; profiles: ProfileService; uploadLimit: number }) {
+  const { db, files, profiles } = deps;
+  const who = (actor: Actor) => actorLabel(actor).label;
+
+  return {
+    async startLoad(actor: Actor, institutionId: string, profileCode: string, source: AsyncIterable<Uint8Array>, req: LoadRequest): Promise<Job> {
+      authorize(actor, 'sis:manage', institutionId);
+      const profile = await profiles.byCode(institutionId, profileCode);
+      const name = req.fileName.replace(/[^\w.@+-]+/g, '_').slice(0, 200) || 'upload';
+      const stored = await files.store(source, { institutionId, jobId: null, role: 'input', name, contentType: req.contentType }, deps.uploadLimit);
+      const payload: LoadPayload & { deactivateMissing?: boolean } = {
+        profileId: profile.id,
+        fileId: stored.id,
+        fileName: name,
+        sha256: stored.sha256,
+        ...(req.dropFile ? { dropFile: req.dropFile } : {}),
+        ...(req.deactivateMissing ? { deactivateMissing: true } : {}),
+      };
+      const job = await insertJob(db, {
+        institutionId,
+        kind: SIS_LOAD,
+        payload: payload as unknown as Record<string, unknown>,
+        dryRun: req.dryRun,
+        createdBy: who(actor),
+        claimedBy: req.claimedBy,
+      });
+      await attachFileToJob(db, stored.id, job.id);
+      return job;
+    },
+
+    /** The unfinished load of this very file (same bytes) for this profile, to resume after a crash. */
+    async findResumableLoad(actor: Actor, institutionId: string, profileCode: string, sha256: string, dryRun: boolean): Promise<Job | undefined> {
+      authorize(actor, 'sis:manage', institutionId);
+      const profile = await profiles.byCode(institutionId, profileCode);
+      return findUnfinishedLoad(db, profile.id, sha256, dryRun);
+    },
+
+    async startExport(actor: Actor, institutionId: string, req: ExportRequest): Promise<Job> {
+      authorize(actor, 'sis:manage', institutionId);
+      assertThat(req.format === 'xml' || req.format === 'csv', 'INVALID_PARAMETER', { reason: 'format must be xml or csv' });
+      if (req.since !== undefined) {
+        assertThat(/^\d{4}-\d{2}-\d{2}$/.test(req.since) && !Number.isNaN(Date.parse(req.since)), 'INVALID_PARAMETER', {
+          reason: 'since must be a date as YYYY-MM-DD',
+        });
+      }
+      if (req.profileCode) await profiles.byCode(institutionId, req.profileCode);
+      const payload: ExportPayload = {
+        format: req.format,
+        zip: req.zip === true,
+        ...(req.since ? { since: req.since } : {}),
+        ...(req.profileCode ? { profileCode: req.profileCode } : {}),
+        ...(req.userGroup ? { userGroup: req.userGroup } : {}),
+      };
+      return insertJob(db, {
+        institutionId,
+        kind: SIS_EXPORT,
+        payload: payload as unknown as Record<string, unknown>,
+        dryRun: false,
+        createdBy: who(actor),
+        claimedBy: req.claimedBy,
+      });
+    },
+  };
+}
+
+export type SisService = ReturnType<typeof createSisService>;
+

@@ -1,0 +1,254 @@
+// /auth/{institution}/...: the local login pages. Server-rendered forms that work without
+// JavaScript, a CSRF token on every form, one session cookie (HttpOnly, SameSite=Lax, Secure
+// outside localhost). A user who must change the password can reach nothing but that form.
+import csrf from '@fastify/csrf-protection';
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
+import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { App } from '../../app.js';
+import type { Institution } from '../../domain/institutions/institution.js';
+import type { ResolvedSession } from '../../domain/identity/browser-sessions.js';
+import { AppError } from '../../errors.js';
+import { html, message, page, type Html } from './html.js';
+
+const SESSION = 'carrel_session';
+
+interface Params {
+  institution: string;
+}
+type Form = Record<string, string | undefined>;
+
+function isLocal(req: FastifyRequest): boolean {
+  return /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(req.host);
+}
+
+/** Secure cookies everywhere but plain-HTTP localhost, where a browser would drop them. */
+function secure(req: FastifyRequest): boolean {
+  return req.protocol === 'https' || !isLocal(req);
+}
+
+function csrfField(reply: FastifyReply): Html {
+  const token = reply.generateCsrf({ secure: secure(reply.request) });
+  return html`<input type="hidden" name="_csrf" value="${token}">`;
+}
+
+const PASSWORD_HINT = 'At least 8 characters; not your name or an identifier, and not a commonly used password.';
+
+export function loginPages(app: App): FastifyPluginAsync {
+  const { institutions, browserSessions, identity } = app.services;
+
+  async function institutionOf(req: FastifyRequest<{ Params: Params }>): Promise<Institution> {
+    return institutions.byCode(req.params.institution);
+  }
+
+  function base(i: Institution) {
+    return `/auth/${encodeURIComponent(i.code)}`;
+  }
+
+  function show(reply: FastifyReply, i: Institution, title: string, body: Html, status = 200) {
+    return reply
+      .status(status)
+      .header('cache-control', 'no-store')
+      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
+      .header('x-frame-options', 'DENY')
+      .type('text/html; charset=utf-8')
+      .send(page({ title, institutionName: i.name, body }));
+  }
+
+  function setSession(req: FastifyRequest, reply: FastifyReply, i: Institution, value: string) {
+    reply.setCookie(SESSION, value, { path: base(i), httpOnly: true, sameSite: 'lax', secure: secure(req) });
+  }
+
+  function loginForm(reply: FastifyReply, i: Institution, opts: { error?: string; notice?: string; identifier?: string }) {
+    return html`${message('error', opts.error)}${message('notice', opts.notice)}
+<form method="post" action="${base(i)}/login">
+${csrfField(reply)}
+<label for="identifier">User name or library card number</label>
+<input type="text" id="identifier" name="identifier" autocomplete="username" required value="${opts.identifier ?? ''}" autofocus>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>
+<p class="links"><a href="${base(i)}/forgot-password">Forgot your password?</a></p>`;
+  }
+
+  function newPasswordFields(withCurrent: boolean): Html {
+    return html`${withCurrent ? html`<label for="current">Current password</label>
+<input type="password" id="current" name="current" autocomplete="current-password" required>` : ''}
+<label for="password">New password</label>
+<input type="password" id="password" name="password" autocomplete="new-password" required aria-describedby="hint">
+<p class="hint" id="hint">${PASSWORD_HINT}</p>
+<label for="confirm">New password again</label>
+<input type="password" id="confirm" name="confirm" autocomplete="new-password" required>`;
+  }
+
+  function changeForm(reply: FastifyReply, i: Institution, opts: { error?: string; forced: boolean }) {
+    return html`${message('notice', opts.forced ? 'You must choose a new password before you continue.' : undefined)}
+${message('error', opts.error)}
+<form method="post" action="${base(i)}/change-password">
+${csrfField(reply)}${newPasswordFields(true)}
+<button type="submit">Change password</button>
+</form>`;
+  }
+
+  /** A policy refusal says what to fix; anything else about a password says nothing. */
+  function passwordProblem(err: unknown): string {
+    if (err instanceof AppError && err.code === 'PASSWORD_POLICY') return err.message;
+    if (err instanceof AppError && err.code === 'AUTHENTICATION_FAILED') return 'The current password is not right.';
+    throw err;
+  }
+
+  async function signedIn(req: FastifyRequest): Promise<ResolvedSession | undefined> {
+    return browserSessions.resolve(req.cookies[SESSION]);
+  }
+
+  return async (server) => {
+    await server.register(cookie);
+    await server.register(formbody, { bodyLimit: 16 * 1024 });
+    await server.register(csrf, {
+      cookieKey: 'carrel_csrf',
+      cookieOpts: { path: '/auth', httpOnly: true, sameSite: 'strict', signed: false },
+      getToken: (req) => (req.body as Form | undefined)?._csrf,
+    });
+    server.addHook('onRequest', async (_req, reply) => {
+      reply.header('referrer-policy', 'no-referrer');
+    });
+
+    server.setErrorHandler(async (err: FastifyError, req: FastifyRequest<{ Params: Params }>, reply) => {
+      const i = await institutions.byCode(req.params.institution ?? '').catch(() => undefined);
+      const name = i?.name ?? 'Carrel';
+      const status = err.code?.startsWith('FST_CSRF') ? 403 : err instanceof AppError && err.code === 'NOT_FOUND' ? 404 : (err.statusCode ?? 500);
+      const text =
+        status === 403
+          ? 'This form has expired or did not come from this site. Please go back, reload the page and try again.'
+          : status === 404
+            ? 'There is no such library here.'
+            : status < 500
+              ? 'The request could not be understood.'
+              : 'Something went wrong on our side. Please try again later.';
+      if (status >= 500) req.log.error({ err }, 'login page failed');
+      return reply.status(status).type('text/html; charset=utf-8').header('cache-control', 'no-store')
+        .send(page({ title: status === 404 ? 'Not found' : 'Sorry', institutionName: name, body: message('error', text) }));
+    });
+
+    server.get<{ Params: Params }>('/:institution/login', { schema: { hide: true } }, async (req, reply) => {
+      const i = await institutionOf(req);
+      const s = await signedIn(req);
+      if (s && s.user.institutionId === i.id) return reply.redirect(`${base(i)}/${s.mustChange ? 'change-password' : 'account'}`, 303);
+      const q = req.query as Form;
+      return show(reply, i, 'Sign in', loginForm(reply, i, { notice: q.done === 'reset' ? 'Your password is set. Sign in with it now.' : q.done === 'logout' ? 'You are signed out.' : undefined }));
+    });
+
+    server.post<{ Params: Params; Body: Form }>('/:institution/login', { schema: { hide: true }, preHandler: server.csrfProtection }, async (req, reply) => {
+      const i = await institutionOf(req);
+      const result = await browserSessions.signIn(i.id, req.body.identifier, req.body.password, {
+        clientAddress: req.ip,
+        userAgent: req.headers['user-agent'] ?? null,
+        previousCookie: req.cookies[SESSION],
+      });
+      if (result.kind === 'failed') {
+        // One answer for an unknown user, a wrong password and a locked account.
+        return show(reply, i, 'Sign in', loginForm(reply, i, { error: 'The user name or password is not right, or the account is locked for a while.', identifier: req.body.identifier }), 401);
+      }
+      if (result.kind === 'refused_in_use') {
+        return show(reply, i, 'Sign in', loginForm(reply, i, { error: 'This account is already signed in somewhere else. Sign out there first.' }), 409);
+      }
+      setSession(req, reply, i, result.cookie);
+      const next = result.mustChange ? 'change-password' : 'account';
+      return reply.redirect(`${base(i)}/${next}${result.inUseElsewhere ? '?shared=1' : ''}`, 303);
+    });
+
+    server.get<{ Params: Params }>('/:institution/account', { schema: { hide: true } }, async (req, reply) => {
+      const i = await institutionOf(req);
+      const s = await signedIn(req);
+      if (!s || s.user.institutionId !== i.id) return reply.redirect(`${base(i)}/login`, 303);
+      if (s.mustChange) return reply.redirect(`${base(i)}/change-password`, 303);
+      const shared = (req.query as Form).shared === '1';
+      const name = [s.user.firstName, s.user.lastName].filter(Boolean).join(' ') || s.user.primaryId;
+      return show(reply, i, 'Signed in', html`${message('error', shared ? 'Warning: this account is also signed in somewhere else right now. A shared account should be used by one person at a time.' : undefined)}
+<p>You are signed in as <strong>${name}</strong> (${s.user.primaryId}).</p>
+<p class="links"><a href="${base(i)}/change-password">Change your password</a></p>
+<form method="post" action="${base(i)}/logout">${csrfField(reply)}<button type="submit">Sign out</button></form>`);
+    });
+
+    server.post<{ Params: Params }>('/:institution/logout', { schema: { hide: true }, preHandler: server.csrfProtection }, async (req, reply) => {
+      const i = await institutionOf(req);
+      await browserSessions.signOut(req.cookies[SESSION]);
+      reply.clearCookie(SESSION, { path: base(i) });
+      return reply.redirect(`${base(i)}/login?done=logout`, 303);
+    });
+
+    server.get<{ Params: Params }>('/:institution/change-password', { schema: { hide: true } }, async (req, reply) => {
+      const i = await institutionOf(req);
+      const s = await signedIn(req);
+      if (!s || s.user.institutionId !== i.id) return reply.redirect(`${base(i)}/login`, 303);
+      return show(reply, i, 'Choose a new password', changeForm(reply, i, { forced: s.mustChange }));
+    });
+
+    server.post<{ Params: Params; Body: Form }>('/:institution/change-password', { schema: { hide: true }, preHandler: server.csrfProtection }, async (req, reply) => {
+      const i = await institutionOf(req);
+      const s = await signedIn(req);
+      if (!s || s.user.institutionId !== i.id) return reply.redirect(`${base(i)}/login`, 303);
+      if (req.body.password !== req.body.confirm) {
+        return show(reply, i, 'Choose a new password', changeForm(reply, i, { forced: s.mustChange, error: 'The two new passwords are not the same.' }), 400);
+      }
+      try {
+        await browserSessions.changePassword(s, req.body.current, req.body.password, req.ip);
+      } catch (err) {
+        return show(reply, i, 'Choose a new password', changeForm(reply, i, { forced: s.mustChange, error: passwordProblem(err) }), 400);
+      }
+      return reply.redirect(`${base(i)}/account`, 303);
+    });
+
+    server.get<{ Params: Params }>('/:institution/forgot-password', { schema: { hide: true } }, async (req, reply) => {
+      const i = await institutionOf(req);
+      return show(reply, i, 'Forgot your password?', html`<p>Enter your user name or library card number. If the account has an e-mail address, we send a link to set a new password. The link works for one hour.</p>
+<form method="post" action="${base(i)}/forgot-password">
+${csrfField(reply)}
+<label for="identifier">User name or library card number</label>
+<input type="text" id="identifier" name="identifier" autocomplete="username" required autofocus>
+<button type="submit">Send the link</button>
+</form>
+<p class="links"><a href="${base(i)}/login">Back to sign in</a></p>`);
+    });
+
+    server.post<{ Params: Params; Body: Form }>('/:institution/forgot-password', { schema: { hide: true }, preHandler: server.csrfProtection }, async (req, reply) => {
+      const i = await institutionOf(req);
+      await identity.requestPasswordReset(i.id, req.body.identifier ?? '', req.ip);
+      // The same words whether or not the account exists.
+      return show(reply, i, 'Check your e-mail', html`${message('notice', 'If that account exists and has an e-mail address, a link to set a new password is on its way.')}
+<p class="links"><a href="${base(i)}/login">Back to sign in</a></p>`);
+    });
+
+    server.get<{ Params: Params; Querystring: Form }>('/:institution/set-password', { schema: { hide: true } }, async (req, reply) => {
+      const i = await institutionOf(req);
+      return show(reply, i, 'Set your password', setForm(reply, i, req.query.token ?? ''));
+    });
+
+    function setForm(reply: FastifyReply, i: Institution, token: string, error?: string) {
+      return html`${message('error', error)}
+<form method="post" action="${base(i)}/set-password">
+${csrfField(reply)}<input type="hidden" name="token" value="${token}">${newPasswordFields(false)}
+<button type="submit">Set password</button>
+</form>`;
+    }
+
+    server.post<{ Params: Params; Body: Form }>('/:institution/set-password', { schema: { hide: true }, preHandler: server.csrfProtection }, async (req, reply) => {
+      const i = await institutionOf(req);
+      const token = req.body.token ?? '';
+      if (req.body.password !== req.body.confirm) {
+        return show(reply, i, 'Set your password', setForm(reply, i, token, 'The two passwords are not the same.'), 400);
+      }
+      try {
+        await identity.resetPasswordWithToken(i.id, token, req.body.password);
+      } catch (err) {
+        if (err instanceof AppError && err.code === 'LINK_INVALID') {
+          return show(reply, i, 'Set your password', html`${message('error', 'This link has expired or was already used. Ask for a new one.')}
+<p class="links"><a href="${base(i)}/forgot-password">Send a new link</a></p>`, 400);
+        }
+        return show(reply, i, 'Set your password', setForm(reply, i, token, passwordProblem(err)), 400);
+      }
+      return reply.redirect(`${base(i)}/login?done=reset`, 303);
+    });
+  };
+}
