@@ -131,3 +131,18 @@ export async function listInternalUsersWithoutPassword(
   ]);
   return { total: count.n, rows };
 }
+
+/** The shared-account setting; a user without a password still gets a row to hold it. */
+export async function setConcurrentSessions(
+  db: Queryable,
+  userId: string,
+  institutionId: string,
+  policy: CredentialRow['concurrentSessions'],
+  now: Date,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO identity.credential (user_id, institution_id, concurrent_sessions, updated_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (user_id) DO UPDATE SET concurrent_sessions = EXCLUDED.concurrent_sessions, updated_at = EXCLUDED.updated_at`,
+    [userId, institutionId, policy, now],
+  );
+}

@@ -3,7 +3,7 @@
 // The cookie value is a random secret returned once; only its SHA-256 is stored.
 import { createHash } from 'node:crypto';
 import type { Db } from '../../db/database.js';
-import { findCredential } from '../../db/queries/identity-credentials.js';
+import { findCredential, setConcurrentSessions, type CredentialRow } from '../../db/queries/identity-credentials.js';
 import {
   findLiveSessionByHash,
   listLiveSessions,
@@ -11,7 +11,10 @@ import {
   touchSession,
   type SessionRow,
 } from '../../db/queries/identity-sessions.js';
-import { findUserById } from '../../db/queries/users.js';
+import { findUserById, findUserByIdentifier } from '../../db/queries/users.js';
+import { AppError } from '../../errors.js';
+import { authorize, type Actor } from '../access/actor.js';
+import { auditIdentity } from './identity-audit.js';
 import type { User } from '../users/user.js';
 import type { IdentityService } from './identity-service.js';
 
@@ -97,6 +100,21 @@ export function createBrowserSessions(db: Db, identity: IdentityService, clock: 
     async signOut(cookie: string | undefined): Promise<void> {
       const session = await find(cookie);
       if (session) await revokeSessions(db, session.userId, clock(), { sessionId: session.id });
+    },
+
+    /**
+     * Shared accounts (a back-up admin several people know): 'warn' tells whoever signs in that
+     * the account is already in use elsewhere, 'refuse' turns the second sign-in away.
+     */
+    async setSessionPolicy(actor: Actor, institutionId: string, ref: string, policy: CredentialRow['concurrentSessions']): Promise<void> {
+      authorize(actor, 'credentials:manage', institutionId);
+      await db.transaction(async (tx) => {
+        const user = await findUserByIdentifier(tx, institutionId, ref);
+        if (!user) throw new AppError('USER_NOT_FOUND', { id: ref });
+        const before = (await findCredential(tx, user.id))?.concurrentSessions ?? 'allow';
+        await setConcurrentSessions(tx, user.id, institutionId, policy, clock());
+        await auditIdentity(tx, actor, 'session.policy', user, {}, { concurrentSessions: { before, after: policy } });
+      });
     },
 
     /** A new password ends every other session of the user; this one goes on. */

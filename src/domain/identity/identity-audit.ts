@@ -16,7 +16,8 @@ export type IdentityAction =
   | 'credential.password_reset'
   | 'credential.password_changed'
   | 'user.account_type'
-  | 'session.revoked';
+  | 'session.revoked'
+  | 'session.policy';
 
 /** Who acted: a staff member or key, Carrel itself, or the user on their own account. */
 export type IdentityActor = Actor | { kind: 'self' };

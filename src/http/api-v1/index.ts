@@ -7,6 +7,7 @@ import { jobRoutes } from './jobs.js';
 import { manualEditRoutes } from './manual-edits.js';
 import { identityReportRoutes } from './identity-reports.js';
 import { identityRoutes } from './identity.js';
+import { sessionPolicyRoutes } from './session-policy.js';
 
 export function apiV1Routes(app: App): FastifyPluginAsync {
   return async (server) => {
@@ -17,5 +18,6 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     await server.register(manualEditRoutes(app));
     await server.register(identityRoutes(app));
     await server.register(identityReportRoutes(app));
+    await server.register(sessionPolicyRoutes(app));
   };
 }
