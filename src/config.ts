@@ -35,7 +35,7 @@ export interface Config {
   mailIntervalMs: number;
   /** Largest SIS file accepted by upload (bytes); the rest of the API keeps bodyLimit. */
   uploadLimit: number;
-  /** Records per transaction in an SIS load; 0 picks by engine: 1000 on PostgreSQL, 500 on PGlite (whose one connection a batch holds). */
+  /** Records per transaction in an SIS load; 0 is the default, 500. */
   sisBatchSize: number;
   /** Login-page sessions end after this long without a request, and this long after sign-in whatever happens. */
   sessionIdleMinutes: number;

@@ -113,21 +113,68 @@ describe('jobs', () => {
   });
 
   test('a running load stops at its next batch when cancelled; what committed stays', async () => {
+    // Small batches, so that many are left when the cancel arrives.
+    const small = await createTestContext({ config: { sisBatchSize: 100 } });
+    try {
+      const inst = await small.institution();
+      const a = api(small.server, inst.key);
+      await a.createProfile(PROFILE);
+      const up = await a.upload('CAMPUS', almaXml(range(0, 3000, (i) => campusUser(i))), 'application/xml');
+      const { createWorker } = await import('../src/domain/jobs/worker.js');
+      const worker = createWorker({ db: small.app.db, handlers: small.app.jobHandlers });
+      let cancelled = false;
+      // The handler awaits its progress listener, so the cancel is committed before the next batch.
+      await worker.runJobById(up.body.id, async (job) => {
+        if (!cancelled && job.counters.created > 0) {
+          cancelled = true;
+          await small.app.services.jobs.cancel(system, inst.id, job.id);
+        }
+      });
+      const job = await a.job(up.body.id);
+      assert.equal(job.status, 'cancelled');
+      assert.ok(job.progress.created > 0 && job.progress.created < 3000, JSON.stringify(job.progress));
+      assert.equal(await countUsers(small.app, inst.id), job.progress.created);
+    } finally {
+      await small.close();
+    }
+  });
+});
+
+describe('the queue', () => {
+  test('a job whose worker died (its lease ran out) is claimed again by another worker and finishes', async () => {
     const { inst, a } = await withProfile();
-    const up = await a.upload('CAMPUS', almaXml(range(0, 1200, (i) => campusUser(i))), 'application/xml');
-    const { createWorker } = await import('../src/domain/jobs/worker.js');
-    const worker = createWorker({ db: ctx.app.db, handlers: ctx.app.jobHandlers });
-    let cancelled = false;
-    await worker.runJobById(up.body.id, (job) => {
-      if (!cancelled && job.counters.read > 0) {
-        cancelled = true;
-        void ctx.app.services.jobs.cancel(system, inst.id, job.id);
-      }
-    });
+    const up = await a.upload('CAMPUS', almaXml(range(0, 5, (i) => campusUser(i))), 'application/xml');
+    // A worker on another machine claimed it, then vanished: its lease ran out a minute ago.
+    await ctx.app.db.query(
+      `UPDATE job SET status = 'running', locked_by = 'elsewhere:1:dead', locked_until = now() - interval '1 minute', attempts = 1 WHERE id = $1`,
+      [up.body.id],
+    );
+    await runQueue(ctx.app);
     const job = await a.job(up.body.id);
-    assert.equal(job.status, 'cancelled');
-    assert.ok(job.progress.created > 0 && job.progress.created < 1200, JSON.stringify(job.progress));
-    assert.equal(await countUsers(ctx.app, inst.id), job.progress.created);
+    assert.equal(job.status, 'succeeded');
+    assert.equal(job.attempts, 2);
+    assert.equal(await countUsers(ctx.app, inst.id), 5);
+  });
+
+  test('a job another live worker holds is left alone; one that failed every attempt gives up', async () => {
+    const { a } = await withProfile();
+    const held = await a.upload('CAMPUS', almaXml([campusUser(1)]), 'application/xml');
+    await ctx.app.db.query(`UPDATE job SET status = 'running', locked_by = 'elsewhere:1:alive', locked_until = now() + interval '1 minute' WHERE id = $1`, [held.body.id]);
+    const doomed = await a.upload('CAMPUS', almaXml([campusUser(2)]), 'application/xml');
+    await ctx.app.db.query(`UPDATE job SET status = 'running', locked_by = 'elsewhere:1:dead', locked_until = now() - interval '1 minute', attempts = 3 WHERE id = $1`, [doomed.body.id]);
+    await runQueue(ctx.app);
+    assert.equal((await a.job(held.body.id)).status, 'running');
+    const gaveUp = await a.job(doomed.body.id);
+    assert.equal(gaveUp.status, 'failed');
+    assert.match(gaveUp.error, /gave up after 3 attempts/);
+    await ctx.app.db.query(`UPDATE job SET status = 'cancelled', locked_by = NULL WHERE id = $1`, [held.body.id]);
+  });
+
+  test('the OpenAPI document lists the SIS and job routes', async () => {
+    const doc = (await ctx.server.inject({ method: 'GET', url: '/api/docs/json' })).json();
+    for (const path of ['/api/v1/integration-profiles/{code}/imports', '/api/v1/jobs/{id}/errors', '/api/v1/exports', '/api/v1/users/{user_id}/manual-edits/restore']) {
+      assert.ok(doc.paths[path], path);
+    }
   });
 });
 

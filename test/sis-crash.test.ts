@@ -78,8 +78,8 @@ test('an import killed twice mid-load resumes each time and ends with exactly th
   const jobId = /^job ([0-9a-f-]{36})$/m.exec(first.out)![1]!;
 
   const second = await importKilledAfterProgress(first.killedAt!);
-  assert.match(second.out, new RegExp(`resuming job ${jobId} after record \\d+`), second.out);
-  const resumedAt = Number(/after record (\d+)/.exec(second.out)![1]);
+  assert.match(second.out, new RegExp(`resuming job ${jobId}: \\d+ of 10000 records already applied`), second.out);
+  const resumedAt = Number(/: (\d+) of 10000 records already applied/.exec(second.out)![1]);
   assert.ok(resumedAt > 0 && resumedAt < N, `resumed after ${resumedAt}`);
 
   const last = spawnSync(process.execPath, IMPORT, { cwd: root, env, encoding: 'utf8' });

@@ -89,7 +89,7 @@ export function sisCommands(program: Command): void {
         const resumable = await app.services.sis.findResumableLoad(actor, inst.id, opts.profile, sha256, dryRun);
         const ran = await runHere(app, async (worker, onProgress) => {
           if (resumable) {
-            process.stdout.write(`resuming job ${resumable.id} after record ${String(resumable.checkpoint.applied ?? 0)}\n`);
+            process.stdout.write(`resuming job ${resumable.id}: ${resumable.counters.read} of ${resumable.total ?? '?'} records already applied\n`);
             const job = await worker.runJobById(resumable.id, onProgress);
             if (!job) throw new AppError('CONFLICT', { reason: `Job ${resumable.id} for this file is running in another process (${resumable.lockedBy}).` });
             return job;

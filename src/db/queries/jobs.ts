@@ -118,6 +118,49 @@ export async function saveJobProgress(
   );
 }
 
+/**
+ * Adds committed records to the job, in the batch's transaction: the counters grow by `delta`
+ * and the record ranges are recorded. False when the job is no longer this worker's (the caller
+ * rolls back). Concurrent batches of one job queue here only for this last statement.
+ */
+export async function addBatchProgress(
+  tx: Queryable,
+  id: string,
+  workerId: string,
+  delta: JobCounters,
+  ranges: { first: number; last: number }[],
+  leaseSeconds: number,
+): Promise<boolean> {
+  const rows = await tx.query(
+    `UPDATE job SET records_read = records_read + $3, created = created + $4, updated = updated + $5,
+       unchanged = unchanged + $6, skipped = skipped + $7, failed = failed + $8,
+       locked_until = now() + make_interval(secs => $9), heartbeat_at = now()
+     WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING id`,
+    [id, workerId, delta.read, delta.created, delta.updated, delta.unchanged, delta.skipped, delta.failed, leaseSeconds],
+  );
+  if (rows.length !== 1) return false;
+  await tx.query(
+    'INSERT INTO job_batch (job_id, first_record, last_record) SELECT $1, f, l FROM unnest($2::int[], $3::int[]) AS x(f, l)',
+    [id, ranges.map((r) => r.first), ranges.map((r) => r.last)],
+  );
+  return true;
+}
+
+/** The record ranges a job's batches committed, in record order. */
+export async function listBatchRanges(db: Queryable, id: string): Promise<{ first: number; last: number }[]> {
+  const rows = await db.query<{ first_record: number; last_record: number }>(
+    'SELECT first_record, last_record FROM job_batch WHERE job_id = $1 ORDER BY first_record',
+    [id],
+  );
+  return rows.map((r) => ({ first: r.first_record, last: r.last_record }));
+}
+
+/** Whether the job is still this worker's, and whether someone asked to cancel it (no lock taken). */
+export async function checkOwnJob(db: Queryable, id: string, workerId: string): Promise<{ cancelRequested: boolean } | undefined> {
+  const r = await db.maybeOne(`SELECT cancel_requested FROM job WHERE id = $1 AND locked_by = $2 AND status = 'running'`, [id, workerId]);
+  return r && { cancelRequested: r.cancel_requested as boolean };
+}
+
 export async function finishJob(
   db: Queryable,
   id: string,
@@ -236,23 +279,23 @@ export async function listJobChanges(db: Queryable, jobId: string, afterRecord: 
 }
 
 /**
- * Records the batch's match ids; returns, for each id already recorded by an earlier batch, the
- * record that had it first. (The caller resolves duplicates inside the batch itself.)
+ * Records match ids read by a load with the record that had them; answers, for each id already
+ * recorded, the record that had it first (a rerun of the same file, after a crash, finds its own
+ * earlier rows: the same record numbers). Keys must be distinct.
  */
-export async function recordSeenKeys(tx: Queryable, jobId: string, keys: { key: string; n: number }[]): Promise<Map<string, number>> {
+export async function recordSeenKeys(db: Queryable, jobId: string, keys: { key: string; n: number }[]): Promise<Map<string, number>> {
   if (!keys.length) return new Map();
-  const inserted = await tx.query<{ match_key: string }>(
+  const fresh = await db.query<{ match_key: string }>(
     `INSERT INTO job_seen_key (job_id, match_key, record_number)
      SELECT $1, k, n FROM unnest($2::text[], $3::int[]) AS x(k, n)
      ON CONFLICT (job_id, match_key) DO NOTHING RETURNING match_key`,
     [jobId, keys.map((k) => k.key), keys.map((k) => k.n)],
   );
-  if (inserted.length === keys.length) return new Map();
-  const fresh = new Set(inserted.map((r) => r.match_key));
-  const old = keys.filter((k) => !fresh.has(k.key)).map((k) => k.key);
-  const rows = await tx.query<{ match_key: string; record_number: number }>(
+  if (fresh.length === keys.length) return new Map();
+  const inserted = new Set(fresh.map((r) => r.match_key));
+  const rows = await db.query<{ match_key: string; record_number: number }>(
     'SELECT match_key, record_number FROM job_seen_key WHERE job_id = $1 AND match_key = ANY($2::text[])',
-    [jobId, old],
+    [jobId, keys.filter((k) => !inserted.has(k.key)).map((k) => k.key)],
   );
   return new Map(rows.map((r) => [r.match_key, r.record_number]));
 }
@@ -272,6 +315,7 @@ export async function deleteFinishedJobLeftovers(db: Queryable, inputDays: numbe
   await db.query(
     `DELETE FROM job_seen_key s USING job j WHERE s.job_id = j.id AND j.status IN ('succeeded', 'failed', 'cancelled')`,
   );
+  await db.query(`DELETE FROM job_batch b USING job j WHERE b.job_id = j.id AND j.status IN ('succeeded', 'failed', 'cancelled')`);
   await db.query(
     `DELETE FROM job_file f USING job j WHERE f.job_id = j.id AND f.role = 'input'
        AND j.status IN ('succeeded', 'failed', 'cancelled') AND j.finished_at < now() - make_interval(days => $1)`,

@@ -41,10 +41,14 @@ export async function findUsersByMatchKeys(
   const lock = forUpdate ? ' FOR UPDATE OF u' : '';
   const rows =
     matchBy === 'primary_id'
-      ? await db.query(`${SELECT_USER} WHERE u.institution_id = $1 AND lower(u.primary_id) = ANY($2::text[])${lock}`, [institutionId, keys])
+      ? await db.query(
+          `${SELECT_USER} WHERE u.id IN (SELECT a.id FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL
+             (SELECT id FROM app_user WHERE institution_id = $1 AND lower(primary_id) = k.v LIMIT 1) a)${lock}`,
+          [institutionId, keys],
+        )
       : await db.query(
-          `${SELECT_USER} WHERE u.id IN (SELECT user_id FROM user_identifier
-             WHERE institution_id = $1 AND lower(value) = ANY($2::text[]) AND id_type = $3)${lock}`,
+          `${SELECT_USER} WHERE u.id IN (SELECT i.user_id FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL
+             (SELECT user_id FROM user_identifier WHERE institution_id = $1 AND lower(value) = k.v AND id_type = $3 LIMIT 1) i)${lock}`,
           [institutionId, keys, matchBy],
         );
   const wanted = new Set(keys);
@@ -73,15 +77,20 @@ export async function findMatchStates(db: Queryable, institutionId: string, matc
   if (!keys.length) return new Map();
   const cols = `u.id, u.primary_id AS "primaryId", u.version, u.account_type AS "accountType", u.external_id AS "externalId", u.sis_hash AS "sisHash",
     u.sis_version AS "sisVersion"`;
+  // One unique-index probe per key (LATERAL ... LIMIT 1), whatever the table statistics say:
+  // during and right after a bulk load they still describe a much smaller table, and a plan made
+  // from them scans the whole table for every batch.
   const rows =
     matchBy === 'primary_id'
       ? await db.query<MatchState & { key: string } & Row>(
-          `SELECT lower(u.primary_id) AS key, ${cols} FROM app_user u WHERE u.institution_id = $1 AND lower(u.primary_id) = ANY($2::text[])`,
+          `SELECT k.v AS key, ${cols} FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL
+             (SELECT * FROM app_user WHERE institution_id = $1 AND lower(primary_id) = k.v LIMIT 1) u`,
           [institutionId, keys],
         )
       : await db.query<MatchState & { key: string } & Row>(
-          `SELECT lower(i.value) AS key, ${cols} FROM user_identifier i JOIN app_user u ON u.id = i.user_id
-           WHERE i.institution_id = $1 AND lower(i.value) = ANY($2::text[]) AND i.id_type = $3`,
+          `SELECT k.v AS key, ${cols} FROM unnest($2::text[]) AS k(v) CROSS JOIN LATERAL
+             (SELECT user_id FROM user_identifier WHERE institution_id = $1 AND lower(value) = k.v AND id_type = $3 LIMIT 1) i
+           JOIN app_user u ON u.id = i.user_id`,
           [institutionId, keys, matchBy],
         );
   return new Map(rows.map((r) => [r.key, r]));
@@ -105,6 +114,23 @@ export async function markSisState(db: Queryable, marks: { id: string; version: 
      FROM json_to_recordset($1::json) AS x(id uuid, version int, sis_hash text)
      WHERE u.id = x.id AND u.version = x.version`,
     [JSON.stringify(marks.map((m) => ({ id: m.id, version: m.version, sis_hash: m.sisHash })))],
+  );
+}
+
+/**
+ * Who holds these values (lower-cased), as a primary id or an identifier, in these institutions:
+ * the batch form of users.ts findIdentifierClashes, one unique-index probe per value, table and
+ * institution (see findMatchStates on why LATERAL).
+ */
+export async function findValueHolders(db: Queryable, institutionIds: string[], values: string[]): Promise<{ userId: string; value: string }[]> {
+  if (!values.length) return [];
+  return db.query<{ userId: string; value: string } & Row>(
+    `SELECT a.id AS "userId", k.v AS value FROM unnest($1::text[]) AS k(v), unnest($2::uuid[]) AS inst(id) CROSS JOIN LATERAL
+       (SELECT id FROM app_user WHERE institution_id = inst.id AND lower(primary_id) = k.v LIMIT 1) a
+     UNION ALL
+     SELECT i.user_id, k.v FROM unnest($1::text[]) AS k(v), unnest($2::uuid[]) AS inst(id) CROSS JOIN LATERAL
+       (SELECT user_id FROM user_identifier WHERE institution_id = inst.id AND lower(value) = k.v LIMIT 1) i`,
+    [values, institutionIds],
   );
 }
 

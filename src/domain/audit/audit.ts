@@ -17,7 +17,8 @@ export function diffUsers(before: Snapshot | undefined, after: Snapshot | undefi
     const b = before?.[key] ?? null;
     const a = after?.[key] ?? null;
     if (isEmpty(b) && isEmpty(a)) continue;
-    if (JSON.stringify(b) !== JSON.stringify(a)) changes[key] = { before: b, after: a };
+    // One side empty: a change, no need to serialize both (creations and deletions, in bulk too).
+    if (isEmpty(b) || isEmpty(a) || JSON.stringify(b) !== JSON.stringify(a)) changes[key] = { before: b, after: a };
   }
   return changes;
 }

@@ -15,8 +15,12 @@ export interface JobContext {
   leaseSeconds: number;
   /** Aborted when the lease is lost (another worker took the job) or the worker shuts down. */
   signal: AbortSignal;
-  /** Handlers call this after each committed batch; listeners (a progress bar) get the job. */
-  progress(job: Job): void;
+  /**
+   * Handlers call and await this after each committed batch; listeners (a progress bar) get the
+   * job. A listener may return a promise: the handler waits for it before its next batch, so what
+   * the listener did (a cancel, say) is seen by that batch.
+   */
+  progress(job: Job): void | Promise<void>;
 }
 
 export interface JobOutcome {
@@ -25,6 +29,7 @@ export interface JobOutcome {
   error?: string;
 }
 
+export type ProgressListener = (job: Job) => void | Promise<void>;
 export type JobHandler = (ctx: JobContext) => Promise<JobOutcome>;
 export type JobHandlers = Readonly<Record<string, JobHandler>>;
 
@@ -73,7 +78,7 @@ export function createWorker(opts: WorkerOptions) {
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
 
-  async function run(job: Job, onProgress?: (job: Job) => void): Promise<Job> {
+  async function run(job: Job, onProgress?: ProgressListener): Promise<Job> {
     const handler = handlers[job.kind];
     const controller = new AbortController();
     current = controller;
@@ -135,7 +140,7 @@ export function createWorker(opts: WorkerOptions) {
     workerId,
 
     /** Claims this job (queued, or left by a dead worker) and runs it here; undefined if it is busy elsewhere. */
-    async runJobById(id: string, onProgress?: (job: Job) => void): Promise<Job | undefined> {
+    async runJobById(id: string, onProgress?: ProgressListener): Promise<Job | undefined> {
       const current = await db.maybeOne<{ locked_by: string | null }>('SELECT locked_by FROM job WHERE id = $1', [id]);
       const job = await claimJob(db, id, workerId, leaseSeconds, holderIsDead(current?.locked_by ?? null));
       if (!job) return undefined;

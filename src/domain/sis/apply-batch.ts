@@ -1,23 +1,28 @@
-// Pass two of a load, one batch: match, merge and write a few hundred records in one
-// transaction, with a fixed number of statements (find the matches, check the identifiers, insert,
-// update, audit, report), and the job's counters and checkpoint committed with them. Either the
-// whole batch is in the database, checkpoint included, or none of it is: a restart skips exactly
-// the records that committed.
+// Pass two of a load, one batch at a time, in two steps so the database and the CPU work side by
+// side: prepareBatch maps and decides without a transaction (the next batch is prepared while
+// earlier ones commit), and commitBatch writes in one transaction with a fixed number of
+// statements, the job's counters and the batch's record range committed with them: either the
+// whole batch is in the database or none of it is, and a restart skips exactly what committed.
+// Records pass one settled (duplicates, unchanged and skipped users) are only counted and
+// reported. What commitBatch writes was decided on a read outside its transaction, so it checks
+// first: a user changed meanwhile is read again (locked) and decided again.
 import type { Db, Queryable } from '../../db/database.js';
 import { insertAuditEvents, type AuditEventInput } from '../../db/queries/audit-events.js';
-import { insertJobChanges, insertJobErrors, lockOwnJob, recordSeenKeys, saveJobProgress } from '../../db/queries/jobs.js';
-import { findIdsWithPrefixes, findMatchStates, findUsersByMatchKeys, insertUsers, markSisState, updateUsers } from '../../db/queries/user-batches.js';
-import { findIdentifierClashes, lockIdentifierValues } from '../../db/queries/users.js';
+import { addBatchProgress, checkOwnJob, insertJobChanges, insertJobErrors } from '../../db/queries/jobs.js';
+import {
+  findIdsWithPrefixes, findUsersByMatchKeys, findValueHolders, insertUsers, lockUserVersions, markSisState, updateUsers,
+} from '../../db/queries/user-batches.js';
+import { lockIdentifierValues } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
 import type { Actor } from '../access/actor.js';
 import { diffUsers, userAuditEvent } from '../audit/audit.js';
-import type { JobCounters, JobRecordChange, JobRecordError } from '../jobs/job.js';
+import { ZERO_COUNTERS, type JobCounters, type JobRecordChange, type JobRecordError } from '../jobs/job.js';
 import { LeaseLostError } from '../jobs/worker.js';
 import type { User, UserInput, UserRecordFields } from '../users/user.js';
 import { matchKeyOf, nextPrimaryId, primaryIdBase, type MatchKey } from './match.js';
+import { mapRawRecords, type FileFormat } from './parse/read-user-file.js';
 import { decide, sameValue, skipMatched, type Decision, type SisRules } from './merge.js';
-import { recordHash } from './record-hash.js';
-import type { SpoolRecord } from './spool.js';
+import type { FastDecision, SpoolRecord } from './spool.js';
 
 export interface BatchEnv {
   db: Db;
@@ -29,21 +34,28 @@ export interface BatchEnv {
   /** Where identifiers must be unique: the institution, or its network when the network says so. */
   uniqueness: { scope: string; institutionIds: string[] };
   actor: Actor;
-  /** rulesFingerprint(rules), computed once per load (spooled records carry their hash already). */
-  fingerprint: string;
-}
-
-export interface LoadState {
-  counters: JobCounters;
-  /** The last record number committed. */
-  applied: number;
+  /** How the file's raw records are mapped. */
+  format: FileFormat;
 }
 
 interface Item {
   rec: SpoolRecord;
   input: UserInput;
   key: MatchKey;
-  hash?: string;
+  hash: string;
+  /** The user the match id found when the batch was prepared, and its version then. */
+  existing: User | undefined;
+  version: number | null;
+  /** Undefined until decided (a new user without a primary id is decided once one is generated). */
+  decision?: Decision;
+}
+
+export interface PreparedBatch {
+  records: SpoolRecord[];
+  items: Item[];
+  /** Settled by pass one: counted and reported, nothing else. */
+  settled: { rec: SpoolRecord; fast: FastDecision }[];
+  failures: { rec: SpoolRecord; reason: string; identifier: string | null }[];
 }
 
 interface Pending {
@@ -56,83 +68,86 @@ interface Pending {
 const message = (code: 'SIS_MATCH_ID_MISSING' | 'SIS_DUPLICATE_IN_FILE' | 'IDENTIFIER_TAKEN', p: Record<string, string | number>) =>
   new AppError(code, p).message;
 
-/** Applies one batch; `forced` fails the given records without trying them (after a unique violation). */
-export async function applyBatch(
-  env: BatchEnv,
-  records: SpoolRecord[],
-  state: LoadState,
-  forced?: ReadonlyMap<number, string>,
-): Promise<{ cancelled: boolean; state: LoadState }> {
+const writes = (d: Decision | undefined) => d === undefined || d.action === 'create' || d.action === 'update';
+
+/** Maps and decides a batch without a transaction (nothing is locked or written here). */
+export async function prepareBatch(env: BatchEnv, records: SpoolRecord[], forced?: ReadonlyMap<number, string>): Promise<PreparedBatch> {
+  const { rules } = env;
+  const matchBy = rules.profile.matchBy;
+  const failures: PreparedBatch['failures'] = [];
+  const settled: PreparedBatch['settled'] = [];
+  const toMap: SpoolRecord[] = [];
+  for (const rec of records) {
+    const forcedReason = forced?.get(rec.n);
+    if (forcedReason) failures.push({ rec, reason: forcedReason, identifier: rec.keyValue ?? null });
+    else if (rec.error) failures.push({ rec, reason: rec.error, identifier: null });
+    else if (!rec.key) failures.push({ rec, reason: message('SIS_MATCH_ID_MISSING', { matchBy }), identifier: null });
+    else if (rec.dupOf) failures.push({ rec, reason: message('SIS_DUPLICATE_IN_FILE', { value: rec.keyValue!, first: rec.dupOf }), identifier: rec.keyValue! });
+    else if (rec.fast) settled.push({ rec, fast: rec.fast });
+    else toMap.push(rec);
+  }
+  const items: Item[] = [];
+  mapRawRecords(env.format, toMap.map((r) => r.raw!)).forEach((m, k) => {
+    const rec = toMap[k]!;
+    const key = m.input && matchKeyOf(m.input, matchBy);
+    if (!m.input) failures.push({ rec, reason: m.error, identifier: rec.keyValue ?? null });
+    // Pass one read the match id without the mapping; the two must agree.
+    else if (key?.key !== rec.key) failures.push({ rec, reason: message('SIS_MATCH_ID_MISSING', { matchBy }), identifier: rec.keyValue ?? null });
+    else items.push({ rec, input: m.input, key: key!, hash: rec.hash!, existing: undefined, version: null });
+  });
+  const users = await findUsersByMatchKeys(env.db, rules.institution.id, matchBy, items.map((i) => i.key.key), false);
+  for (const item of items) {
+    item.existing = users.get(item.key.key);
+    item.version = item.existing?.version ?? null;
+    // A new user without a primary id is decided once the transaction has generated one.
+    if (item.existing || item.input.primaryId?.trim()) item.decision = decide(item.existing, item.input, rules);
+  }
+  return { records, items, settled, failures };
+}
+
+/**
+ * Writes a prepared batch in one transaction, with its counters and record range; `cancelled`
+ * when the job was cancelled meanwhile (nothing written). Batches of one load may commit side by
+ * side: they share no user (pass one made match ids unique), and meet only at the job's row.
+ */
+export async function commitBatch(env: BatchEnv, batch: PreparedBatch): Promise<{ cancelled: boolean; delta: JobCounters }> {
   const { rules, dryRun, jobId } = env;
   const institutionId = rules.institution.id;
-  const matchBy = rules.profile.matchBy;
   return env.db.transaction(async (tx) => {
-    const own = await lockOwnJob(tx, jobId, env.workerId);
+    const own = await checkOwnJob(tx, jobId, env.workerId);
     if (!own) throw new LeaseLostError(jobId);
-    if (own.cancelRequested) return { cancelled: true, state };
+    if (own.cancelRequested) return { cancelled: true, delta: { ...ZERO_COUNTERS } };
 
-    const counters = { ...state.counters, read: state.counters.read + records.length };
+    const counters: JobCounters = { ...ZERO_COUNTERS, read: batch.records.length };
     const errors: JobRecordError[] = [];
     const fail = (rec: SpoolRecord, reason: string, identifier: string | null) => {
       counters.failed++;
       errors.push({ recordNumber: rec.n, line: rec.line, outcome: 'failed', identifier, reason });
     };
-
-    // Match ids: present, and not read before in this file (earlier in this batch or an earlier one).
-    let items: Item[] = [];
-    const firstInBatch = new Map<string, number>();
-    for (const rec of records) {
-      const forcedReason = forced?.get(rec.n);
-      if (forcedReason) fail(rec, forcedReason, rec.input?.primaryId ?? null);
-      else if (!rec.input) fail(rec, rec.error ?? 'unreadable record', null);
+    for (const f of batch.failures) fail(f.rec, f.reason, f.identifier);
+    for (const { rec, fast } of batch.settled) {
+      if (fast.action === 'unchanged') counters.unchanged++;
       else {
-        const key = matchKeyOf(rec.input, matchBy);
-        const first = key && firstInBatch.get(key.key);
-        if (!key) fail(rec, message('SIS_MATCH_ID_MISSING', { matchBy }), rec.input.primaryId ?? null);
-        else if (first) fail(rec, message('SIS_DUPLICATE_IN_FILE', { value: key.value, first }), key.value);
-        else {
-          firstInBatch.set(key.key, rec.n);
-          items.push({ rec, input: rec.input, key });
-        }
+        counters.skipped++;
+        if (fast.report) errors.push({ recordNumber: rec.n, line: rec.line, outcome: 'skipped', identifier: rec.keyValue ?? null, reason: fast.reason });
       }
     }
-    const earlier = await recordSeenKeys(tx, jobId, items.map((i) => ({ key: i.key.key, n: i.rec.n })));
-    items = items.filter((i) => {
-      const first = earlier.get(i.key.key);
-      if (first !== undefined && first !== i.rec.n) fail(i.rec, message('SIS_DUPLICATE_IN_FILE', { value: i.key.value, first }), i.key.value);
-      return first === undefined || first === i.rec.n;
-    });
+    const items = batch.items;
+    await recheck(tx, env, items.filter((i) => writes(i.decision)));
+    await generatePrimaryIds(tx, env, items.filter((i) => !i.decision));
 
-    // A narrow look first: most matched users of a nightly file are unchanged since the last load
-    // (same record hash, same version), and skips need no more than this either. Only the rest
-    // are read whole, locked, and merged.
-    const states = await findMatchStates(tx, institutionId, matchBy, items.map((i) => i.key.key));
-    const decided = new Map<Item, Decision>();
-    const full: string[] = [];
-    for (const item of items) {
-      item.hash = item.rec.hash ?? recordHash(env.fingerprint, JSON.stringify(item.input));
-      const st = states.get(item.key.key);
-      if (!st) continue;
-      const d = skipMatched(st, rules) ?? (st.sisHash === item.hash && st.version === st.sisVersion ? { action: 'unchanged' as const } : undefined);
-      if (d) decided.set(item, d);
-      else full.push(item.key.key);
-    }
-    const existing = await findUsersByMatchKeys(tx, institutionId, matchBy, full, !dryRun);
-    await generatePrimaryIds(tx, env, items.filter((i) => !states.has(i.key.key) && !i.input.primaryId?.trim()));
-
-    // The rules, record by record.
     const pending: Pending[] = [];
     const marks: { id: string; version: number; sisHash: string }[] = [];
     for (const item of items) {
-      const user = existing.get(item.key.key);
-      const d = decided.get(item) ?? decide(user, item.input, rules);
-      if (d.action === 'unchanged' && user) marks.push({ id: user.id, version: user.version, sisHash: item.hash! });
+      const d = item.decision!;
       if (d.action === 'fail') fail(item.rec, d.reason, item.key.value);
-      else if (d.action === 'unchanged') counters.unchanged++;
-      else if (d.action === 'skip') {
+      else if (d.action === 'unchanged') {
+        counters.unchanged++;
+        if (item.existing) marks.push({ id: item.existing.id, version: item.existing.version, sisHash: item.hash });
+      } else if (d.action === 'skip') {
         counters.skipped++;
         if (d.report) errors.push({ recordNumber: item.rec.n, line: item.rec.line, outcome: 'skipped', identifier: item.key.value, reason: d.reason });
-      } else pending.push({ item, existing: user, record: d.record, manualEdits: d.action === 'update' ? d.manualEdits : [] });
+      } else pending.push({ item, existing: item.existing, record: d.record, manualEdits: d.action === 'update' ? d.manualEdits : [] });
     }
 
     const writable = await checkIdentifiers(tx, env, pending, (p, reason) => fail(p.item.rec, reason, p.item.key.value));
@@ -171,21 +186,66 @@ export async function applyBatch(
     }
 
     await insertJobErrors(tx, jobId, errors);
-    const applied = records.at(-1)?.n ?? state.applied;
-    await saveJobProgress(tx, jobId, { counters, checkpoint: { phase: 'load', applied }, leaseSeconds: env.leaseSeconds });
-    return { cancelled: false, state: { counters, applied } };
+    const range = { first: batch.records[0]!.n, last: batch.records.at(-1)!.n };
+    if (!(await addBatchProgress(tx, jobId, env.workerId, counters, [range], env.leaseSeconds))) throw new LeaseLostError(jobId);
+    return { cancelled: false, delta: counters };
   });
+}
+
+/** Nothing to write but counts: pass one settled every record (a nightly file of unchanged users). */
+export function settledOnly(batch: PreparedBatch): JobCounters | undefined {
+  if (batch.items.length || batch.failures.length || batch.settled.some((s) => s.fast.action === 'skip' && s.fast.report)) return undefined;
+  const unchanged = batch.settled.filter((s) => s.fast.action === 'unchanged').length;
+  return { ...ZERO_COUNTERS, read: batch.records.length, unchanged, skipped: batch.settled.length - unchanged };
+}
+
+/**
+ * Commits what settled-only batches counted, with their record ranges, in one transaction. (Had
+ * a crash lost them, the next run would settle those records again: nothing else depends on it.)
+ */
+export async function commitCounts(env: BatchEnv, delta: JobCounters, ranges: { first: number; last: number }[]): Promise<boolean> {
+  return env.db.transaction(async (tx) => {
+    const own = await checkOwnJob(tx, env.jobId, env.workerId);
+    if (!own) throw new LeaseLostError(env.jobId);
+    if (own.cancelRequested) return true;
+    if (!(await addBatchProgress(tx, env.jobId, env.workerId, delta, ranges, env.leaseSeconds))) throw new LeaseLostError(env.jobId);
+    return false;
+  });
+}
+
+/**
+ * The users these records update were read outside this transaction: lock them and check nobody
+ * changed them since; whatever moved is read again and decided again. (A user created meanwhile
+ * by someone else runs into the unique indexes, and the batch is redone record by record.
+ * Unchanged and skipped records need no check: the load saw them so during the load.)
+ */
+async function recheck(tx: Queryable, env: BatchEnv, items: Item[]): Promise<void> {
+  const updates = items.filter((i) => i.existing);
+  if (!updates.length || env.dryRun) return;
+  const { rules } = env;
+  const locked = await lockUserVersions(tx, updates.map((i) => i.existing!.id));
+  const stale = updates.filter((i) => locked.get(i.existing!.id) !== i.version);
+  if (!stale.length) return;
+  const fresh = await findUsersByMatchKeys(tx, rules.institution.id, rules.profile.matchBy, stale.map((i) => i.key.key), true);
+  for (const item of stale) {
+    item.existing = fresh.get(item.key.key);
+    item.version = item.existing?.version ?? null;
+    item.decision = item.existing || item.input.primaryId?.trim() ? decide(item.existing, item.input, rules) : undefined;
+  }
 }
 
 /** Alma's default for a missing primary id (first and last name plus a counter), unique here. */
 async function generatePrimaryIds(tx: Queryable, env: BatchEnv, items: Item[]): Promise<void> {
   if (!items.length) return;
   const bases = items.map((i) => primaryIdBase(i.input.firstName, i.input.lastName));
+  // Two loads generating from the same names take turns, so each sees the other's ids.
+  await lockIdentifierValues(tx, env.uniqueness.scope, [...new Set(bases.map((b) => `generated:${b}`))]);
   const taken = await findIdsWithPrefixes(tx, env.uniqueness.institutionIds, [...new Set(bases)]);
   items.forEach((item, k) => {
     const id = nextPrimaryId(bases[k]!, taken);
     taken.add(id);
     item.input = { ...item.input, primaryId: id };
+    item.decision = decide(undefined, item.input, env.rules);
   });
 }
 
@@ -223,8 +283,7 @@ async function checkIdentifiers(
   // locks single writes take. Within one institution the unique indexes have the last word: a
   // writer that slips in between makes the insert fail, and the batch is redone record by record.
   if (!env.dryRun && env.uniqueness.institutionIds.length > 1) await lockIdentifierValues(tx, env.uniqueness.scope, fresh);
-  const clashes = await findIdentifierClashes(tx, env.uniqueness.institutionIds, fresh, null);
-  const holder = new Map(clashes.map((c) => [c.value.toLowerCase(), c.userId]));
+  const holder = new Map((await findValueHolders(tx, env.uniqueness.institutionIds, fresh)).map((c) => [c.value, c.userId]));
   return ok.filter((p) => {
     const clash = valuesOf(p.record).find((i) => {
       const other = holder.get(i.value.toLowerCase());

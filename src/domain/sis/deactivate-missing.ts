@@ -8,7 +8,14 @@ import { insertJobChanges, lockOwnJob, saveJobProgress } from '../../db/queries/
 import { findProfileUsersNotSeen, setUsersStatus } from '../../db/queries/user-batches.js';
 import { diffUsers, userAuditEvent } from '../audit/audit.js';
 import { LeaseLostError } from '../jobs/worker.js';
-import type { BatchEnv, LoadState } from './apply-batch.js';
+import type { JobCounters } from '../jobs/job.js';
+import type { BatchEnv } from './apply-batch.js';
+
+/** The load's totals when deactivation starts (they do not change here). */
+export interface LoadState {
+  counters: JobCounters;
+  applied: number;
+}
 
 export interface DeactivateProgress {
   deactivated: number;

@@ -113,7 +113,7 @@ export function createSisExportHandler(deps: SisExportDeps): JobHandler {
         saveJobProgress(tx, job.id, { counters: { ...ZERO_COUNTERS, read: written }, checkpoint: {}, total, leaseSeconds: ctx.leaseSeconds }),
       );
       const fresh = await findJob(db, job.id);
-      if (fresh) ctx.progress(fresh);
+      if (fresh) await ctx.progress(fresh);
       if (fresh?.cancelRequested) return { status: 'cancelled', result: { written } };
     }
     if (p.format === 'xml') await out.write('</users>\n');

@@ -1,27 +1,32 @@
 // The SIS load job ('sis.load'): parse -> match -> merge -> apply.
 //   1. copy the stored file to a private work folder;
-//   2. pass one (spool.ts): read it all, refuse a bad file before writing anything;
-//   3. pass two (apply-batch.ts): batches in transactions, each with its checkpoint;
+//   2. pass one (spool.ts, scan-batch.ts): read it all, refuse a bad file before writing anything;
+//      note duplicate match ids, and the users that need nothing (unchanged, or not ours);
+//   3. pass two (apply-batch.ts): map and merge the rest in batches, one transaction each, which
+//      records the batch's range in job_batch; on PostgreSQL two batches commit side by side;
 //   4. optionally deactivate the profile's users the file no longer names.
 // A crash at any moment leaves the job 'running' under a lease that runs out; the next claim
-// repeats 1-2 (cheap, and deterministic) and resumes 3 after the last committed record.
+// repeats 1-2 (cheap, and deterministic) and applies in 3 only the records no committed batch
+// covers.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isUniqueViolation, type Db } from '../../db/database.js';
 import { findInstitutionById, findNetworkById, listInstitutionIdsOfNetwork } from '../../db/queries/institutions.js';
 import { findProfileById } from '../../db/queries/integration-profiles.js';
-import { deleteSeenKeys, findJob, insertJobErrors, saveJobProgress } from '../../db/queries/jobs.js';
+import { deleteSeenKeys, findJob, insertJobErrors, listBatchRanges, saveJobProgress } from '../../db/queries/jobs.js';
 import { AppError } from '../../errors.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
 import type { Institution } from '../institutions/institution.js';
 import type { FileStore } from '../jobs/file-store.js';
+import { ZERO_COUNTERS, type Job, type JobCounters } from '../jobs/job.js';
 import type { JobContext, JobHandler, JobOutcome } from '../jobs/worker.js';
-import { applyBatch, type BatchEnv, type LoadState } from './apply-batch.js';
+import { commitBatch, commitCounts, prepareBatch, settledOnly, type BatchEnv, type PreparedBatch } from './apply-batch.js';
 import { ownedByMapping } from './csv-mapping.js';
 import { deactivateMissing } from './deactivate-missing.js';
 import { OWNS_ALL } from './owned-fields.js';
 import { recordHash, rulesFingerprint } from './record-hash.js';
+import { createScan } from './scan-batch.js';
 import { readSpool, spoolFile, type SpoolRecord } from './spool.js';
 
 export interface LoadPayload {
@@ -61,29 +66,95 @@ async function settleDropFile(path: string | undefined, ok: boolean): Promise<vo
   await rename(path, join(folder, basename(path))).catch(() => {});
 }
 
-export function createSisLoadHandler(deps: SisLoadDeps): JobHandler {
-  const { db, codeTables, files } = deps;
-
-  async function applySafely(env: BatchEnv, batch: SpoolRecord[], state: LoadState): Promise<{ cancelled: boolean; state: LoadState }> {
-    try {
-      return await applyBatch(env, batch, state);
-    } catch (err) {
-      // The unique indexes had the last word (a concurrent writer took a value between our check
-      // and our insert): redo the batch one record at a time, so only that record fails.
-      if (!isUniqueViolation(err)) throw err;
-      if (batch.length === 1) {
-        const reason = new AppError('IDENTIFIER_TAKEN', { type: 'identifier', value: '(a value of this user, taken meanwhile)' }).message;
-        return applyBatch(env, batch, state, new Map([[batch[0]!.n, reason]]));
-      }
-      let s = state;
-      for (const rec of batch) {
-        const r = await applySafely(env, [rec], s);
-        if (r.cancelled) return r;
-        s = r.state;
-      }
-      return { cancelled: false, state: s };
+/** The spool in batches, leaving out the records committed batches cover (ranges in order). */
+async function* batchesOf(records: AsyncIterable<SpoolRecord>, size: number, done: { first: number; last: number }[]): AsyncGenerator<SpoolRecord[]> {
+  let batch: SpoolRecord[] = [];
+  let r = 0;
+  for await (const rec of records) {
+    while (r < done.length && done[r]!.last < rec.n) r++;
+    if (r < done.length && done[r]!.first <= rec.n) continue;
+    batch.push(rec);
+    if (batch.length >= size) {
+      yield batch;
+      batch = [];
     }
   }
+  if (batch.length) yield batch;
+}
+
+/** Commits a batch; when the unique indexes refuse it (a writer slipped in), record by record. */
+async function commitSafely(env: BatchEnv, batch: PreparedBatch): Promise<boolean> {
+  try {
+    return (await commitBatch(env, batch)).cancelled;
+  } catch (err) {
+    if (!isUniqueViolation(err)) throw err;
+    if (batch.records.length === 1) {
+      const reason = new AppError('IDENTIFIER_TAKEN', { type: 'identifier', value: '(a value of this user, taken meanwhile)' }).message;
+      return (await commitBatch(env, await prepareBatch(env, batch.records, new Map([[batch.records[0]!.n, reason]])))).cancelled;
+    }
+    for (const rec of batch.records) if (await commitSafely(env, await prepareBatch(env, [rec]))) return true;
+    return false;
+  }
+}
+
+/**
+ * Pass two: batch k+1 is prepared (mapped, read, decided) while earlier batches commit; up to
+ * `window` commits run at once (2 on PostgreSQL: its backends work beside this process; 1 on
+ * PGlite, which has one connection). Batches with nothing to write but counts are gathered and
+ * committed together every SETTLED_FLUSH records. Returns whether the job was cancelled.
+ */
+async function applySpool(env: BatchEnv, spool: string, size: number, window: number, ctx: JobContext, report: (extra?: JobCounters) => Promise<void>): Promise<boolean> {
+  const done = await listBatchRanges(env.db, env.jobId);
+  const inflight = new Set<Promise<void>>();
+  let cancelled = false;
+  let failure: unknown;
+  let counted: { delta: JobCounters; ranges: { first: number; last: number }[] } = { delta: { ...ZERO_COUNTERS }, ranges: [] };
+  const run = async (commit: () => Promise<boolean>) => {
+    while (inflight.size >= window) await Promise.race(inflight);
+    if (cancelled || failure) return;
+    const p: Promise<void> = commit()
+      .then(async (c) => {
+        cancelled ||= c;
+        await report(counted.delta);
+      })
+      .catch((err: unknown) => {
+        failure ??= err;
+      })
+      .finally(() => inflight.delete(p));
+    inflight.add(p);
+  };
+  const flushCounted = async () => {
+    if (!counted.ranges.length) return;
+    const { delta, ranges } = counted;
+    counted = { delta: { ...ZERO_COUNTERS }, ranges: [] };
+    await run(() => commitCounts(env, delta, ranges));
+  };
+  for await (const records of batchesOf(readSpool(spool), size, done)) {
+    if (ctx.signal.aborted) failure ??= ctx.signal.reason;
+    if (cancelled || failure) break;
+    const batch = await prepareBatch(env, records);
+    const counts = settledOnly(batch);
+    if (counts) {
+      for (const k of Object.keys(counts) as (keyof JobCounters)[]) counted.delta[k] += counts[k];
+      const last = counted.ranges.at(-1);
+      if (last && last.last + 1 === records[0]!.n) last.last = records.at(-1)!.n;
+      else counted.ranges.push({ first: records[0]!.n, last: records.at(-1)!.n });
+      if (counted.delta.read >= SETTLED_FLUSH) await flushCounted();
+      else await report(counted.delta);
+      continue;
+    }
+    await run(async () => (await commitSafely(env, batch)));
+  }
+  if (!cancelled && !failure) await flushCounted();
+  await Promise.all(inflight);
+  if (failure) throw failure;
+  return cancelled;
+}
+
+const SETTLED_FLUSH = 20_000;
+
+export function createSisLoadHandler(deps: SisLoadDeps): JobHandler {
+  const { db, codeTables, files } = deps;
 
   return async function runLoad(ctx: JobContext): Promise<JobOutcome> {
     const { job } = ctx;
@@ -107,12 +178,15 @@ export function createSisLoadHandler(deps: SisLoadDeps): JobHandler {
       },
       uniqueness: await uniquenessOf(db, institution),
       actor: { kind: 'system', label: `sis:${profile.code}` },
-      fingerprint: '',
+      format: { format: profile.format, csvMapping: profile.csvMapping },
     };
-    env.fingerprint = rulesFingerprint(env.rules);
-    const report = async () => {
-      const fresh = await findJob(db, job.id);
-      if (fresh) ctx.progress(fresh);
+    const fingerprint = rulesFingerprint(env.rules);
+    const current = async (): Promise<Job> => (await findJob(db, job.id)) ?? job;
+    /** Progress as committed, plus what settled batches counted and have not committed yet. */
+    const report = async (extra?: JobCounters) => {
+      const now = await current();
+      if (extra) for (const k of Object.keys(extra) as (keyof JobCounters)[]) now.counters[k] += extra[k];
+      await ctx.progress(now);
     };
 
     await mkdir(deps.tmpDir, { recursive: true });
@@ -123,48 +197,44 @@ export function createSisLoadHandler(deps: SisLoadDeps): JobHandler {
       const spool = join(work, 'records.jsonl');
       let total: number;
       try {
-        ({ total } = await spoolFile(input, payload.fileName, profile, spool, (json) => recordHash(env.fingerprint, json)));
+        ({ total } = await spoolFile(input, payload.fileName, spool, {
+          profileCode: profile.code,
+          matchBy: profile.matchBy,
+          format: env.format,
+          hashOf: (raw) => recordHash(fingerprint, raw),
+          scan: createScan(db, job.id, env.rules),
+          batchSize: deps.batchSize,
+        }));
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== 'SIS_FILE_REFUSED') throw err;
+        await deleteSeenKeys(db, job.id);
         await insertJobErrors(db, job.id, [{ recordNumber: 0, line: null, outcome: 'failed', identifier: payload.fileName, reason: err.message }]);
         await settleDropFile(payload.dropFile, false);
         return { status: 'failed', error: err.message, result: { refused: true } };
       }
-      let state: LoadState = { counters: { ...job.counters }, applied: Number(job.checkpoint.applied ?? 0) };
       if (job.total !== total) {
-        await db.transaction((tx) => saveJobProgress(tx, job.id, { counters: state.counters, checkpoint: job.checkpoint, total, leaseSeconds: ctx.leaseSeconds }));
+        const now = await current();
+        await db.transaction((tx) => saveJobProgress(tx, job.id, { counters: now.counters, checkpoint: now.checkpoint, total, leaseSeconds: ctx.leaseSeconds }));
       }
       await report();
 
       if (job.checkpoint.phase !== 'deactivate') {
-        let batch: SpoolRecord[] = [];
-        const flush = async (): Promise<boolean> => {
-          if (ctx.signal.aborted) throw ctx.signal.reason;
-          const r = await applySafely(env, batch, state);
-          batch = [];
-          state = r.state;
-          await report();
-          return r.cancelled;
-        };
-        for await (const rec of readSpool(spool)) {
-          if (rec.n <= state.applied) continue;
-          batch.push(rec);
-          if (batch.length >= deps.batchSize && (await flush())) return cancelled(state);
-        }
-        if (batch.length && (await flush())) return cancelled(state);
+        const window = db.engine === 'postgres' ? 2 : 1;
+        if (await applySpool(env, spool, deps.batchSize, window, ctx, report)) return cancelled(await current());
       }
 
-      const result: Record<string, unknown> = { total, ...state.counters };
+      const counters = (await current()).counters;
+      const result: Record<string, unknown> = { total, ...counters };
       const wantDeactivate = profile.deactivateMissing || (job.payload as { deactivateMissing?: boolean }).deactivateMissing === true;
-      if (wantDeactivate && state.counters.failed > 0) {
-        result.deactivateRefused = `${state.counters.failed} record(s) failed, so users missing from the file were not deactivated`;
+      if (wantDeactivate && counters.failed > 0) {
+        result.deactivateRefused = `${counters.failed} record(s) failed, so users missing from the file were not deactivated`;
       } else if (wantDeactivate) {
         const cp = job.checkpoint;
-        const done = await deactivateMissing(env, state, {
+        const done = await deactivateMissing(env, { counters, applied: total }, {
           deactivated: cp.phase === 'deactivate' ? Number(cp.deactivated ?? 0) : 0,
           after: cp.phase === 'deactivate' ? ((cp.after as string | null) ?? null) : null,
         }, deps.batchSize, () => void report());
-        if (done.cancelled) return cancelled(state);
+        if (done.cancelled) return cancelled(await current());
         result.deactivated = done.deactivated;
       }
       await deleteSeenKeys(db, job.id);
@@ -176,6 +246,6 @@ export function createSisLoadHandler(deps: SisLoadDeps): JobHandler {
   };
 }
 
-function cancelled(state: LoadState): JobOutcome {
-  return { status: 'cancelled', result: { ...state.counters, applied: state.applied } };
+function cancelled(job: Job): JobOutcome {
+  return { status: 'cancelled', result: { ...job.counters } };
 }

@@ -13,7 +13,14 @@ export interface MatchKey {
 export function matchKeyOf(input: UserInput, matchBy: string): MatchKey | null {
   let value: string | null | undefined;
   if (matchBy === 'primary_id') value = input.primaryId;
-  else value = input.identifiers?.find((i) => i.idType?.toLowerCase() === matchBy.toLowerCase() && i.value?.trim())?.value;
+  else value = input.identifiers?.find((i) => i.idType?.trim().toLowerCase() === matchBy.toLowerCase() && i.value?.trim())?.value;
+  const v = value?.trim();
+  return v ? { key: v.toLowerCase(), value: v } : null;
+}
+
+/** The same, from what pass one read of a raw record (before mapping). */
+export function rawMatchKey(r: { primaryId?: string | null; identifiers?: { type: string; value: string }[] }, matchBy: string): MatchKey | null {
+  const value = matchBy === 'primary_id' ? r.primaryId : r.identifiers?.find((i) => i.type.trim().toLowerCase() === matchBy.toLowerCase() && i.value.trim())?.value;
   const v = value?.trim();
   return v ? { key: v.toLowerCase(), value: v } : null;
 }

@@ -117,8 +117,7 @@ export function mergeSis(existing: User, input: UserInput, rules: SisRules): Use
   }
   const whole = <K extends 'rsLibraries' | 'libraryNotices'>(key: K) =>
     !ownsSegment(owned, key) || keep(key) ? existing[key] : (input[key] ?? []);
-  return {
-    ...merged,
+  return Object.assign(merged, {
     contactInfo,
     identifiers: segment('identifiers', existing.identifiers, input.identifiers),
     blocks: segment('blocks', existing.blocks, input.blocks),
@@ -128,7 +127,7 @@ export function mergeSis(existing: User, input: UserInput, rules: SisRules): Use
     libraryNotices: whole('libraryNotices'),
     // Roles are not the file's business: validated when staff set them, carried over untouched.
     roles: [],
-  };
+  }) as UserInput;
 }
 
 export { sameValue };

@@ -22,7 +22,7 @@ export function rulesFingerprint(rules: SisRules): string {
     .digest('base64url');
 }
 
-/** inputJson is JSON.stringify(input) (the spool has it at hand). */
-export function recordHash(fingerprint: string, inputJson: string): string {
-  return createHash('sha256').update(fingerprint).update(inputJson).digest('base64url').slice(0, 32);
+/** Of the record as the file wrote it (its raw text): the same bytes under the same rules merge the same. */
+export function recordHash(fingerprint: string, raw: string): string {
+  return createHash('sha256').update(fingerprint).update(raw).digest('base64url').slice(0, 32);
 }

@@ -1,7 +1,8 @@
 // Pass one of a load: read the whole file, check it as a file, and spool its records (numbered
-// in file order, already mapped to the domain) to a local JSON-lines file. Anything wrong with
-// the file as a whole throws SIS_FILE_REFUSED here, before a single user is written; pass two
-// applies the spool in batches and can skip exactly the records a crashed run committed.
+// in file order) to a local JSON-lines file. Anything wrong with the file as a whole throws
+// SIS_FILE_REFUSED here, before a single user is written. On the way, each batch of records is
+// shown to `scan` (match ids already read, users already known and unchanged), while the next
+// batch is being parsed; what scan settles needs no mapping in pass two.
 //
 // "A file for the wrong institution": a record naming an external_id other than this profile's
 // code was exported for another SIS profile (of this or another institution). Alma sets
@@ -9,49 +10,101 @@
 // the whole file is refused rather than loaded under the wrong profile.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import type { UserInput } from '../users/user.js';
-import { readUserFile } from './parse/read-user-file.js';
+import { rawMatchKey } from './match.js';
+import { readUserFile, type FileFormat, type RawRecord } from './parse/read-user-file.js';
 import { fileRefused, textLines, utf8Text } from './parse/text.js';
-import type { IntegrationProfile } from './profile.js';
+
+/** What pass one settles without mapping: the user is unchanged, or not this load's to touch. */
+export type FastDecision = { action: 'unchanged' } | { action: 'skip'; reason: string; report: boolean };
 
 export interface SpoolRecord {
   n: number;
   line: number;
   where: string;
-  input?: UserInput;
-  error?: string;
-  /** recordHash of the input under the load's rules, computed while its JSON is at hand. */
+  /** The match id, lower-cased, and as the file wrote it. */
+  key?: string;
+  keyValue?: string;
+  /** recordHash of the raw record under the load's rules. */
   hash?: string;
+  /** An earlier record of the file has the same match id. */
+  dupOf?: number;
+  fast?: FastDecision;
+  /** The raw record, for pass two to map (absent when nothing is left to decide). */
+  raw?: string;
+  error?: string;
 }
 
-export async function spoolFile(
-  path: string,
-  displayName: string,
-  profile: Pick<IntegrationProfile, 'code' | 'format' | 'csvMapping'>,
-  spoolPath: string,
-  hashOf: (inputJson: string) => string,
-): Promise<{ total: number }> {
+export interface ScanItem {
+  n: number;
+  key: string | null;
+  hash: string;
+}
+
+export type Scan = (items: ScanItem[]) => Promise<{ dupOf?: number; fast?: FastDecision }[]>;
+
+export interface SpoolOptions {
+  profileCode: string;
+  matchBy: string;
+  format: FileFormat;
+  hashOf: (raw: string) => string;
+  scan: Scan;
+  batchSize: number;
+}
+
+type Numbered = RawRecord & { n: number; key: string | null; keyValue: string | null; hash: string };
+
+export async function spoolFile(path: string, displayName: string, spoolPath: string, o: SpoolOptions): Promise<{ total: number }> {
   const out = createWriteStream(spoolPath);
+  out.on('error', () => {});
   let n = 0;
+  let batch: Numbered[] = [];
+  let inflight: Promise<void> | undefined;
+
+  const write = async (records: Numbered[], notes: Awaited<ReturnType<Scan>>) => {
+    for (const [k, r] of records.entries()) {
+      const note = notes[k] ?? {};
+      const rec: SpoolRecord = { n: r.n, line: r.line, where: r.where };
+      if (r.error) rec.error = r.error;
+      else {
+        if (r.key) Object.assign(rec, { key: r.key, keyValue: r.keyValue });
+        rec.hash = r.hash;
+        if (note.dupOf) rec.dupOf = note.dupOf;
+        else if (note.fast) rec.fast = note.fast;
+        else rec.raw = r.raw;
+      }
+      if (!out.write(`${JSON.stringify(rec)}\n`)) await once(out, 'drain');
+    }
+  };
+  // One batch scanned (by the database) while the next is parsed (here); written in order.
+  const flush = async () => {
+    const records = batch;
+    batch = [];
+    await inflight;
+    const items = records.filter((r) => !r.error).map((r) => ({ n: r.n, key: r.key, hash: r.hash }));
+    inflight = o.scan(items).then((notes) => {
+      const byN = new Map(items.map((it, k) => [it.n, notes[k] ?? {}]));
+      return write(records, records.map((r) => byN.get(r.n) ?? {}));
+    });
+    inflight.catch(() => {});
+  };
+
   try {
-    for await (const raw of readUserFile(path, displayName, profile)) {
+    for await (const raw of readUserFile(path, displayName, o.format)) {
       n++;
-      const externalId = raw.input?.externalId?.trim();
-      if (externalId && externalId.toLowerCase() !== profile.code.toLowerCase()) {
+      const externalId = raw.externalId?.trim();
+      if (externalId && externalId.toLowerCase() !== o.profileCode.toLowerCase()) {
         throw fileRefused(
           raw.where,
-          `record ${n} has external_id ${externalId.slice(0, 64)}, not this profile's code ${profile.code}: ` +
+          `record ${n} has external_id ${externalId.slice(0, 64)}, not this profile's code ${o.profileCode}: ` +
             'the file is for another SIS profile or institution',
         );
       }
-      const head = JSON.stringify({ n, line: raw.line, where: raw.where });
-      let text: string;
-      if (raw.input) {
-        const input = JSON.stringify(raw.input);
-        text = `${head.slice(0, -1)},"hash":"${hashOf(input)}","input":${input}}`;
-      } else text = `${head.slice(0, -1)},"error":${JSON.stringify(raw.error ?? 'unreadable record')}}`;
-      if (!out.write(`${text}\n`)) await once(out, 'drain');
+      const key = rawMatchKey(raw, o.matchBy);
+      batch.push({ ...raw, n, key: key?.key ?? null, keyValue: key?.value ?? null, hash: raw.raw ? o.hashOf(raw.raw) : '' });
+      if (batch.length >= o.batchSize) await flush();
     }
+    if (batch.length) await flush();
+    await inflight;
   } finally {
     out.end();
     await once(out, 'close');

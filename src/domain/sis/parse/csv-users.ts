@@ -2,12 +2,13 @@
 // must name exactly the mapped columns, or the whole file is refused before anything is written
 // (a renamed or missing column would silently clear a field for every user). A row with another
 // number of fields than the header (shifted columns) fails on its own, with its line.
+// Pass one keeps each row as {"header": "value"}; pass two maps the rows that need it.
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { AppError } from '../../../errors.js';
 import { almaJsonToUserInput } from '../../../http/alma/user-json.js';
 import { csvRowToAlmaJson, type CsvMapping } from '../csv-mapping.js';
-import { at, fileRefused, type RawRecord } from './text.js';
+import { at, fileRefused, type MappedRecord, type RawRecord } from './text.js';
 
 const MAX_FIELD_CHARS = 1 << 20;
 
@@ -17,23 +18,29 @@ export async function* readCsvUsers(text: AsyncIterable<string>, name: string, m
   source.on('error', (err) => parser.destroy(err));
   source.pipe(parser);
   let header: string[] | undefined;
+  const columnOf = (path: string) => header!.findIndex((h) => mapping[h]?.toLowerCase() === path.toLowerCase());
+  let primaryCol = -1;
+  let externalCol = -1;
+  let idCols: { type: string; col: number }[] = [];
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!header) {
         header = record.map((h) => h.trim());
         checkHeader(header, mapping, name, info.lines);
+        primaryCol = columnOf('primary_id');
+        externalCol = columnOf('external_id');
+        idCols = header.flatMap((h, col) => (mapping[h]?.startsWith('identifier:') ? [{ type: mapping[h]!.slice('identifier:'.length), col }] : []));
         continue;
       }
       const out: RawRecord = { where: at(name, info.lines), line: info.lines };
       if (record.length !== header.length) {
         out.error = `line ${info.lines} has ${record.length} fields where the header has ${header.length} (shifted columns?)`;
       } else {
-        try {
-          out.input = almaJsonToUserInput(csvRowToAlmaJson(mapping, header, record));
-        } catch (err) {
-          if (!(err instanceof AppError)) throw err;
-          out.error = err.message;
-        }
+        const cell = (col: number) => (col < 0 ? null : record[col]!.trim() || null);
+        out.primaryId = cell(primaryCol);
+        out.externalId = cell(externalCol);
+        out.identifiers = idCols.flatMap(({ type, col }) => (cell(col) ? [{ type, value: cell(col)! }] : []));
+        out.raw = JSON.stringify(Object.fromEntries(header.map((h, i) => [h, record[i]])));
       }
       yield out;
     }
@@ -43,6 +50,19 @@ export async function* readCsvUsers(text: AsyncIterable<string>, name: string, m
     throw fileRefused(at(name, e.lines ?? 0), `not a readable CSV file: ${e.message ?? String(err)}`);
   }
   if (!header) throw fileRefused(name, 'the file is empty (no header row)');
+}
+
+/** Pass two: rows kept by pass one to UserInputs, through the mapping to Alma's JSON user. */
+export function mapCsvUsers(raws: readonly string[], mapping: CsvMapping): MappedRecord[] {
+  return raws.map((raw) => {
+    const row = JSON.parse(raw) as Record<string, string>;
+    try {
+      return { input: almaJsonToUserInput(csvRowToAlmaJson(mapping, Object.keys(row), Object.values(row))) };
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      return { error: err.message };
+    }
+  });
 }
 
 function checkHeader(header: string[], mapping: CsvMapping, name: string, line: number): void {

@@ -7,7 +7,8 @@ import { after, describe, test } from 'node:test';
 import { zipSync } from 'fflate';
 import { AppError } from '../../../errors.js';
 import type { CsvMapping } from '../csv-mapping.js';
-import { readUserFile, type RawRecord } from './read-user-file.js';
+import { mapRawRecords, readUserFile, type RawRecord } from './read-user-file.js';
+import type { UserInput } from '../../users/user.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'carrel-parse-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,9 +20,17 @@ function fileOf(content: string | Uint8Array): string {
   return path;
 }
 
-async function read(content: string | Uint8Array, format: 'alma_xml' | 'csv' | 'jsonl' = 'alma_xml', csvMapping: CsvMapping | null = null): Promise<RawRecord[]> {
-  const out: RawRecord[] = [];
+type Read = RawRecord & { input?: UserInput };
+
+/** Pass one, then pass two's mapping of every readable record: what a load sees of each record. */
+async function read(content: string | Uint8Array, format: 'alma_xml' | 'csv' | 'jsonl' = 'alma_xml', csvMapping: CsvMapping | null = null): Promise<Read[]> {
+  const out: Read[] = [];
   for await (const r of readUserFile(fileOf(content), 'users.xml', { format, csvMapping })) out.push(r);
+  const readable = out.filter((r) => r.raw !== undefined);
+  mapRawRecords({ format, csvMapping }, readable.map((r) => r.raw!)).forEach((m, k) => {
+    if (m.input) readable[k]!.input = m.input;
+    else readable[k]!.error = m.error;
+  });
   return out;
 }
 
@@ -49,6 +58,14 @@ describe('Alma user XML', () => {
     assert.equal(records[0]!.input?.userGroup, 'GRAD');
     assert.equal(records[0]!.input?.identifiers?.[0]?.value, '00a1');
     assert.equal(records[1]!.input?.contactInfo?.emails[0]?.address, 'a@x.org');
+  });
+
+  test('pass one reads the match ids, external_id and the raw element without mapping', async () => {
+    const [r] = await read(DOC(USER('p1', '<external_id>CAMPUS</external_id>')));
+    assert.equal(r!.primaryId, 'p1');
+    assert.equal(r!.externalId, 'CAMPUS');
+    assert.deepEqual(r!.identifiers, [{ type: 'UNIV_ID', value: '00p1' }]);
+    assert.match(r!.raw!, /^<user><primary_id>p1<\/primary_id>.*<\/user>$/);
   });
 
   test('a zip of several XML files is read entry by entry, in order; folders and dot files are left out', async () => {

@@ -1,17 +1,18 @@
 // One entry point for every SIS file: a plain file or a zip of files, each read in the profile's
-// format (Alma XML, CSV with the mapping, or JSON lines). Records come out in file order; the
-// caller numbers them, which is what a resumed load skips by.
+// format (Alma XML, CSV with the mapping, or JSON lines). Records come out in file order, raw;
+// the caller numbers them (what a resumed load skips by) and maps those it needs with
+// mapRawRecords.
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { CsvMapping } from '../csv-mapping.js';
 import type { SisFormat } from '../profile.js';
-import { readCsvUsers } from './csv-users.js';
-import { readJsonlUsers } from './jsonl-users.js';
-import { fileRefused, utf8Text, type RawRecord } from './text.js';
-import { readXmlUsers } from './xml-users.js';
+import { mapCsvUsers, readCsvUsers } from './csv-users.js';
+import { mapJsonlUsers, readJsonlUsers } from './jsonl-users.js';
+import { fileRefused, utf8Text, type MappedRecord, type RawRecord } from './text.js';
+import { mapXmlUsers, readXmlUsers } from './xml-users.js';
 import { zipEntries } from './zip.js';
 
-export type { RawRecord } from './text.js';
+export type { MappedRecord, RawRecord } from './text.js';
 
 export interface FileFormat {
   format: SisFormat;
@@ -49,4 +50,12 @@ export async function* readUserFile(path: string, displayName: string, f: FileFo
     return;
   }
   yield* readEntry(createReadStream(path, { highWaterMark: 256 * 1024 }), displayName, f);
+}
+
+/** Raw records of this format (pass one's `raw`) to UserInputs, or why not, in order. */
+export function mapRawRecords(f: FileFormat, raws: readonly string[]): MappedRecord[] {
+  if (!raws.length) return [];
+  if (f.format === 'csv') return mapCsvUsers(raws, f.csvMapping ?? {});
+  if (f.format === 'jsonl') return mapJsonlUsers(raws);
+  return mapXmlUsers(raws);
 }

@@ -3,15 +3,26 @@
 import { AppError } from '../../../errors.js';
 import type { UserInput } from '../../users/user.js';
 
-/** A record as a reader yields it, before the load numbers it. */
+/**
+ * A record as pass one reads it: its raw text (mapped later, and only if needed) and the few
+ * values a load needs first. Values are as written (trimmed); null when absent.
+ */
 export interface RawRecord {
   /** Where it starts: "users.xml line 12". */
   where: string;
   line: number;
-  /** The record mapped to the domain, or why it could not be. */
-  input?: UserInput;
+  /** The <user> element, the JSON line, or the CSV row as {"header": "value"} in JSON. */
+  raw?: string;
+  primaryId?: string | null;
+  /** Identifier types and values, for a match by identifier. */
+  identifiers?: { type: string; value: string }[];
+  externalId?: string | null;
+  /** Why the record cannot be read at all (it fails alone; the file goes on). */
   error?: string;
 }
+
+/** A raw record mapped to the domain (pass two), or why it could not be. */
+export type MappedRecord = { input: UserInput; error?: undefined } | { input?: undefined; error: string };
 
 export function fileRefused(where: string, reason: string): AppError {
   return new AppError('SIS_FILE_REFUSED', { where: where ? `${where}: ` : '', reason });
