@@ -131,6 +131,7 @@ export interface PacedResult {
   seconds: number;
   /** 2xx answers per second. */
   rps: number;
+  requests: number;
   non2xx: number;
   errors: number;
   /** From each request's scheduled send time, so a stall counts against every request it delays. */
@@ -186,5 +187,6 @@ export async function paced(opts: LoadOptions & { rate: number }): Promise<Paced
   await Promise.all(inFlight);
   pacedAgent.destroy();
   const seconds = (performance.now() - t0) / 1000;
-  return { rate: opts.rate, seconds: opts.seconds, rps: Math.round(samples.length / seconds), non2xx, errors, latency: latencyOf(samples) };
+  const requests = samples.length + non2xx + errors;
+  return { rate: opts.rate, seconds: opts.seconds, rps: Math.round(samples.length / seconds), requests, non2xx, errors, latency: latencyOf(samples) };
 }

@@ -123,9 +123,16 @@ export async function waitQuiet(threshold: number, maxWaitMs: number, log: (s: s
   return busy;
 }
 
+export interface ProcCpu {
+  comm: string;
+  /** PostgreSQL backends only: their title, e.g. `postgres: 15/main: postgres carrel_bench 127.0.0.1(5432) idle`. */
+  title: string;
+  seconds: number;
+}
+
 /** CPU seconds used so far by every process, by pid, with its command name. */
-export function cpuSnapshot(): Map<number, { comm: string; seconds: number }> {
-  const snap = new Map<number, { comm: string; seconds: number }>();
+export function cpuSnapshot(): Map<number, ProcCpu> {
+  const snap = new Map<number, ProcCpu>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
@@ -133,7 +140,9 @@ export function cpuSnapshot(): Map<number, { comm: string; seconds: number }> {
       const close = stat.lastIndexOf(')');
       const fields = stat.slice(close + 2).split(' ');
       // utime and stime, fields 14 and 15 of proc(5), in clock ticks of 1/100 s.
-      snap.set(Number(entry), { comm: stat.slice(stat.indexOf('(') + 1, close), seconds: (Number(fields[11]) + Number(fields[12])) / 100 });
+      const comm = stat.slice(stat.indexOf('(') + 1, close);
+      const title = comm === 'postgres' ? readFileSync(`/proc/${entry}/cmdline`, 'utf8').replace(/\0/g, ' ').trim() : '';
+      snap.set(Number(entry), { comm, title, seconds: (Number(fields[11]) + Number(fields[12])) / 100 });
     } catch {
       // The process ended between readdir and read.
     }
@@ -142,10 +151,14 @@ export function cpuSnapshot(): Map<number, { comm: string; seconds: number }> {
 }
 
 /** CPU seconds used between two snapshots by the processes `which` selects (ended ones drop out). */
-export function cpuUsed(a: ReturnType<typeof cpuSnapshot>, b: ReturnType<typeof cpuSnapshot>, which: (pid: number, comm: string) => boolean): number {
+export function cpuUsed(
+  a: Map<number, ProcCpu>,
+  b: Map<number, ProcCpu>,
+  which: (pid: number, comm: string, p: ProcCpu) => boolean,
+): number {
   let total = 0;
   for (const [pid, after] of b) {
-    if (!which(pid, after.comm)) continue;
+    if (!which(pid, after.comm, after)) continue;
     total += after.seconds - (a.get(pid)?.seconds ?? 0);
   }
   return total;

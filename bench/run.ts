@@ -11,7 +11,7 @@ import { bareLoop, openBare, type BareResult } from './bare.js';
 import { closeAgent, get, load, paced, sequential, type Latency, type LoadResult } from './load.js';
 import { prng } from './names.js';
 import { barcodeOf, personOf } from './people.js';
-import { cpuSnapshot, cpuUsed, memoryOf, runToEnd, sleep, start, waitQuiet, type Child } from './procs.js';
+import { cpuSnapshot, cpuUsed, memoryOf, runToEnd, sleep, start, waitQuiet, type Child, type ProcCpu } from './procs.js';
 import { machineInfo, printTable, type EngineResult, type Measured, type Rounds, type RunResult } from './report.js';
 import { ensureSeeded, INSTITUTION_CODE, loadCarrel, type Engine, type Target } from './seed.js';
 
@@ -51,6 +51,7 @@ const opts = {
   engines: (values.engine === 'both' ? ['postgres', 'pglite'] : [values.engine]) as Engine[],
 };
 const CARREL_ROOT = values['carrel-root'] ?? ROOT;
+const BENCH_DB = decodeURIComponent(new URL(values['database-url']).pathname.slice(1));
 const SEARCH_PATH = '/almaws/v1/users?q=last_name~smi';
 const RESULTS = join(ROOT, 'bench', 'results');
 const log = (s: string) => console.log(s);
@@ -119,25 +120,35 @@ async function checkCarrel(baseUrl: string, headers: Record<string, string>, exp
 }
 
 /** A load run with the CPU it cost, per request, by whom: the server, PostgreSQL, autocannon, the rest. */
-async function loadWithCpu(opts: Parameters<typeof load>[0], serverPid: number): Promise<Measured> {
+interface CpuShare {
+  cpuMsPerRequest: Measured['cpuMsPerRequest'];
+  otherBusy: number;
+}
+
+/** Runs a load and adds the CPU it cost, per request, by whom: the server, PostgreSQL, the load generator, the rest. */
+async function withCpu<R extends { requests: number; seconds: number }>(serverPid: number, run: () => Promise<R>): Promise<R & CpuShare> {
   const before = cpuSnapshot();
-  const result = await load(opts);
+  const result = await run();
   const after = cpuSnapshot();
-  const perRequest = (which: (pid: number, comm: string) => boolean) =>
-    Math.round((cpuUsed(before, after, which) * 1e6) / Math.max(1, result.requests)) / 1000;
-  const own = (pid: number) => pid === serverPid || pid === process.pid;
-  const otherSeconds = cpuUsed(before, after, (pid, comm) => !own(pid) && comm !== 'postgres');
+  const perRequest = (which: (pid: number, p: ProcCpu) => boolean) =>
+    Math.round((cpuUsed(before, after, (pid, _comm, p) => which(pid, p)) * 1e6) / Math.max(1, result.requests)) / 1000;
+  // PostgreSQL backends serving the bench database; others' test databases count as "other".
+  const ours = (pid: number, p: ProcCpu) =>
+    pid === serverPid || pid === process.pid || (p.comm === 'postgres' && p.title.includes(` ${BENCH_DB} `));
+  const otherSeconds = cpuUsed(before, after, (pid, _comm, p) => !ours(pid, p));
   return {
     ...result,
     otherBusy: Math.round((otherSeconds / (result.seconds * availableParallelism())) * 1000) / 1000,
     cpuMsPerRequest: {
       server: perRequest((pid) => pid === serverPid),
-      postgres: perRequest((pid, comm) => comm === 'postgres'),
+      postgres: perRequest((_pid, p) => p.comm === 'postgres' && p.title.includes(` ${BENCH_DB} `)),
       loadGenerator: perRequest((pid) => pid === process.pid),
-      other: perRequest((pid, comm) => !own(pid) && comm !== 'postgres'),
+      other: perRequest((pid, p) => !ours(pid, p)),
     },
   };
 }
+
+const loadWithCpu = (opts: Parameters<typeof load>[0], serverPid: number): Promise<Measured> => withCpu(serverPid, () => load(opts));
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
@@ -198,16 +209,25 @@ async function measureServers(target: Target, thinTarget: Target, apiKey: string
       log(`  round ${r}: thin ${t.rps} req/s p99 ${t.latency.p99} ms | Carrel ${c.rps} req/s p99 ${c.latency.p99} ms | ratio ${(c.rps / t.rps).toFixed(2)}`);
     }
     const thinRssMb = memoryOf(thin.child.pid).rssMb;
-    const cpuLine = (m: Measured) => Object.entries(m.cpuMsPerRequest).map(([k, v]) => `${k} ${v}`).join(', ');
+    const cpuLine = (m: CpuShare) => Object.entries(m.cpuMsPerRequest).map(([k, v]) => `${k} ${v}`).join(', ');
     log(`  CPU ms per request (last round): thin: ${cpuLine(thinRounds.at(-1)!)} | Carrel: ${cpuLine(carrelRounds.at(-1)!)}`);
+
+    // Service time without queueing: one request at a time.
+    busy.push(await quiet());
+    const oneAtATime = {
+      thin: await sequential(thin.baseUrl, thinRun.paths, 1000),
+      carrel: await sequential(carrel.baseUrl, carrelPaths, 1000, headers),
+    };
+    log(`  one at a time: thin p50 ${oneAtATime.thin.p50} p99 ${oneAtATime.thin.p99} ms | Carrel p50 ${oneAtATime.carrel.p50} p99 ${oneAtATime.carrel.p99} ms`);
 
     // The target read as an open-loop load: does Carrel serve 70% of the thin rate with p99 < 10 ms?
     // The thin server gets the same paced load, for reference.
     const rate = Math.round(0.7 * median(thinRounds.map((t) => t.rps)));
     busy.push(await quiet());
-    const pacedCarrel = await paced({ ...carrelRun, seconds: opts.seconds, rate });
-    const pacedThin = await paced({ ...thinRun, seconds: opts.seconds, rate });
+    const pacedCarrel = await withCpu(carrel.child.pid, () => paced({ ...carrelRun, seconds: opts.seconds, rate }));
+    const pacedThin = await withCpu(thin.child.pid, () => paced({ ...thinRun, seconds: opts.seconds, rate }));
     log(`  paced at ${rate} req/s: Carrel served ${pacedCarrel.rps} req/s, p99 ${pacedCarrel.latency.p99} ms | thin ${pacedThin.rps} req/s, p99 ${pacedThin.latency.p99} ms`);
+    log(`  CPU ms per request (paced): thin: ${cpuLine(pacedThin)} | Carrel: ${cpuLine(pacedCarrel)}`);
     busy.push(await quiet());
     const searchSequential: Latency = await sequential(carrel.baseUrl, [SEARCH_PATH], opts.searchRequests, headers);
     const searchLoad = await load({ baseUrl: carrel.baseUrl, paths: [SEARCH_PATH], connections: 4, seconds: Math.max(5, opts.seconds / 2), headers });
@@ -220,6 +240,7 @@ async function measureServers(target: Target, thinTarget: Target, apiKey: string
       lookup: summarize(carrelRounds),
       ratio: median(carrelRounds.map((c, i) => c.rps / thinRounds[i]!.rps)),
       paced: { carrel: pacedCarrel, thin: pacedThin },
+      oneAtATime,
       searchSequential,
       searchLoad,
       memory: { startRssMb, idleRssMb, afterLoadRssMb: after.rssMb, peakRssMb: after.peakRssMb },
