@@ -95,6 +95,14 @@ describe('search', () => {
     const page2 = (await api.get('/users?q=last_name~smi&limit=2&offset=2')).json();
     assert.deepEqual(page2.user.map((u: { last_name: string }) => u.last_name), ['Smithers']);
     assert.match(page2.user[0].link, /\/almaws\/v1\/users\/s2$/);
+    // Past the last match the page is empty and the count still right; no term at all lists everyone.
+    const beyond = (await api.get('/users?q=last_name~smi&limit=2&offset=10')).json();
+    assert.equal(beyond.total_record_count, 3);
+    assert.deepEqual(beyond.user ?? [], []);
+    const counted = (await api.get('/users?q=last_name~smi&limit=0')).json();
+    assert.equal(counted.total_record_count, 3);
+    const everyone = (await api.get('/users?limit=100&order_by=last_name')).json();
+    assert.ok(everyone.total_record_count >= 4 && everyone.user.length === everyone.total_record_count);
   });
 
   test('terms join with AND; identifiers and email are searchable', async () => {

@@ -5,6 +5,7 @@ import type { Queryable, Row } from '../database.js';
 import { likePattern, type BriefSearch, type SearchField } from '../../domain/users/brief-search.js';
 import {
   SCALAR_FIELDS,
+  type BriefUser,
   type User,
   type UserIdentifier,
   type UserRole,
@@ -220,20 +221,9 @@ export async function lockIdentifierValues(db: Queryable, scope: string, values:
   );
 }
 
-/** A search hit: the fields of Alma's brief user, camelCase like the domain. */
-export interface BriefUserRow {
+/** A search hit: Alma's brief user, with the keys paging and expand=full need. */
+export interface BriefUserRow extends BriefUser {
   id: string;
-  primaryId: string;
-  firstName: string | null;
-  middleName: string | null;
-  lastName: string | null;
-  recordType: string;
-  accountType: string;
-  status: string;
-  userGroup: string | null;
-  gender: string | null;
-  expiryDate: string | null;
-  purgeDate: string | null;
   updatedAt: Date;
 }
 
@@ -284,23 +274,40 @@ export async function searchUsers(
     where.push(`u.updated_at >= $${params.length}::date`);
   }
   const whereSql = where.join(' AND ');
-  const order = search.orderBy.map((c) => `lower(u.${c})`).join(', ');
-  const [count, rows] = await Promise.all([
-    db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${whereSql}`, params),
-    search.limit === 0
-      ? Promise.resolve([])
-      : db.query<BriefUserRow & Row>(
-          `SELECT u.id, u.primary_id AS "primaryId", u.first_name AS "firstName", u.middle_name AS "middleName",
-             u.last_name AS "lastName", u.record_type AS "recordType", u.account_type AS "accountType", u.status,
-             u.user_group AS "userGroup", u.gender, u.expiry_date AS "expiryDate", u.purge_date AS "purgeDate",
-             u.updated_at AS "updatedAt"
-           FROM app_user u WHERE ${whereSql} ORDER BY ${order}, u.id
-           LIMIT ${Number(search.limit)} OFFSET ${Number(search.offset)}`,
-          params,
-        ),
-  ]);
-  return { total: count.n, rows };
+  const limit = Number(search.limit);
+  const offset = Number(search.offset);
+  if (limit === 0) {
+    return { total: (await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${whereSql}`, params)).n, rows: [] };
+  }
+  if (!search.terms.length) {
+    // Everyone (or everyone changed since a date): walk the sort index for the page.
+    const order = search.orderBy.map((c) => `lower(u.${c})`).join(', ');
+    const [count, rows] = await Promise.all([
+      db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${whereSql}`, params),
+      db.query<BriefUserRow & Row>(`SELECT ${BRIEF_COLUMNS} FROM app_user u WHERE ${whereSql} ORDER BY ${order}, u.id LIMIT ${limit} OFFSET ${offset}`, params),
+    ]);
+    return { total: count.n, rows };
+  }
+  // A search: collect the matches once through the trigram indexes (the planner would otherwise
+  // walk the sort index and filter most of the institution to find a page of "smi"), then count
+  // them and sort only their keys for the page. The total comes back even when the page is empty.
+  const keys = search.orderBy.map((c, i) => `lower(u.${c}) AS k${i}`).join(', ');
+  const order = search.orderBy.map((_c, i) => `page.k${i}`).join(', ');
+  const rows = await db.query<BriefUserRow & Row & { total: number }>(
+    `WITH hits AS MATERIALIZED (SELECT u.id, ${keys} FROM app_user u WHERE ${whereSql}),
+          page AS (SELECT * FROM hits ORDER BY ${search.orderBy.map((_c, i) => `k${i}`).join(', ')}, id LIMIT ${limit} OFFSET ${offset})
+     SELECT t.total, ${BRIEF_COLUMNS}
+     FROM (SELECT count(*)::int AS total FROM hits) t LEFT JOIN page ON true LEFT JOIN app_user u ON u.id = page.id
+     ORDER BY ${order}, page.id`,
+    params,
+  );
+  return { total: rows[0]?.total ?? 0, rows: rows.filter((r) => r.id !== null).map(({ total: _total, ...row }) => row as BriefUserRow & Row) };
 }
+
+const BRIEF_COLUMNS = `u.id, u.primary_id AS "primaryId", u.first_name AS "firstName", u.middle_name AS "middleName",
+  u.last_name AS "lastName", u.record_type AS "recordType", u.account_type AS "accountType", u.status,
+  u.user_group AS "userGroup", u.gender, u.expiry_date AS "expiryDate", u.purge_date AS "purgeDate",
+  u.updated_at AS "updatedAt"`;
 
 /** Full records for a page of ids, in the order given (for expand=full). */
 export async function findUsersByIds(db: Queryable, ids: string[]): Promise<User[]> {

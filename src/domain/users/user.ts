@@ -149,6 +149,12 @@ export interface UserSegments {
   libraryNotices: LibraryNotice[];
 }
 
+/** What a brief search hit carries (Alma's brief user): codes only, descriptions come from the code tables. */
+export type BriefUser = Pick<
+  UserScalars,
+  'primaryId' | 'firstName' | 'middleName' | 'lastName' | 'recordType' | 'accountType' | 'status' | 'userGroup' | 'gender' | 'expiryDate' | 'purgeDate'
+>;
+
 /** A whole record as stored, without its keys and bookkeeping. */
 export type UserRecordFields = UserScalars & UserSegments;
 

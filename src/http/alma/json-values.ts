@@ -132,5 +132,7 @@ export function dateTimeOut(s: string | null | undefined): string | null {
 
 /** Drops undefined members so JSON and XML leave the field out alike. */
 export function compact(o: Json): Json {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined));
+  const out: Json = {};
+  for (const key in o) if (o[key] !== undefined) out[key] = o[key];
+  return out;
 }

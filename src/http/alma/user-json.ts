@@ -5,6 +5,7 @@ import { ROLE_TABLE, type CodeTables } from '../../domain/institutions/code-tabl
 import {
   SCALAR_FIELDS,
   fullName,
+  type ScalarField,
   type Address,
   type Email,
   type Phone,
@@ -50,20 +51,25 @@ export function userLink(baseUrl: string, primaryId: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/almaws/v1/users/${encodeURIComponent(primaryId)}`;
 }
 
-/** The scalar fields as Alma writes them: codes as {value, desc}, dates with Z, empty text as "". */
-export function scalarsToAlma(user: User, tables: CodeTables): Json {
-  const out: Json = {};
-  for (const f of SCALAR_FIELDS) {
-    const v = user[f.key];
-    if (f.kind === 'code') out[f.column] = codeOut(tables, f.codeTable ?? '', v as string | null);
-    else if (f.kind === 'date') out[f.column] = dateOut(v as string | null);
-    else if (f.kind === 'boolean') out[f.column] = v === true;
-    else if (OMIT_WHEN_EMPTY.has(f.column)) out[f.column] = v || undefined;
-    else out[f.column] = v ?? '';
-  }
-  return out;
+/** A scalar field as Alma writes it: codes as {value, desc}, dates with Z, empty text as "". */
+function scalarOut(f: ScalarField, user: User, tables: CodeTables): Json[string] {
+  const v = user[f.key];
+  if (f.kind === 'code') return codeOut(tables, f.codeTable ?? '', v as string | null);
+  if (f.kind === 'date') return dateOut(v as string | null);
+  if (f.kind === 'boolean') return v === true;
+  if (OMIT_WHEN_EMPTY.has(f.column)) return v || undefined;
+  return v ?? '';
 }
 
+const SCALAR_BY_COLUMN = new Map(SCALAR_FIELDS.map((f) => [f.column, f]));
+
+/** FIELD_ORDER resolved once: each key is a scalar field or one of the composite members below. */
+const PLAN = FIELD_ORDER.map((key) => ({ key, scalar: SCALAR_BY_COLUMN.get(key), inBrief: !NOT_IN_BRIEF.has(key) }));
+
+/**
+ * Written in one ordered pass, straight into the output object: this runs for every GET of a
+ * user (a barcode scanned at the desk), so no intermediate copies.
+ */
 export function userToAlmaJson(user: User, tables: CodeTables, opts: AlmaUserOptions): Json {
   const brief = opts.view === 'brief';
   const scope = (code: string): CodeOut => {
@@ -72,41 +78,55 @@ export function userToAlmaJson(user: User, tables: CodeTables, opts: AlmaUserOpt
     }
     return { value: code, desc: tables.get('Libraries', code)?.description ?? code };
   };
-  const c = user.contactInfo;
-  const fields: Json = {
-    ...scalarsToAlma(user, tables),
-    full_name: fullName(user),
-    // Never anything else: credentials are write-only, as in Alma's GET.
-    pin_number: '',
-    password: '',
-    force_password_change: '',
-    requests: null,
-    loans: null,
-    fees: null,
-    contact_info: brief
-      ? { email: c.emails.map((e) => emailOut(e, tables)) }
-      : {
+  const composite = (key: string): Json[string] => {
+    switch (key) {
+      case 'full_name':
+        return fullName(user);
+      // Never anything else: credentials are write-only, as in Alma's GET.
+      case 'pin_number':
+      case 'password':
+      case 'force_password_change':
+        return '';
+      case 'requests':
+      case 'loans':
+      case 'fees':
+        return null;
+      case 'contact_info': {
+        const c = user.contactInfo;
+        if (brief) return { email: c.emails.map((e) => emailOut(e, tables)) };
+        return {
           address: c.addresses.map((a) => addressOut(a, tables)),
           email: c.emails.map((e) => emailOut(e, tables)),
           phone: c.phones.map((p) => phoneOut(p, tables)),
-        },
-    user_identifier: user.identifiers.map((i) => identifierOut(i, tables)),
-    user_role: user.roles.map((r) => roleOut(r, tables, scope)),
-    user_block: user.blocks.map((b) => blockOut(b, tables)),
-    user_note: user.notes.map((n) => noteOut(n, tables)),
-    user_statistic: user.statistics.map((s) => statisticOut(s, tables)),
-    proxy_for_user: [],
-    rs_library: user.rsLibraries.map((code) => ({ code: scope(code) })),
-    library_notice: user.libraryNotices.map((n) => ({
-      code: codeOut(tables, 'LibraryNoticesOptInDisplay', n.code),
-      value: n.value,
-    })),
-    link: userLink(opts.baseUrl, user.primaryId),
+        };
+      }
+      case 'user_identifier':
+        return user.identifiers.map((i) => identifierOut(i, tables));
+      case 'user_role':
+        return user.roles.map((r) => roleOut(r, tables, scope));
+      case 'user_block':
+        return user.blocks.map((b) => blockOut(b, tables));
+      case 'user_note':
+        return user.notes.map((n) => noteOut(n, tables));
+      case 'user_statistic':
+        return user.statistics.map((st) => statisticOut(st, tables));
+      case 'proxy_for_user':
+        return [];
+      case 'rs_library':
+        return user.rsLibraries.map((code) => ({ code: scope(code) }));
+      case 'library_notice':
+        return user.libraryNotices.map((n) => ({ code: codeOut(tables, 'LibraryNoticesOptInDisplay', n.code), value: n.value }));
+      case 'link':
+        return userLink(opts.baseUrl, user.primaryId);
+      default:
+        return undefined;
+    }
   };
   const out: Json = {};
-  for (const key of FIELD_ORDER) {
-    if (brief && NOT_IN_BRIEF.has(key)) continue;
-    if (fields[key] !== undefined) out[key] = fields[key];
+  for (const { key, scalar, inBrief } of PLAN) {
+    if (brief && !inBrief) continue;
+    const value = scalar ? scalarOut(scalar, user, tables) : composite(key);
+    if (value !== undefined) out[key] = value;
   }
   return out;
 }

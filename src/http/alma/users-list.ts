@@ -2,27 +2,11 @@
 // <users total_record_count="N"><user link="...">. Brief entries by default, whole users with
 // expand=full.
 import type { CodeTables } from '../../domain/institutions/code-tables.js';
-import { fullName, type User, type UserScalars } from '../../domain/users/user.js';
+import { fullName, type BriefUser, type User, type UserScalars } from '../../domain/users/user.js';
 import { codeOut, dateOut, type Json } from './json-values.js';
 import { userLink, userToAlmaJson } from './user-json.js';
 import { USER_XML_SHAPE } from './user-xml.js';
 import { toXmlDocument, type XmlShape } from './xml-codec.js';
-
-/** What a brief search row carries. Codes only; descriptions come from the code tables. */
-export interface BriefUser {
-  primaryId: string;
-  firstName: string | null;
-  middleName: string | null;
-  lastName: string | null;
-  recordType: string;
-  accountType: string;
-  status: string;
-  userGroup: string | null;
-  expiryDate: string | null;
-  purgeDate: string | null;
-  /** Alma's brief entries show it; left out when the row does not carry it. */
-  gender?: string | null;
-}
 
 export interface UsersList {
   total: number;
@@ -57,7 +41,7 @@ export function briefUserToAlmaJson(u: BriefUser, tables: CodeTables, opts: User
     middle_name: u.middleName ?? '',
     last_name: u.lastName ?? '',
     full_name: fullName(u),
-    gender: u.gender === undefined ? undefined : codeOut(tables, 'Genders', u.gender),
+    gender: codeOut(tables, 'Genders', u.gender),
     user_group: codeOut(tables, 'UserGroups', u.userGroup),
     expiry_date: dateOut(u.expiryDate),
     purge_date: dateOut(u.purgeDate),
