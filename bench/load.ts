@@ -176,7 +176,9 @@ export async function paced(opts: LoadOptions & { rate: number }): Promise<Paced
   await new Promise<void>((resolve) => {
     const tick = setInterval(() => {
       const now = Math.min(performance.now(), end);
-      const due = Math.floor(((now - t0) / 1000) * opts.rate);
+      // Request k is due at t0 + k/rate: by `now`, floor(elapsed * rate) + 1 of them are due
+      // (the first at t0 itself), each timed from its own due time.
+      const due = Math.min(Math.floor(((now - t0) / 1000) * opts.rate) + 1, Math.ceil(opts.seconds * opts.rate));
       while (sent < due) fire(t0 + (sent * 1000) / opts.rate);
       if (now >= end) {
         clearInterval(tick);

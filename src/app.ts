@@ -69,7 +69,10 @@ export async function createApp(config: Readonly<Config>, opts: { db?: Db; migra
     dropFolders: sisModule.dropFolders,
     /** What the job worker does between jobs (drop folders, housekeeping). */
     workerIdle: sisModule.idle,
-    close: () => db.close(),
+    close: async () => {
+      await identity.close();
+      await db.close();
+    },
   };
 }
 

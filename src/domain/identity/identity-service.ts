@@ -62,6 +62,11 @@ export function createIdentityService({ db, mail, clock, options, hasher: given 
   const staff = createStaffActions({ db, clock, hasher, credentials, links });
 
   return {
+    /** Stops the hashing threads this service started (a hasher given by a test is its own). */
+    close: async () => {
+      if (!given) await hasher.close?.();
+    },
+
     /** For the user service: passwords on POST/PUT, removal on DELETE and INTERNAL -> EXTERNAL. */
     credentialPort: credentials.port,
 

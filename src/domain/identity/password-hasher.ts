@@ -1,8 +1,9 @@
-// argon2id for every password Carrel hashes. @node-rs/argon2's async hash/verify run as napi
-// AsyncTasks on libuv's threadpool, so a login storm keeps the event loop free for everything else
-// (bench/auth-*.ts measures /healthz during one).
+// argon2id for every password Carrel hashes. Hashing runs on worker threads at a lower CPU
+// priority (hash-threads.ts), so a login storm keeps the event loop free for everything else
+// (bench/auth-run.ts measures /healthz during one).
 import { randomUUID } from 'node:crypto';
-import { hash, parseOptions, verify } from '@node-rs/argon2';
+import { parseOptions } from '@node-rs/argon2';
+import { createHashThreads, type HashThreads } from './hash-threads.js';
 
 // The library's Algorithm is an ambient const enum, which isolatedModules cannot read.
 const ARGON2ID = 2;
@@ -23,9 +24,11 @@ export interface PasswordHasher {
    * credential and locked accounts take as long as a wrong password, so timing tells nothing.
    */
   verifyDummy(password: string): Promise<void>;
+  /** Stops the hashing threads (the app's close). */
+  close?(): Promise<void>;
 }
 
-export function createPasswordHasher(params: Argon2Params): PasswordHasher {
+export function createPasswordHasher(params: Argon2Params, threads: HashThreads = createHashThreads()): PasswordHasher {
   const options = {
     algorithm: ARGON2ID,
     memoryCost: params.memoryKiB,
@@ -34,7 +37,9 @@ export function createPasswordHasher(params: Argon2Params): PasswordHasher {
   };
   // Made once, lazily, with a random password nobody knows.
   let dummy: Promise<string> | undefined;
-  const dummyHash = () => (dummy ??= hash(randomUUID(), options));
+  const hash = (password: string) => threads.run<string>('hash', [password, options]);
+  const verify = (stored: string, password: string) => threads.run<boolean>('verify', [stored, password]);
+  const dummyHash = () => (dummy ??= hash(randomUUID()));
 
   function outdated(stored: string): boolean {
     try {
@@ -52,7 +57,7 @@ export function createPasswordHasher(params: Argon2Params): PasswordHasher {
 
   return {
     params,
-    hash: (password) => hash(password, options),
+    hash,
     async verify(stored, password) {
       let ok = false;
       try {
@@ -65,5 +70,6 @@ export function createPasswordHasher(params: Argon2Params): PasswordHasher {
     async verifyDummy(password) {
       await verify(await dummyHash(), password).catch(() => false);
     },
+    close: () => threads.close(),
   };
 }
