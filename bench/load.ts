@@ -150,6 +150,20 @@ export async function paced(opts: LoadOptions & { rate: number }): Promise<Paced
   let errors = 0;
   let sent = 0;
   const inFlight = new Set<Promise<void>>();
+  // Open every socket first: a cold keep-alive socket's first request waited up to 200 ms here
+  // (thin server and Carrel alike), which measured TCP set-up, not the server.
+  await Promise.all(
+    Array.from({ length: opts.connections }, (_, i) =>
+      new Promise<void>((resolve) => {
+        const req = request(opts.baseUrl + opts.paths[i % opts.paths.length]!, { agent: pacedAgent, headers: opts.headers ?? {} }, (res) => {
+          res.resume();
+          res.on('end', resolve);
+        });
+        req.on('error', () => resolve());
+        req.end();
+      }),
+    ),
+  );
   const t0 = performance.now();
   const end = t0 + opts.seconds * 1000;
   const fire = (due: number) => {

@@ -150,7 +150,6 @@ async function withCpu<R extends { requests: number; seconds: number }>(serverPi
 
 const loadWithCpu = (opts: Parameters<typeof load>[0], serverPid: number): Promise<Measured> => withCpu(serverPid, () => load(opts));
 
-const TARGET_P99_MS = 10;
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
 
 function summarize(rounds: Measured[]): Rounds {
@@ -230,23 +229,6 @@ async function measureServers(target: Target, thinTarget: Target, apiKey: string
     log(`  paced at ${rate} req/s: Carrel served ${pacedCarrel.rps} req/s, p99 ${pacedCarrel.latency.p99} ms | thin ${pacedThin.rps} req/s, p99 ${pacedThin.latency.p99} ms`);
     log(`  CPU ms per request (paced): thin: ${cpuLine(pacedThin)} | Carrel: ${cpuLine(pacedCarrel)}`);
 
-    // The other reading of "70% of the rate with p99 under 10 ms": the highest steady rate each
-    // server answers with p99 under 10 ms (open loop, rising in steps of a tenth of the thin
-    // server's closed-loop rate, 5 s each, until a step fails).
-    const thinRps = median(thinRounds.map((t) => t.rps));
-    const under10 = async (run: typeof thinRun & { headers?: Record<string, string> }): Promise<{ rate: number; p99: number }> => {
-      let best = { rate: 0, p99: NaN };
-      for (let step = 1; step <= 10; step++) {
-        const rate = Math.round((step / 10) * thinRps);
-        const r = await paced({ ...run, seconds: 5, rate });
-        if (r.latency.p99 >= TARGET_P99_MS || r.rps < 0.97 * rate || r.non2xx || r.errors) break;
-        best = { rate, p99: r.latency.p99 };
-      }
-      return best;
-    };
-    busy.push(await quiet());
-    const p99Under10 = { thin: await under10(thinRun), carrel: await under10(carrelRun) };
-    log(`  highest rate with p99 < ${TARGET_P99_MS} ms: thin ${p99Under10.thin.rate} req/s | Carrel ${p99Under10.carrel.rate} req/s`);
     busy.push(await quiet());
     const searchSequential: Latency = await sequential(carrel.baseUrl, [SEARCH_PATH], opts.searchRequests, headers);
     const searchLoad = await load({ baseUrl: carrel.baseUrl, paths: [SEARCH_PATH], connections: 4, seconds: Math.max(5, opts.seconds / 2), headers });
@@ -259,7 +241,6 @@ async function measureServers(target: Target, thinTarget: Target, apiKey: string
       lookup: summarize(carrelRounds),
       ratio: median(carrelRounds.map((c, i) => c.rps / thinRounds[i]!.rps)),
       paced: { carrel: pacedCarrel, thin: pacedThin },
-      p99Under10,
       oneAtATime,
       searchSequential,
       searchLoad,
