@@ -154,7 +154,7 @@ function parseCrypt(stored: string): ParsedHash | undefined {
   return undefined;
 }
 
-function parseArgon2(stored: string): ParsedHash | undefined {
+function parseArgon2(stored: string, verifyArgon2: Argon2Verify): ParsedHash | undefined {
   const m = /^\$(argon2id|argon2i|argon2d)\$/.exec(stored);
   if (!m) return undefined;
   let p: ReturnType<typeof parseOptions>;
@@ -168,16 +168,19 @@ function parseArgon2(stored: string): ParsedHash | undefined {
   }
   return {
     algorithm: m[1] as HashAlgorithm,
-    verify: (password) => argon2Verify(stored, password).catch(() => false),
+    verify: (password) => verifyArgon2(stored, password).catch(() => false),
   };
 }
 
+/** Verifies an argon2 hash of any variant: at login, the hasher's low-priority threads. */
+export type Argon2Verify = (stored: string, password: string) => Promise<boolean>;
+
 /** The format of a stored hash, with a verifier; AppError HASH_FORMAT when Carrel cannot use it. */
-export function parseHash(stored: string): ParsedHash {
+export function parseHash(stored: string, verifyArgon2: Argon2Verify = argon2Verify): ParsedHash {
   if (typeof stored !== 'string' || !stored) throw refuse('the hash is empty');
   if (stored.length > 1024) throw refuse('the hash is longer than 1024 characters');
   if (/\s/.test(stored)) throw refuse('the hash contains white space');
-  const parsed = parseArgon2(stored) ?? parseCrypt(stored) ?? parsePbkdf2(stored) ?? parseSsha(stored);
+  const parsed = parseArgon2(stored, verifyArgon2) ?? parseCrypt(stored) ?? parsePbkdf2(stored) ?? parseSsha(stored);
   if (!parsed) {
     throw refuse(
       'unknown format (accepted: argon2, bcrypt $2a$/$2b$/$2y$, PBKDF2 in passlib, Django or Werkzeug form, {SSHA}, MD5-crypt $1$/$apr1$, SHA-crypt $5$/$6$)',

@@ -61,7 +61,8 @@ export function createLogin({ db, hasher, clock, credentials, addressMaxFailures
     if (!cred.legacy) return hasher.verify(cred.hash, password);
     let parsed;
     try {
-      parsed = parseHash(cred.hash);
+      // Imported argon2 hashes verify on the hasher's threads too, below the event loop.
+      parsed = parseHash(cred.hash, async (stored, pw) => (await hasher.verify(stored, pw)).ok);
     } catch {
       await hasher.verifyDummy(password);
       return { ok: false, needsRehash: false };
