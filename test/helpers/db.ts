@@ -34,7 +34,8 @@ export async function createTestDb(opts: { migrate?: boolean } = {}): Promise<Te
     db,
     url: url.toString(),
     async drop() {
-      await db.close();
+      // A test may have closed its pool already (to leave the database to another process).
+      await db.close().catch(() => {});
       const a = new pg.Client({ connectionString: ADMIN_URL });
       await a.connect();
       await a.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
