@@ -117,23 +117,6 @@ export async function markSisState(db: Queryable, marks: { id: string; version: 
   );
 }
 
-/**
- * Who holds these values (lower-cased), as a primary id or an identifier, in these institutions:
- * the batch form of users.ts findIdentifierClashes, one unique-index probe per value, table and
- * institution (see findMatchStates on why LATERAL).
- */
-export async function findValueHolders(db: Queryable, institutionIds: string[], values: string[]): Promise<{ userId: string; value: string }[]> {
-  if (!values.length) return [];
-  return db.query<{ userId: string; value: string } & Row>(
-    `SELECT a.id AS "userId", k.v AS value FROM unnest($1::text[]) AS k(v), unnest($2::uuid[]) AS inst(id) CROSS JOIN LATERAL
-       (SELECT id FROM app_user WHERE institution_id = inst.id AND lower(primary_id) = k.v LIMIT 1) a
-     UNION ALL
-     SELECT i.user_id, k.v FROM unnest($1::text[]) AS k(v), unnest($2::uuid[]) AS inst(id) CROSS JOIN LATERAL
-       (SELECT user_id FROM user_identifier WHERE institution_id = inst.id AND lower(value) = k.v LIMIT 1) i`,
-    [values, institutionIds],
-  );
-}
-
 /** Lower-cased primary ids and identifier values starting with any of these prefixes. */
 export async function findIdsWithPrefixes(db: Queryable, institutionIds: string[], prefixes: string[]): Promise<Set<string>> {
   if (!prefixes.length) return new Set();

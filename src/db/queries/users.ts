@@ -184,30 +184,21 @@ export async function findUserByIdentifier(
   return row && rowToUser(row);
 }
 
-export interface IdentifierClash {
-  userId: string;
-  idType: string;
-  value: string;
-}
-
 /**
- * Which of `values` (lower-cased) already belong to a user other than `exceptUserId`, among the
- * given institutions. Callers hold lockIdentifierValues first, so the answer stays true until commit.
+ * Who holds these values (lower-cased), as a primary id or an identifier, in these institutions:
+ * one unique-index probe per value, table and institution (LATERAL ... LIMIT 1, whatever the
+ * table statistics say: during and right after a bulk load they describe a much smaller table).
+ * Callers hold lockIdentifierValues first, so the answer stays true until commit.
  */
-export async function findIdentifierClashes(
-  db: Queryable,
-  institutionIds: string[],
-  values: string[],
-  exceptUserId: string | null,
-): Promise<IdentifierClash[]> {
+export async function findValueHolders(db: Queryable, institutionIds: string[], values: string[]): Promise<{ userId: string; value: string }[]> {
   if (!values.length) return [];
-  return db.query<IdentifierClash & Row>(
-    `SELECT id AS "userId", 'primary_id' AS "idType", primary_id AS value FROM app_user
-      WHERE lower(primary_id) = ANY($1::text[]) AND institution_id = ANY($2::uuid[]) AND id IS DISTINCT FROM $3
+  return db.query<{ userId: string; value: string } & Row>(
+    `SELECT a.id AS "userId", k.v AS value FROM unnest($1::text[]) AS k(v), unnest($2::uuid[]) AS inst(id) CROSS JOIN LATERAL
+       (SELECT id FROM app_user WHERE institution_id = inst.id AND lower(primary_id) = k.v LIMIT 1) a
      UNION ALL
-     SELECT user_id, id_type, value FROM user_identifier
-      WHERE lower(value) = ANY($1::text[]) AND institution_id = ANY($2::uuid[]) AND user_id IS DISTINCT FROM $3`,
-    [values, institutionIds, exceptUserId],
+     SELECT i.user_id, k.v FROM unnest($1::text[]) AS k(v), unnest($2::uuid[]) AS inst(id) CROSS JOIN LATERAL
+       (SELECT user_id FROM user_identifier WHERE institution_id = inst.id AND lower(value) = k.v LIMIT 1) i`,
+    [values, institutionIds],
   );
 }
 

@@ -10,9 +10,9 @@ import type { Db, Queryable } from '../../db/database.js';
 import { insertAuditEvents, type AuditEventInput } from '../../db/queries/audit-events.js';
 import { addBatchProgress, checkOwnJob, insertJobChanges, insertJobErrors } from '../../db/queries/jobs.js';
 import {
-  findIdsWithPrefixes, findUsersByMatchKeys, findValueHolders, insertUsers, lockUserVersions, markSisState, updateUsers,
+  findIdsWithPrefixes, findUsersByMatchKeys, insertUsers, lockUserVersions, markSisState, updateUsers,
 } from '../../db/queries/user-batches.js';
-import { lockIdentifierValues } from '../../db/queries/users.js';
+import { findValueHolders, lockIdentifierValues } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
 import type { Actor } from '../access/actor.js';
 import { diffUsers, userAuditEvent } from '../audit/audit.js';
@@ -106,17 +106,17 @@ export async function prepareBatch(env: BatchEnv, records: SpoolRecord[], forced
 }
 
 /**
- * Writes a prepared batch in one transaction, with its counters and record range; `cancelled`
- * when the job was cancelled meanwhile (nothing written). Batches of one load may commit side by
+ * Writes a prepared batch in one transaction, with its counters and record range; true when the
+ * job was cancelled meanwhile (nothing written). Batches of one load may commit side by
  * side: they share no user (pass one made match ids unique), and meet only at the job's row.
  */
-export async function commitBatch(env: BatchEnv, batch: PreparedBatch): Promise<{ cancelled: boolean; delta: JobCounters }> {
+export async function commitBatch(env: BatchEnv, batch: PreparedBatch): Promise<boolean> {
   const { rules, dryRun, jobId } = env;
   const institutionId = rules.institution.id;
   return env.db.transaction(async (tx) => {
     const own = await checkOwnJob(tx, jobId, env.workerId);
     if (!own) throw new LeaseLostError(jobId);
-    if (own.cancelRequested) return { cancelled: true, delta: { ...ZERO_COUNTERS } };
+    if (own.cancelRequested) return true;
 
     const counters: JobCounters = { ...ZERO_COUNTERS, read: batch.records.length };
     const errors: JobRecordError[] = [];
@@ -188,7 +188,7 @@ export async function commitBatch(env: BatchEnv, batch: PreparedBatch): Promise<
     await insertJobErrors(tx, jobId, errors);
     const range = { first: batch.records[0]!.n, last: batch.records.at(-1)!.n };
     if (!(await addBatchProgress(tx, jobId, env.workerId, counters, [range], env.leaseSeconds))) throw new LeaseLostError(jobId);
-    return { cancelled: false, delta: counters };
+    return false;
   });
 }
 

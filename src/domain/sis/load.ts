@@ -85,12 +85,12 @@ async function* batchesOf(records: AsyncIterable<SpoolRecord>, size: number, don
 /** Commits a batch; when the unique indexes refuse it (a writer slipped in), record by record. */
 async function commitSafely(env: BatchEnv, batch: PreparedBatch): Promise<boolean> {
   try {
-    return (await commitBatch(env, batch)).cancelled;
+    return await commitBatch(env, batch);
   } catch (err) {
     if (!isUniqueViolation(err)) throw err;
     if (batch.records.length === 1) {
       const reason = new AppError('IDENTIFIER_TAKEN', { type: 'identifier', value: '(a value of this user, taken meanwhile)' }).message;
-      return (await commitBatch(env, await prepareBatch(env, batch.records, new Map([[batch.records[0]!.n, reason]])))).cancelled;
+      return commitBatch(env, await prepareBatch(env, batch.records, new Map([[batch.records[0]!.n, reason]])));
     }
     for (const rec of batch.records) if (await commitSafely(env, await prepareBatch(env, [rec]))) return true;
     return false;

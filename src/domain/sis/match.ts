@@ -9,20 +9,23 @@ export interface MatchKey {
   value: string;
 }
 
-/** The record's match id: its primary id, or its identifier of the profile's match type. */
-export function matchKeyOf(input: UserInput, matchBy: string): MatchKey | null {
-  let value: string | null | undefined;
-  if (matchBy === 'primary_id') value = input.primaryId;
-  else value = input.identifiers?.find((i) => i.idType?.trim().toLowerCase() === matchBy.toLowerCase() && i.value?.trim())?.value;
+function keyOf(value: string | null | undefined): MatchKey | null {
   const v = value?.trim();
   return v ? { key: v.toLowerCase(), value: v } : null;
 }
 
+const isType = (type: string | null | undefined, matchBy: string) => type?.trim().toLowerCase() === matchBy.toLowerCase();
+
+/** The record's match id: its primary id, or its identifier of the profile's match type. */
+export function matchKeyOf(input: UserInput, matchBy: string): MatchKey | null {
+  if (matchBy === 'primary_id') return keyOf(input.primaryId);
+  return keyOf(input.identifiers?.find((i) => isType(i.idType, matchBy) && i.value?.trim())?.value);
+}
+
 /** The same, from what pass one read of a raw record (before mapping). */
 export function rawMatchKey(r: { primaryId?: string | null; identifiers?: { type: string; value: string }[] }, matchBy: string): MatchKey | null {
-  const value = matchBy === 'primary_id' ? r.primaryId : r.identifiers?.find((i) => i.type.trim().toLowerCase() === matchBy.toLowerCase() && i.value.trim())?.value;
-  const v = value?.trim();
-  return v ? { key: v.toLowerCase(), value: v } : null;
+  if (matchBy === 'primary_id') return keyOf(r.primaryId);
+  return keyOf(r.identifiers?.find((i) => isType(i.type, matchBy) && i.value.trim())?.value);
 }
 
 /**

@@ -4,7 +4,7 @@ import { isUniqueViolation, type Db, type Queryable } from '../../db/database.js
 import { findInstitutionById, findNetworkById, listInstitutionIdsOfNetwork } from '../../db/queries/institutions.js';
 import {
   deleteUser,
-  findIdentifierClashes,
+  findValueHolders,
   findUserById,
   findUserByIdentifier,
   findUsersByIds,
@@ -82,13 +82,10 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
     }
     const values = [u.primaryId, ...u.identifiers.map((i) => i.value)].map((v) => v.toLowerCase());
     await lockIdentifierValues(tx, scope, values);
-    const clashes = await findIdentifierClashes(tx, institutionIds, values, self);
-    const clash = clashes[0];
+    const clash = (await findValueHolders(tx, institutionIds, values)).find((h) => h.userId !== self);
     if (clash) {
-      const mine = [{ idType: 'primary_id', value: u.primaryId }, ...u.identifiers].find(
-        (i) => i.value.toLowerCase() === clash.value.toLowerCase(),
-      );
-      throw new AppError('IDENTIFIER_TAKEN', { type: mine?.idType ?? clash.idType, value: mine?.value ?? clash.value });
+      const mine = [{ idType: 'primary_id', value: u.primaryId }, ...u.identifiers].find((i) => i.value.toLowerCase() === clash.value);
+      throw new AppError('IDENTIFIER_TAKEN', { type: mine?.idType ?? 'identifier', value: mine?.value ?? clash.value });
     }
   }
 
