@@ -94,6 +94,12 @@ export const ERRORS = {
     status: 500,
     message: 'General Error: An error has occurred while processing the request.',
   },
+  // The database was unreachable (connection lost or refused): nothing was changed; try again.
+  DATABASE_UNAVAILABLE: {
+    alma: 'CARREL_DATABASE_UNAVAILABLE',
+    status: 503,
+    message: 'The service is temporarily unavailable (its database cannot be reached); nothing was changed. Try again shortly.',
+  },
   // Carrel's own API.
   NOT_FOUND: { alma: 'CARREL_NOT_FOUND', status: 404, message: '{entity} {id} was not found.' },
   CONFLICT: { alma: 'CARREL_CONFLICT', status: 409, message: '{reason}' },

@@ -52,7 +52,47 @@ function wrap(run: Run, exec: (sql: string) => Promise<void>): Queryable {
   };
 }
 
-export async function openPostgres(url: string, poolSize = 10): Promise<Db> {
+/**
+ * The database cannot be reached: the connection was lost (the server restarted, an administrator
+ * terminated it, the network broke) or could not be made. The statement did not take effect (a
+ * cut transaction is rolled back whole by PostgreSQL); trying again later is the remedy. The HTTP
+ * layer answers 503, the job worker puts the job back in the queue.
+ */
+export class DatabaseUnavailableError extends Error {
+  constructor(cause: unknown) {
+    super(`the database is unavailable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+    this.name = 'DatabaseUnavailableError';
+  }
+}
+
+// SQLSTATEs of a connection that ended or cannot start: admin_shutdown, crash_shutdown,
+// cannot_connect_now, and class 08 (connection exception).
+const LOST_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '08007']);
+const LOST_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+// What node-postgres says when a socket ends or a pool cannot hand out a client in time.
+const LOST_MESSAGES = /^(Connection terminated|Client has encountered a connection error and is not queryable|timeout exceeded when trying to connect)/;
+
+/** The one rule for "the connection is gone" (not "the statement is wrong"); follows `cause`. */
+export function isDatabaseUnavailable(err: unknown): boolean {
+  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    if (e instanceof DatabaseUnavailableError) return true;
+    const { code, message } = e as { code?: unknown; message?: unknown };
+    if (typeof code === 'string' && (LOST_SQLSTATES.has(code) || LOST_ERRNOS.has(code))) return true;
+    if (typeof message === 'string' && LOST_MESSAGES.test(message)) return true;
+  }
+  return false;
+}
+
+const asUnavailable = (err: unknown) => (isDatabaseUnavailable(err) && !(err instanceof DatabaseUnavailableError) ? new DatabaseUnavailableError(err) : err);
+
+export interface PostgresOptions {
+  poolSize?: number;
+  /** How long to wait for a connection (a new one, or a free one of the pool) before giving up. */
+  connectTimeoutMs?: number;
+}
+
+export async function openPostgres(url: string, opts: number | PostgresOptions = {}): Promise<Db> {
+  const { poolSize = 10, connectTimeoutMs = 10_000 } = typeof opts === 'number' ? { poolSize: opts } : opts;
   const types = {
     getTypeParser(oid: number, format?: string) {
       if (oid === DATE_OID) return keepDate;
@@ -60,31 +100,75 @@ export async function openPostgres(url: string, poolSize = 10): Promise<Db> {
       return pg.types.getTypeParser(oid, format as 'text');
     },
   };
-  const pool = new pg.Pool({ connectionString: url, max: poolSize, types: types as pg.CustomTypesConfig });
-  // An idle client that loses its connection must not crash the process; the next query reconnects.
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: poolSize,
+    types: types as pg.CustomTypesConfig,
+    connectionTimeoutMillis: connectTimeoutMs,
+    keepAlive: true,
+  });
+  // An idle client that loses its connection must not crash the process; the pool drops it and
+  // the next query opens a new connection (with its own prepared statements).
   pool.on('error', () => {});
-  const runOn = (client: pg.Pool | pg.PoolClient): Run => async (sql, params, opts) =>
+
+  /**
+   * Checks a client out for `use`. A client that loses its connection while checked out emits
+   * 'error' on itself, which without a listener would end the process: the listener here turns
+   * it into a failed statement instead, and the broken client is discarded, not pooled again.
+   */
+  async function withClient<T>(use: (client: pg.PoolClient, discard: (why: Error) => void) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await pool.connect();
+    } catch (err) {
+      // Whatever stops a connection from starting (refused, timed out, the database not accepting
+      // connections, too many clients) is the database being unavailable to us.
+      if ((err as Error)?.message?.includes('after calling end on the pool')) throw err;
+      throw err instanceof DatabaseUnavailableError ? err : new DatabaseUnavailableError(err);
+    }
+    let broken: Error | undefined;
+    const onError = (err: Error) => {
+      broken ??= err;
+    };
+    client.on('error', onError);
+    try {
+      return await use(client, onError);
+    } catch (err) {
+      if (isDatabaseUnavailable(err)) broken ??= err as Error;
+      throw asUnavailable(err);
+    } finally {
+      client.off('error', onError);
+      client.release(broken);
+    }
+  }
+
+  const runOn = (client: pg.PoolClient): Run => async (sql, params, opts) =>
     (await client.query({ text: sql, values: params as unknown[], ...(opts?.name ? { name: opts.name } : {}) })).rows as Row[];
-  const execOn = (client: pg.Pool | pg.PoolClient) => async (sql: string) => {
+  const execOn = (client: pg.PoolClient) => async (sql: string) => {
     await client.query(sql);
   };
   return {
     engine: 'postgres',
-    ...wrap(runOn(pool), execOn(pool)),
-    async transaction(fn) {
-      const client = await pool.connect();
-      try {
+    ...wrap(
+      (sql, params, opts) => withClient((c) => runOn(c)(sql, params, opts)),
+      (sql) => withClient((c) => execOn(c)(sql)),
+    ),
+    transaction: (fn) =>
+      withClient(async (client, discard) => {
         await client.query('BEGIN');
-        const result = await fn(wrap(runOn(client), execOn(client)));
-        await client.query('COMMIT');
-        return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {});
-        throw err;
-      } finally {
-        client.release();
-      }
-    },
+        try {
+          const result = await fn(wrap(runOn(client), execOn(client)));
+          // A COMMIT cut by a lost connection may or may not have committed: callers that must
+          // know (SIS batches) record their progress in the same transaction and look again.
+          await client.query('COMMIT');
+          return result;
+        } catch (err) {
+          // On a lost connection PostgreSQL has rolled the transaction back already; a client
+          // whose ROLLBACK fails is in an unknown state and is thrown away, not pooled again.
+          await client.query('ROLLBACK').catch((rollbackErr: Error) => discard(rollbackErr));
+          throw err;
+        }
+      }),
     close: () => pool.end(),
   };
 }
@@ -117,10 +201,13 @@ export interface DbOptions {
   databaseUrl?: string | undefined;
   dataDir?: string | undefined;
   poolSize?: number;
+  connectTimeoutMs?: number;
 }
 
 export function openDb(opts: DbOptions): Promise<Db> {
-  return opts.databaseUrl ? openPostgres(opts.databaseUrl, opts.poolSize) : openPglite(opts.dataDir);
+  return opts.databaseUrl
+    ? openPostgres(opts.databaseUrl, { poolSize: opts.poolSize ?? 10, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000 })
+    : openPglite(opts.dataDir);
 }
 
 /** Unique violations surface as this so the domain can name the identifier that clashed. */

@@ -6,6 +6,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyError, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { App } from '../app.js';
+import { isDatabaseUnavailable } from '../db/database.js';
 import type { Actor } from '../domain/access/actor.js';
 import { AppError } from '../errors.js';
 import { errorEnvelopeJson, errorEnvelopeXml } from './alma/envelope.js';
@@ -13,7 +14,7 @@ import { responseFormat } from './alma/format.js';
 import { apiV1Routes } from './api-v1/index.js';
 import { loginPages } from './pages/login-pages.js';
 import { almaCodeTableRoutes } from './routes/code-tables.js';
-import { healthRoutes } from './routes/health.js';
+import { DATABASE_RETRY_AFTER_SECONDS, healthRoutes } from './routes/health.js';
 import { almaUserOperationRoutes } from './routes/user-operations.js';
 import { almaUserRoutes } from './routes/users.js';
 
@@ -45,6 +46,7 @@ function toAppError(err: FastifyError): AppError {
   }
   if (err.validation) return new AppError('INVALID_PARAMETER', { reason: `${err.validationContext ?? 'request'} ${err.message}` });
   if (err.statusCode === 429) return new AppError('RATE_LIMITED');
+  if (isDatabaseUnavailable(err)) return new AppError('DATABASE_UNAVAILABLE');
   return new AppError('INTERNAL');
 }
 
@@ -84,7 +86,11 @@ export async function buildServer(app: App, opts: { logger?: boolean; logStream?
 
   server.setErrorHandler((err: FastifyError, req, reply) => {
     const error = toAppError(err);
-    if (error.status >= 500) req.log.error({ err }, 'request failed');
+    if (error.code === 'DATABASE_UNAVAILABLE') {
+      // An outage fails every request: one line each, without the stack.
+      req.log.warn({ error: err.message }, 'request failed: database unavailable');
+      reply.header('retry-after', String(DATABASE_RETRY_AFTER_SECONDS));
+    } else if (error.status >= 500) req.log.error({ err }, 'request failed');
     return renderError(req, reply, error);
   });
   server.setNotFoundHandler((req, reply) =>

@@ -6,6 +6,7 @@ import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
+import { isDatabaseUnavailable } from '../../db/database.js';
 import type { Institution } from '../../domain/institutions/institution.js';
 import type { ResolvedSession } from '../../domain/identity/browser-sessions.js';
 import { AppError } from '../../errors.js';
@@ -117,7 +118,8 @@ ${csrfField(reply)}${newPasswordFields(true)}
     server.setErrorHandler(async (err: FastifyError, req: FastifyRequest<{ Params: Params }>, reply) => {
       const i = await institutions.byCode(req.params.institution ?? '').catch(() => undefined);
       const name = i?.name ?? 'Carrel';
-      const status = err.code?.startsWith('FST_CSRF') ? 403 : err instanceof AppError && err.code === 'NOT_FOUND' ? 404 : (err.statusCode ?? 500);
+      const status = err.code?.startsWith('FST_CSRF') ? 403 : err instanceof AppError && err.code === 'NOT_FOUND' ? 404
+        : isDatabaseUnavailable(err) ? 503 : (err.statusCode ?? 500);
       const text =
         status === 403
           ? 'This form has expired or did not come from this site. Please go back, reload the page and try again.'
