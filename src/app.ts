@@ -11,13 +11,17 @@ import { createBrowserSessions } from './domain/identity/browser-sessions.js';
 import { createIdentityService } from './domain/identity/identity-service.js';
 import { createMailService } from './domain/mail/outbox.js';
 import { createUserService } from './domain/users/user-service.js';
+import { sweepWorkDirs } from './domain/jobs/work-dirs.js';
 import { createSisModule } from './domain/sis/sis-module.js';
 import { createSmtpTransport } from './mail/smtp-transport.js';
 
 export async function createApp(config: Readonly<Config>, opts: { db?: Db; migrate?: boolean; clock?: () => Date } = {}) {
+  // Work folders of jobs whose process died (SIGKILL, a crash) hold patron data: gone at start.
+  const spoolDir = join(config.dataDir, 'spool');
+  sweepWorkDirs(spoolDir);
   const db =
     opts.db ??
-    (await openDb({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pg'), poolSize: config.dbPoolSize }));
+    (await openDb({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pg'), poolSize: config.dbPoolSize, connectTimeoutMs: config.dbConnectTimeoutMs }));
   if (opts.migrate !== false) await migrate(db);
   const codeTables = createCodeTableCache(db);
   // The identity module's clock: tests move it to expire links and locks.
@@ -46,6 +50,7 @@ export async function createApp(config: Readonly<Config>, opts: { db?: Db; migra
   const sisModule = createSisModule(db, codeTables, {
     uploadLimit: config.uploadLimit,
     batchSize: config.sisBatchSize,
+    spoolDir,
     baseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
   });
   const services = {

@@ -9,7 +9,7 @@
 // repeats 1-2 (cheap, and deterministic) and applies in 3 only the records no committed batch
 // covers.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
+import { mkdir, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { isUniqueViolation, type Db } from '../../db/database.js';
 import { findInstitutionById, findNetworkById, listInstitutionIdsOfNetwork } from '../../db/queries/institutions.js';
@@ -20,6 +20,7 @@ import type { CodeTableCache } from '../institutions/code-tables.js';
 import type { Institution } from '../institutions/institution.js';
 import type { FileStore } from '../jobs/file-store.js';
 import { ZERO_COUNTERS, type Job, type JobCounters } from '../jobs/job.js';
+import { createWorkDir } from '../jobs/work-dirs.js';
 import type { JobContext, JobHandler, JobOutcome } from '../jobs/worker.js';
 import { commitBatch, commitCounts, prepareBatch, settledOnly, type BatchEnv, type PreparedBatch } from './apply-batch.js';
 import { ownedByMapping } from './csv-mapping.js';
@@ -43,7 +44,8 @@ export interface SisLoadDeps {
   codeTables: CodeTableCache;
   files: FileStore;
   batchSize: number;
-  tmpDir: string;
+  /** Where loads keep their work folders (patron data: <dataDir>/spool; see work-dirs.ts). */
+  spoolDir: string;
 }
 
 export const SIS_LOAD = 'sis.load';
@@ -189,8 +191,8 @@ export function createSisLoadHandler(deps: SisLoadDeps): JobHandler {
       await ctx.progress(now);
     };
 
-    await mkdir(deps.tmpDir, { recursive: true });
-    const work = await mkdtemp(join(deps.tmpDir, 'carrel-sis-'));
+    const workDir = await createWorkDir(deps.spoolDir);
+    const work = workDir.path;
     try {
       const input = join(work, 'input');
       await files.copyToPath(payload.fileId, input);
@@ -241,7 +243,7 @@ export function createSisLoadHandler(deps: SisLoadDeps): JobHandler {
       await settleDropFile(payload.dropFile, true);
       return { status: 'succeeded', result };
     } finally {
-      await rm(work, { recursive: true, force: true });
+      await workDir.remove();
     }
   };
 }

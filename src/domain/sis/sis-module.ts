@@ -1,6 +1,5 @@
 // The SIS integration wired together for the composition root: profiles, loads and exports,
 // the job service that reports on them, restoring manual edits, and the worker's handler map.
-import { tmpdir } from 'node:os';
 import type { Db } from '../../db/database.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
 import { createFileStore } from '../jobs/file-store.js';
@@ -20,7 +19,8 @@ export interface SisOptions {
   /** Records per batch transaction; 0: 500 (measured: 1000 is no faster and holds more memory). */
   batchSize: number;
   baseUrl: string;
-  tmpDir?: string;
+  /** The loads' work folders (copies of files, spools: patron data), e.g. <dataDir>/spool. */
+  spoolDir: string;
 }
 
 export function createSisModule(db: Db, codeTables: CodeTableCache, opts: SisOptions) {
@@ -28,9 +28,8 @@ export function createSisModule(db: Db, codeTables: CodeTableCache, opts: SisOpt
   const profiles = createProfileService({ db, codeTables });
   const sis = createSisService({ db, files, profiles, uploadLimit: opts.uploadLimit });
   const batchSize = opts.batchSize || 500;
-  const tmpDir = opts.tmpDir ?? tmpdir();
   const jobHandlers: JobHandlers = {
-    [SIS_LOAD]: createSisLoadHandler({ db, codeTables, files, batchSize, tmpDir }),
+    [SIS_LOAD]: createSisLoadHandler({ db, codeTables, files, batchSize, spoolDir: opts.spoolDir }),
     [SIS_EXPORT]: createSisExportHandler({ db, codeTables, files, pageSize: 1000, baseUrl: opts.baseUrl }),
   };
   const dropFolders = createDropFolderPoller({ db, sis });
