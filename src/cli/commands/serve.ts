@@ -23,7 +23,7 @@ export async function serve(config: Readonly<Config>, opts: { demo: boolean; wor
     await app.close();
   };
   // The job worker (SIS loads, exports, drop folders) unless --no-worker.
-  const worker = opts.worker === false ? undefined : startWorker(app, (msg, extra) => server.log.info(extra ?? {}, msg));
+  const worker = opts.worker === false ? undefined : startWorker(app, (msg, extra, level = 'info') => server.log[level](extra ?? {}, msg));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 

@@ -2,10 +2,10 @@
 // `carrel serve` runs the same worker beside the HTTP server unless given --no-worker.
 import type { Command } from 'commander';
 import { createApp, type App } from '../../app.js';
-import { createWorker, type Worker } from '../../domain/jobs/worker.js';
+import { createWorker, type Worker, type WorkerLog } from '../../domain/jobs/worker.js';
 import { configFrom } from '../context.js';
 
-export type Log = (msg: string, extra?: Record<string, unknown>) => void;
+export type Log = WorkerLog;
 
 /** Starts the queue worker of this process; drop folders are polled (and housekeeping done) when the queue is empty. */
 export function startWorker(app: App, log: Log): Worker {
@@ -26,7 +26,7 @@ export function workerCommand(program: Command): void {
     .description('run the job worker (SIS loads, exports, drop folders) without the HTTP server')
     .action(async (_opts: unknown, cmd: Command) => {
       const app = await createApp(configFrom(cmd));
-      const log: Log = (msg, extra) => console.log(JSON.stringify({ time: new Date().toISOString(), msg, ...extra }));
+      const log: Log = (msg, extra, level = 'info') => console.log(JSON.stringify({ time: new Date().toISOString(), level, msg, ...extra }));
       const worker = startWorker(app, log);
       log('worker started', { workerId: worker.workerId });
       let closing = false;

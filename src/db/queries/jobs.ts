@@ -186,6 +186,19 @@ export async function releaseJob(db: Queryable, id: string, workerId: string): P
   );
 }
 
+/**
+ * A job whose attempt lost the database goes back to the queue, to be claimed again after
+ * `delaySeconds` (the attempt stays counted); it resumes from its committed batches.
+ */
+export async function requeueJob(db: Queryable, id: string, workerId: string, delaySeconds: number, error: string): Promise<void> {
+  await db.query(
+    `UPDATE job SET status = 'queued', locked_by = NULL, locked_until = NULL, error = $4,
+       run_after = now() + make_interval(secs => $3)
+     WHERE id = $1 AND locked_by = $2 AND status = 'running'`,
+    [id, workerId, delaySeconds, error],
+  );
+}
+
 /** A queued job is cancelled at once; a running one stops at its next batch. */
 export async function requestJobCancel(db: Queryable, id: string): Promise<Job | undefined> {
   const r = await db.maybeOne(

@@ -3,11 +3,17 @@
 // the job is claimed again once it runs out (at once by a process on the same machine that can
 // see the holder's pid is gone). Handlers commit their progress in batches, with a checkpoint,
 // so a reclaimed job resumes where the dead worker's last batch committed.
+//
+// The database going away is a fault to outlast, not a job failure: an attempt that loses its
+// connection puts the job back in the queue with a delay (1 s, 2 s, 4 s … per attempt, up to the
+// job's max_attempts), and the worker's own statements (claim, finish, requeue) are tried again
+// with backoff until the database answers.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import type { Db } from '../../db/database.js';
-import { claimJob, claimNextJob, extendLease, finishJob, releaseJob } from '../../db/queries/jobs.js';
+import { isDatabaseUnavailable, type Db } from '../../db/database.js';
+import { claimJob, claimNextJob, extendLease, finishJob, releaseJob, requeueJob } from '../../db/queries/jobs.js';
 import type { Job } from './job.js';
+import { processIsGone } from './work-dirs.js';
 
 export interface JobContext {
   job: Job;
@@ -29,6 +35,8 @@ export interface JobOutcome {
   error?: string;
 }
 
+export type WorkerLog = (msg: string, extra?: Record<string, unknown>, level?: 'info' | 'warn') => void;
+
 export type ProgressListener = (job: Job) => void | Promise<void>;
 export type JobHandler = (ctx: JobContext) => Promise<JobOutcome>;
 export type JobHandlers = Readonly<Record<string, JobHandler>>;
@@ -40,8 +48,13 @@ export interface WorkerOptions {
   pollMs?: number;
   /** Runs between jobs when the queue is empty (drop folders). */
   idle?: () => Promise<void>;
-  log?: (msg: string, extra?: Record<string, unknown>) => void;
+  log?: WorkerLog;
 }
+
+/** Delay before the next attempt of a job whose attempt `attempt` lost the database: 1 s, 2 s, 4 s … at most a minute. */
+export const jobRetryDelayMs = (attempt: number) => Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1));
+/** The worker's own waits while the database is away: 1 s, doubling, at most 10 s. */
+const outageWaitMs = (failures: number) => Math.min(10_000, 1000 * 2 ** Math.max(0, failures - 1));
 
 export function newWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -53,12 +66,7 @@ export function holderIsDead(lockedBy: string | null): boolean {
   const [host, pidText] = lockedBy.split(':');
   const pid = Number(pidText);
   if (host !== hostname() || !Number.isInteger(pid) || pid === process.pid) return false;
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return processIsGone(pid);
 }
 
 export class LeaseLostError extends Error {
@@ -78,7 +86,21 @@ export function createWorker(opts: WorkerOptions) {
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
 
-  async function run(job: Job, onProgress?: ProgressListener): Promise<Job> {
+  /** Runs fn, and again with backoff while the database is unavailable (until the worker stops). */
+  async function persisting<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    for (let failures = 1; ; failures++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!isDatabaseUnavailable(err) || stopping) throw err;
+        if (failures === 1) log(`${what}: the database is unavailable; trying again`, { error: (err as Error).message }, 'warn');
+        await sleep(outageWaitMs(failures));
+      }
+    }
+  }
+
+  /** One attempt at a claimed job; retryInMs when it lost the database and went back to the queue. */
+  async function attempt(job: Job, onProgress?: ProgressListener): Promise<{ retryInMs?: number }> {
     const handler = handlers[job.kind];
     const controller = new AbortController();
     current = controller;
@@ -104,24 +126,52 @@ export function createWorker(opts: WorkerOptions) {
         clearInterval(heartbeat);
         current = null;
         if (stopping) await releaseJob(db, job.id, workerId).catch(() => {});
-        return job;
+        return {};
       }
-      log('job failed', { jobId: job.id, error: (err as Error).stack ?? String(err) });
-      outcome = { status: 'failed', error: (err as Error).message ?? String(err) };
+      const error = (err as Error).message ?? String(err);
+      if (isDatabaseUnavailable(err)) {
+        if (job.attempts < job.maxAttempts) {
+          // What the attempt committed stays; the next one resumes after it.
+          const retryInMs = jobRetryDelayMs(job.attempts);
+          log('job lost the database; back to the queue', { jobId: job.id, attempt: job.attempts, maxAttempts: job.maxAttempts, retryInMs, error }, 'warn');
+          clearInterval(heartbeat);
+          current = null;
+          await persisting('requeueing a job', () => requeueJob(db, job.id, workerId, retryInMs / 1000, `attempt ${job.attempts} lost the database: ${error}`));
+          return { retryInMs };
+        }
+        outcome = { status: 'failed', error: `gave up after ${job.maxAttempts} attempts; the last lost the database: ${error}` };
+      } else outcome = { status: 'failed', error };
+      log('job failed', { jobId: job.id, error: (err as Error).stack ?? String(err) }, 'warn');
     } finally {
       clearInterval(heartbeat);
       current = null;
     }
-    await finishJob(db, job.id, workerId, outcome.status, outcome.result ?? null, outcome.error ?? null);
+    await persisting('finishing a job', () => finishJob(db, job.id, workerId, outcome.status, outcome.result ?? null, outcome.error ?? null));
     log('job finished', { jobId: job.id, kind: job.kind, status: outcome.status });
+    return {};
+  }
+
+  /**
+   * Runs a claimed job here to its end: an attempt that lost the database is tried again in this
+   * process after its delay (the command line waits for its job rather than leave it queued).
+   */
+  async function run(job: Job, onProgress?: ProgressListener): Promise<Job> {
+    for (let j: Job | undefined = job; j; ) {
+      const { retryInMs } = await attempt(j, onProgress);
+      if (retryInMs === undefined || stopping) break;
+      await sleep(retryInMs);
+      if (stopping) break;
+      const id: string = j.id;
+      j = await persisting<Job | undefined>('claiming a job', () => claimJob(db, id, workerId, leaseSeconds, false));
+    }
     return job;
   }
 
-  /** Claims and runs one job; false when the queue had none. */
+  /** Claims and runs one attempt of one job; false when the queue had none. */
   async function runOnce(): Promise<boolean> {
     const job = await claimNextJob(db, workerId, leaseSeconds, Object.keys(handlers));
     if (!job) return false;
-    await run(job);
+    await attempt(job);
     return true;
   }
 
@@ -157,13 +207,22 @@ export function createWorker(opts: WorkerOptions) {
       if (loop) return;
       stopping = false;
       loop = (async () => {
+        // Consecutive polls that found the database away: logged once, then waited out with backoff.
+        let outage = 0;
         while (!stopping) {
           let worked = false;
           try {
             worked = await runOnce();
             if (!worked && opts.idle && !stopping) await opts.idle();
+            if (outage) log('job queue reachable again', { after: outage });
+            outage = 0;
           } catch (err) {
-            log('worker error', { error: (err as Error).message });
+            if (isDatabaseUnavailable(err)) {
+              if (outage++ === 0) log('job queue unreachable: the database is unavailable; polling with backoff', { error: (err as Error).message }, 'warn');
+              if (!stopping) await sleep(outageWaitMs(outage));
+              continue;
+            }
+            log('worker error', { error: (err as Error).message }, 'warn');
           }
           if (!worked && !stopping) await sleep(pollMs);
         }

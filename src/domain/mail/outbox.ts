@@ -2,7 +2,7 @@
 // link's token), so a rolled-back action sends nothing and a committed one is never lost. A sender
 // delivers due rows over SMTP with retry and backoff; without SMTP they wait in the outbox, readable
 // through the API, and in development each is printed to the log instead.
-import type { Db, Queryable } from '../../db/database.js';
+import { isDatabaseUnavailable, type Db, type Queryable } from '../../db/database.js';
 import { claimDueMail, insertMail, listMail, markMailDone, markMailFailed, type MailRow, type MailStatus } from '../../db/queries/mail-outbox.js';
 import { AppError } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
@@ -30,6 +30,24 @@ const silent: MailLog = { info() {}, warn() {} };
 export const MAX_ATTEMPTS = 8;
 const LEASE_SECONDS = 300;
 const BATCH = 50;
+/**
+ * How long a sent message waits for the database to come back to be marked sent. Past it the row
+ * stays pending and the message goes again when its lease ends: at least once, as SMTP is.
+ */
+const MARK_SENT_PATIENCE_MS = 30_000;
+
+/** Runs a write, again with backoff while the database is unavailable, for at most patienceMs. */
+async function outlasting<T>(patienceMs: number, write: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + patienceMs;
+  for (let wait = 250; ; wait = Math.min(wait * 2, 4000)) {
+    try {
+      return await write();
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || Date.now() + wait > deadline) throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+}
 
 /** 1, 2, 4 … minutes, at most an hour, between attempts. */
 export const backoffMs = (attempts: number) => Math.min(3_600_000, 60_000 * 2 ** Math.max(0, attempts - 1));
@@ -69,8 +87,6 @@ export function createMailService({ db, clock, transport, devLog }: MailServiceD
     }
     try {
       await transport.send({ to: m.toAddress, subject: m.subject, text: m.text, html: m.html });
-      await markMailDone(db, m.id, { status: 'sent', now: clock(), text: redactLinks(m.text), html: m.html && redactLinks(m.html) });
-      return 'sent';
     } catch (err) {
       const giveUp = m.attempts >= MAX_ATTEMPTS;
       const error = String((err as Error)?.message ?? err).slice(0, 500);
@@ -78,6 +94,11 @@ export function createMailService({ db, clock, transport, devLog }: MailServiceD
       log.warn({ mailId: m.id, attempts: m.attempts, error }, giveUp ? 'mail failed for good' : 'mail failed; will retry');
       return giveUp ? 'failed' : 'retry';
     }
+    // The message has left: a lost connection now must not make it go twice.
+    await outlasting(MARK_SENT_PATIENCE_MS, () =>
+      markMailDone(db, m.id, { status: 'sent', now: clock(), text: redactLinks(m.text), html: m.html && redactLinks(m.html) }),
+    );
+    return 'sent';
   }
 
   async function deliverPendingMail(log: MailLog = silent): Promise<Record<'sent' | 'logged' | 'retry' | 'failed', number>> {
@@ -110,10 +131,18 @@ export function createMailService({ db, clock, transport, devLog }: MailServiceD
       let timer: NodeJS.Timeout | undefined;
       let running: Promise<void> | undefined;
       let stopped = false;
+      // A database outage fails every round: said once, and once when it is over.
+      let failing = false;
       const round = async () => {
         running = deliverPendingMail(log).then(
-          () => {},
-          (err: unknown) => log.warn({ error: String(err) }, 'mail sender round failed'),
+          () => {
+            if (failing) log.info({}, 'mail sender working again');
+            failing = false;
+          },
+          (err: unknown) => {
+            if (!failing || !isDatabaseUnavailable(err)) log.warn({ error: String(err) }, 'mail sender round failed');
+            failing = true;
+          },
         );
         await running;
         running = undefined;
