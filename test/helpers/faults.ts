@@ -6,8 +6,8 @@ import pg from 'pg';
 import { ADMIN_URL } from './db.js';
 
 export interface DbSaboteur {
-  /** Terminates every connection to the database but this one's; answers how many. */
-  terminate(): Promise<number>;
+  /** Terminates every connection to the database (but those of `except`, pids); answers how many. */
+  terminate(except?: number[]): Promise<number>;
   /** Refuses new connections (ALLOW_CONNECTIONS false) and terminates the open ones. */
   block(): Promise<void>;
   /** Accepts connections again. */
@@ -24,10 +24,11 @@ export async function saboteur(testDbUrl: string): Promise<DbSaboteur> {
   const admin = new pg.Client({ connectionString: ADMIN_URL });
   await admin.connect();
   let blocked = false;
-  const terminate = async () =>
+  const terminate = async (except: number[] = []) =>
     (await admin.query<{ n: number }>(
-      'SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
-      [name],
+      `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+       WHERE datname = $1 AND pid <> pg_backend_pid() AND pid <> ALL($2::int[])`,
+      [name, except],
     )).rows[0]!.n;
   return {
     terminate,
