@@ -2,6 +2,7 @@
 // database, so it survives what it does to the test database) that terminates the test
 // database's connections, and turns new ones away and back. PostgreSQL only: PGlite has no
 // connections to cut.
+import { AssertionError } from 'node:assert';
 import pg from 'pg';
 import { ADMIN_URL } from './db.js';
 
@@ -49,7 +50,7 @@ export async function saboteur(testDbUrl: string): Promise<DbSaboteur> {
   };
 }
 
-/** Polls until check() answers something truthy; fails with `what` after timeoutMs. */
+/** Polls until check() answers something truthy; fails with `what` after timeoutMs, at once when check asserts. */
 export async function waitFor<T>(what: string, check: () => Promise<T> | T, timeoutMs = 30_000, everyMs = 50): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -58,6 +59,7 @@ export async function waitFor<T>(what: string, check: () => Promise<T> | T, time
       const v = await check();
       if (v) return v as NonNullable<T>;
     } catch (err) {
+      if (err instanceof AssertionError) throw err;
       last = err;
     }
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
