@@ -81,6 +81,14 @@ test('connections terminated again and again during API reads and writes: no cra
     const res = n % 2 ? await alma.get(`/users/cut${n % LOOPS}`) : await alma.put(`/users/cut${n % LOOPS}`, jsonUser(`cut${n % LOOPS}`));
     assert.equal(res.statusCode, 200, res.body);
   }
+  // A write cut mid-transaction left nothing behind: each version of a user has its audit event.
+  const rows = await ctx.app.db.query<{ primary_id: string; version: number; events: number }>(
+    `SELECT u.primary_id, u.version, (SELECT count(*)::int FROM audit_event a WHERE a.entity_id = u.id) AS events
+     FROM app_user u WHERE u.institution_id = $1 AND u.primary_id LIKE 'cut%'`,
+    [inst.id],
+  );
+  assert.equal(rows.length, LOOPS);
+  for (const r of rows) assert.equal(r.events, r.version, `${r.primary_id}: one audit event per version (no partial write)`);
 });
 
 test('the database away: 503 in the envelope (JSON and XML), /healthz 503 at once, recovery within 5 s', { skip }, async () => {
