@@ -57,7 +57,7 @@ before(async () => {
 });
 
 after(async () => {
-  if (skip) return;
+  if (skip) return rmSync(work, { recursive: true, force: true });
   if (child && child.exitCode === null) {
     child.kill('SIGTERM');
     await new Promise((r) => child!.once('exit', r));
