@@ -232,10 +232,12 @@ export function createSisLoadHandler(deps: SisLoadDeps): JobHandler {
         result.deactivateRefused = `${counters.failed} record(s) failed, so users missing from the file were not deactivated`;
       } else if (wantDeactivate) {
         const cp = job.checkpoint;
+        // Progress is for the eyes: a report lost to an outage must not become an unhandled
+        // rejection (the process would end); the next batch's own statement meets the outage.
         const done = await deactivateMissing(env, { counters, applied: total }, {
           deactivated: cp.phase === 'deactivate' ? Number(cp.deactivated ?? 0) : 0,
           after: cp.phase === 'deactivate' ? ((cp.after as string | null) ?? null) : null,
-        }, deps.batchSize, () => void report());
+        }, deps.batchSize, () => void report().catch(() => {}));
         if (done.cancelled) return cancelled(await current());
         result.deactivated = done.deactivated;
       }
