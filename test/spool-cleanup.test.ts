@@ -42,14 +42,23 @@ test('at start, the work folders of dead processes are removed and a live proces
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, 'records.jsonl'), '{"n":1}\n');
   }
-  const testDb = await createTestDb({ migrate: false });
+  const testDb = await createTestDb();
   cleanups.push(() => testDb.drop().catch(() => {}));
   const app = await createApp(loadConfig({}, { logLevel: 'silent', dataDir }), { db: testDb.db, migrate: false });
-  await app.close();
-  assert.equal(existsSync(dead), false, 'a dead process\'s folder is swept');
-  assert.equal(existsSync(mine), false, 'a folder of this pid that this process does not hold is swept');
-  assert.equal(existsSync(live), true, 'a live process\'s folder is kept');
-  assert.equal(existsSync(other), true, 'what is not a work folder is left alone');
+  try {
+    assert.equal(existsSync(dead), false, 'a dead process\'s folder is swept');
+    assert.equal(existsSync(mine), false, 'a folder of this pid that this process does not hold is swept');
+    assert.equal(existsSync(live), true, 'a live process\'s folder is kept');
+    assert.equal(existsSync(other), true, 'what is not a work folder is left alone');
+    // A long-running server sweeps again in its worker's housekeeping (the first idle round, then hourly).
+    const later = join(spool, `job-${deadPid()}-ghi789`);
+    mkdirSync(later);
+    await app.workerIdle();
+    assert.equal(existsSync(later), false, 'swept by the worker\'s housekeeping');
+    assert.equal(existsSync(live), true);
+  } finally {
+    await app.close();
+  }
 });
 
 test('a load\'s work folder is under <dataDir>/spool while it runs, and gone after success, refusal and cancellation', async () => {

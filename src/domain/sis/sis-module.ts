@@ -4,6 +4,7 @@ import type { Db } from '../../db/database.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
 import { createFileStore } from '../jobs/file-store.js';
 import { createJobService } from '../jobs/job-service.js';
+import { sweepWorkDirs } from '../jobs/work-dirs.js';
 import type { JobHandlers } from '../jobs/worker.js';
 import { createManualEditService } from '../users/manual-edits.js';
 import { deleteAbandonedFiles } from '../../db/queries/job-files.js';
@@ -35,11 +36,16 @@ export function createSisModule(db: Db, codeTables: CodeTableCache, opts: SisOpt
   const dropFolders = createDropFolderPoller({ db, sis });
   let lastHousekeeping = 0;
   return {
-    /** Between jobs: poll the drop folders; hourly, drop abandoned uploads and old inputs (kept 7 days). */
+    /**
+     * Between jobs: poll the drop folders; hourly, drop abandoned uploads and old inputs (kept 7
+     * days), and the work folders of processes that died meanwhile (a carrel import killed beside
+     * a long-running carrel serve).
+     */
     async idle(): Promise<void> {
       await dropFolders.poll();
       if (Date.now() - lastHousekeeping < 3_600_000) return;
       lastHousekeeping = Date.now();
+      sweepWorkDirs(opts.spoolDir);
       await deleteAbandonedFiles(db, 24);
       await deleteFinishedJobLeftovers(db, 7);
     },
