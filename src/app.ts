@@ -48,6 +48,8 @@ export async function createApp(config: Readonly<Config>, opts: { db?: Db; migra
     batchSize: config.sisBatchSize,
     baseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
   });
+  const apiKeys = createApiKeyService(db, { cacheMs: config.apiKeyCacheMs });
+  await apiKeys.listen();
   const services = {
     institutions: createInstitutionService(db, codeTables),
     users: createUserService({ db, codeTables, credentials: identity.credentialPort }),
@@ -57,7 +59,7 @@ export async function createApp(config: Readonly<Config>, opts: { db?: Db; migra
       absoluteMinutes: config.sessionAbsoluteMinutes,
     }),
     mail,
-    apiKeys: createApiKeyService(db, { cacheMs: config.apiKeyCacheMs }),
+    apiKeys,
     codeTables,
     ...sisModule.services,
   };

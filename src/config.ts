@@ -15,6 +15,7 @@ export interface Config {
   /** Largest accepted request body in bytes. */
   bodyLimit: number;
   dbPoolSize: number;
+  /** How long a verified API key is trusted without asking the database: the most a revocation can take. */
   apiKeyCacheMs: number;
   /** argon2id cost for new password hashes (OWASP: 19456 KiB, 2 passes, 1 lane). */
   argon2MemoryKiB: number;
@@ -75,7 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     logLevel: logLevel as Config['logLevel'],
     bodyLimit: int('bodyLimit', pick('bodyLimit', 'CARREL_BODY_LIMIT') ?? 1_048_576, 1024, 1_073_741_824),
     dbPoolSize: int('dbPoolSize', pick('dbPoolSize', 'CARREL_DB_POOL_SIZE') ?? 10, 1, 200),
-    apiKeyCacheMs: int('apiKeyCacheMs', pick('apiKeyCacheMs', 'CARREL_API_KEY_CACHE_MS') ?? 10_000, 0, 600_000),
+    apiKeyCacheMs: int('apiKeyCacheMs', pick('apiKeyCacheMs', 'CARREL_API_KEY_CACHE_MS') ?? 5_000, 0, 600_000),
     argon2MemoryKiB: int('argon2MemoryKiB', pick('argon2MemoryKiB', 'CARREL_ARGON2_MEMORY_KIB') ?? 19_456, 8, 4_194_304),
     argon2TimeCost: int('argon2TimeCost', pick('argon2TimeCost', 'CARREL_ARGON2_TIME_COST') ?? 2, 1, 100),
     argon2Parallelism: int('argon2Parallelism', pick('argon2Parallelism', 'CARREL_ARGON2_PARALLELISM') ?? 1, 1, 64),
