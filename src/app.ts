@@ -13,6 +13,7 @@ import { createMailService } from './domain/mail/outbox.js';
 import { createUserService } from './domain/users/user-service.js';
 import { createSisModule } from './domain/sis/sis-module.js';
 import { createSmtpTransport } from './mail/smtp-transport.js';
+import { publicBaseUrl } from './public-url.js';
 
 export async function createApp(config: Readonly<Config>, opts: { db?: Db; migrate?: boolean; clock?: () => Date } = {}) {
   const db =
@@ -39,14 +40,14 @@ export async function createApp(config: Readonly<Config>, opts: { db?: Db; migra
       emailLoginLinkMinutes: config.emailLoginLinkMinutes,
       loginAddressMaxFailures: config.loginAddressMaxFailures,
       loginAddressWindowMinutes: config.loginAddressWindowMinutes,
-      publicUrl: config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`,
+      publicUrl: publicBaseUrl(config),
     },
   });
   // SIS profiles, loads and exports, their jobs, and the worker's handler for each job kind.
   const sisModule = createSisModule(db, codeTables, {
     uploadLimit: config.uploadLimit,
     batchSize: config.sisBatchSize,
-    baseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+    baseUrl: publicBaseUrl(config),
   });
   const apiKeys = createApiKeyService(db, { cacheMs: config.apiKeyCacheMs });
   await apiKeys.listen();
