@@ -122,17 +122,18 @@ export async function countFailures(db: Queryable, key: string, since: Date): Pr
   return r?.failures ?? 0;
 }
 
+/** The counter rule, as SQL over three parameters: one more under key, a window older than secs starts over. */
+const bumpSql = (key: string, now: string, secs: string) => `INSERT INTO identity.login_counter AS lc (key, window_start, failures)
+  SELECT ${key}::text, ${now}::timestamptz, 1 WHERE ${key}::text IS NOT NULL
+  ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN lc.window_start <= ${now}::timestamptz - make_interval(secs => ${secs}::float8) THEN 1 ELSE lc.failures + 1 END,
+    window_start = CASE WHEN lc.window_start <= ${now}::timestamptz - make_interval(secs => ${secs}::float8) THEN ${now}::timestamptz
+      ELSE lc.window_start END
+  RETURNING failures`;
+
 /** One more under `key`; a window older than windowSeconds starts over. Returns the new count. */
 export async function bumpCounter(db: Queryable, key: string, now: Date, windowSeconds: number): Promise<number> {
-  const r = await db.one<{ failures: number }>(
-    `INSERT INTO identity.login_counter AS lc (key, window_start, failures) VALUES ($1, $2, 1)
-     ON CONFLICT (key) DO UPDATE SET
-       failures = CASE WHEN lc.window_start <= $2::timestamptz - make_interval(secs => $3) THEN 1 ELSE lc.failures + 1 END,
-       window_start = CASE WHEN lc.window_start <= $2::timestamptz - make_interval(secs => $3) THEN $2 ELSE lc.window_start END
-     RETURNING failures`,
-    [key, now, windowSeconds],
-  );
-  return r.failures;
+  return (await db.one<{ failures: number }>(bumpSql('$1', '$2', '$3'), [key, now, windowSeconds])).failures;
 }
 
 /**
@@ -155,12 +156,6 @@ export async function recordLoginFailure(
     pair: { key: string; windowSeconds: number } | null;
   },
 ): Promise<void> {
-  const bump = (key: number, secs: number) => `INSERT INTO identity.login_counter AS lc (key, window_start, failures)
-       SELECT $${key}::text, $1::timestamptz, 1 WHERE $${key}::text IS NOT NULL
-       ON CONFLICT (key) DO UPDATE SET
-         failures = CASE WHEN lc.window_start <= $1::timestamptz - make_interval(secs => $${secs}::float8) THEN 1 ELSE lc.failures + 1 END,
-         window_start = CASE WHEN lc.window_start <= $1::timestamptz - make_interval(secs => $${secs}::float8) THEN $1 ELSE lc.window_start END
-       RETURNING 1`;
   await db.query(
     `WITH credential AS (
        UPDATE identity.credential SET
@@ -169,9 +164,9 @@ export async function recordLoginFailure(
          last_failed_at = $1
        WHERE user_id = $2::uuid AND (locked_until IS NULL OR locked_until <= $1)
        RETURNING 1),
-     name AS (${bump(5, 6)}),
-     address AS (${bump(7, 8)}),
-     pair AS (${bump(9, 10)})
+     name AS (${bumpSql('$5', '$1', '$6')}),
+     address AS (${bumpSql('$7', '$1', '$8')}),
+     pair AS (${bumpSql('$9', '$1', '$10')})
      SELECT 1 AS done`,
     [
       f.now,
