@@ -14,6 +14,7 @@ import { createUserService } from './domain/users/user-service.js';
 import { sweepWorkDirs } from './domain/jobs/work-dirs.js';
 import { createSisModule } from './domain/sis/sis-module.js';
 import { createSmtpTransport } from './mail/smtp-transport.js';
+import { publicBaseUrl } from './public-url.js';
 
 export async function createApp(config: Readonly<Config>, opts: { db?: Db; migrate?: boolean; clock?: () => Date } = {}) {
   // Work folders of jobs whose process died (SIGKILL, a crash) hold patron data: gone at start.
@@ -43,7 +44,7 @@ export async function createApp(config: Readonly<Config>, opts: { db?: Db; migra
       emailLoginLinkMinutes: config.emailLoginLinkMinutes,
       loginAddressMaxFailures: config.loginAddressMaxFailures,
       loginAddressWindowMinutes: config.loginAddressWindowMinutes,
-      publicUrl: config.publicUrl ?? `http://${config.host === '0.0.0.0' ? 'localhost' : config.host}:${config.port}`,
+      publicUrl: publicBaseUrl(config),
     },
   });
   // SIS profiles, loads and exports, their jobs, and the worker's handler for each job kind.
@@ -51,8 +52,10 @@ export async function createApp(config: Readonly<Config>, opts: { db?: Db; migra
     uploadLimit: config.uploadLimit,
     batchSize: config.sisBatchSize,
     spoolDir,
-    baseUrl: config.publicUrl ?? `http://${config.host}:${config.port}`,
+    baseUrl: publicBaseUrl(config),
   });
+  const apiKeys = createApiKeyService(db, { cacheMs: config.apiKeyCacheMs });
+  await apiKeys.listen();
   const services = {
     institutions: createInstitutionService(db, codeTables),
     users: createUserService({ db, codeTables, credentials: identity.credentialPort }),
@@ -62,7 +65,7 @@ export async function createApp(config: Readonly<Config>, opts: { db?: Db; migra
       absoluteMinutes: config.sessionAbsoluteMinutes,
     }),
     mail,
-    apiKeys: createApiKeyService(db, { cacheMs: config.apiKeyCacheMs }),
+    apiKeys,
     codeTables,
     ...sisModule.services,
   };

@@ -1,6 +1,7 @@
 // Configuration, parsed once from the environment (and an optional JSON file named by
 // CARREL_CONFIG) into one frozen object. Nothing else in Carrel reads process.env.
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 export interface Config {
@@ -11,12 +12,18 @@ export interface Config {
   dataDir: string;
   /** Public base URL, for the `link` fields Alma clients follow. */
   publicUrl: string | undefined;
+  /**
+   * Reverse proxies whose X-Forwarded-For/-Proto/-Host are believed (addresses, CIDRs, or
+   * loopback, linklocal, uniquelocal); empty: none, the peer is the client.
+   */
+  trustedProxies: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** Largest accepted request body in bytes. */
   bodyLimit: number;
   dbPoolSize: number;
   /** How long a statement waits for a database connection before failing with 503 (PostgreSQL). */
   dbConnectTimeoutMs: number;
+  /** How long a verified API key is trusted without asking the database: the most a revocation can take. */
   apiKeyCacheMs: number;
   /** argon2id cost for new password hashes (OWASP: 19456 KiB, 2 passes, 1 lane). */
   argon2MemoryKiB: number;
@@ -56,6 +63,21 @@ function bool(name: string, raw: unknown): boolean {
   throw new Error(`config ${name} must be true or false, got ${String(raw)}`);
 }
 
+const PROXY_KEYWORDS = ['loopback', 'linklocal', 'uniquelocal'];
+
+function proxyList(name: string, raw: unknown): string[] {
+  const list = (Array.isArray(raw) ? raw.map(String) : String(raw ?? '').split(',')).map((s) => s.trim()).filter(Boolean);
+  for (const entry of list) {
+    const [address = '', prefix, extra] = entry.split('/');
+    const kind = isIP(address);
+    const okPrefix = prefix === undefined || (/^\d{1,3}$/.test(prefix) && Number(prefix) <= (kind === 6 ? 128 : 32));
+    if (!(PROXY_KEYWORDS.includes(entry) || (kind && okPrefix && extra === undefined))) {
+      throw new Error(`config ${name}: ${entry} is not an address, a CIDR, or one of ${PROXY_KEYWORDS.join(', ')}`);
+    }
+  }
+  return list;
+}
+
 function int(name: string, raw: unknown, min: number, max: number): number {
   const n = typeof raw === 'number' ? raw : Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`config ${name} must be an integer from ${min} to ${max}, got ${String(raw)}`);
@@ -74,11 +96,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     databaseUrl,
     dataDir: resolve(String(pick('dataDir', 'CARREL_DATA_DIR') ?? './data')),
     publicUrl: (pick('publicUrl', 'CARREL_PUBLIC_URL') as string | undefined) || undefined,
+    trustedProxies: proxyList('trustedProxies', pick('trustedProxies', 'CARREL_TRUSTED_PROXIES')),
     logLevel: logLevel as Config['logLevel'],
     bodyLimit: int('bodyLimit', pick('bodyLimit', 'CARREL_BODY_LIMIT') ?? 1_048_576, 1024, 1_073_741_824),
     dbPoolSize: int('dbPoolSize', pick('dbPoolSize', 'CARREL_DB_POOL_SIZE') ?? 10, 1, 200),
     dbConnectTimeoutMs: int('dbConnectTimeoutMs', pick('dbConnectTimeoutMs', 'CARREL_DB_CONNECT_TIMEOUT_MS') ?? 10_000, 100, 600_000),
-    apiKeyCacheMs: int('apiKeyCacheMs', pick('apiKeyCacheMs', 'CARREL_API_KEY_CACHE_MS') ?? 10_000, 0, 600_000),
+    apiKeyCacheMs: int('apiKeyCacheMs', pick('apiKeyCacheMs', 'CARREL_API_KEY_CACHE_MS') ?? 5_000, 0, 600_000),
     argon2MemoryKiB: int('argon2MemoryKiB', pick('argon2MemoryKiB', 'CARREL_ARGON2_MEMORY_KIB') ?? 19_456, 8, 4_194_304),
     argon2TimeCost: int('argon2TimeCost', pick('argon2TimeCost', 'CARREL_ARGON2_TIME_COST') ?? 2, 1, 100),
     argon2Parallelism: int('argon2Parallelism', pick('argon2Parallelism', 'CARREL_ARGON2_PARALLELISM') ?? 1, 1, 64),

@@ -6,6 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
+import type { FastifyInstance } from 'fastify';
+import { createApp, type App } from '../src/app.js';
+import { loadConfig } from '../src/config.js';
+import { buildServer } from '../src/http/server.js';
 import { createTestDb, ENGINE, type TestDb } from './helpers/db.js';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -64,6 +68,57 @@ test('institution create makes a network zone and a member; apikey create prints
   const unknown = carrel('apikey', 'create', '--institution', 'NOPE');
   assert.notEqual(unknown.code, 0);
   assert.match(unknown.err, /NOPE/);
+});
+
+test('apikey list shows the keys without their secrets; apikey revoke refuses a key at once, also on a running server', async () => {
+  assert.equal(carrel('institution', 'create', '01CLI_KEYS', '--name', 'CLI Keys').code, 0);
+  const made = carrel('apikey', 'create', '--institution', '01CLI_KEYS', '--label', 'discovery layer');
+  assert.equal(made.code, 0, made.err);
+  const key = made.out.trim().split('\n').at(-1)!;
+  const [, prefix, secret] = key.split('_') as [string, string, string];
+  assert.equal(carrel('apikey', 'create', '--institution', '01CLI_KEYS', '--read-only').code, 0);
+
+  const list = carrel('apikey', 'list', '--institution', '01CLI_KEYS');
+  assert.equal(list.code, 0, list.err);
+  const lines = list.out.trim().split('\n');
+  assert.equal(lines.length, 3, list.out);
+  assert.match(lines[0]!, /^PREFIX\tACCESS\tCREATED\tLAST USED\tREVOKED\tLABEL\tID$/);
+  const mine = lines.find((l) => l.startsWith(`${prefix}\t`))!;
+  assert.match(mine, /\tread-write\t\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\t-\t-\tdiscovery layer\t[0-9a-f-]{36}$/);
+  assert.doesNotMatch(list.out, new RegExp(secret.replace(/[-_]/g, '\\$&')));
+  assert.match(lines.find((l) => !l.startsWith(prefix) && !l.startsWith('PREFIX'))!, /\tread-only\t/);
+
+  // A server on the same PostgreSQL database, holding the key in its cache for a minute.
+  let node: { app: App; server: FastifyInstance } | undefined;
+  const ask = () =>
+    node!.server.inject({ method: 'GET', url: '/almaws/v1/users?limit=1', headers: { authorization: `apikey ${key}`, accept: 'application/json' } });
+  if (ENGINE === 'postgres') {
+    const app = await createApp(loadConfig({}, { logLevel: 'silent', databaseUrl: env.DATABASE_URL!, apiKeyCacheMs: 60_000 }), { migrate: false });
+    node = { app, server: await buildServer(app, { logger: false }) };
+    assert.equal((await ask()).statusCode, 200);
+  }
+  try {
+    const revoked = carrel('apikey', 'revoke', prefix, '--institution', '01CLI_KEYS');
+    assert.equal(revoked.code, 0, revoked.err);
+    assert.match(revoked.out, new RegExp(`revoked key ${prefix}`));
+    assert.match(carrel('apikey', 'list', '--institution', '01CLI_KEYS').out, new RegExp(`${prefix}\\t.*\\t\\d{4}-\\d\\d-\\d\\d \\S+\\tdiscovery layer`));
+    assert.match(carrel('apikey', 'revoke', prefix, '--institution', '01CLI_KEYS').out, /already revoked/);
+    const unknown = carrel('apikey', 'revoke', 'abcdefabcdef', '--institution', '01CLI_KEYS');
+    assert.notEqual(unknown.code, 0);
+    assert.match(unknown.err, /API key abcdefabcdef was not found/);
+    // Another institution's key is not found under this one.
+    assert.notEqual(carrel('apikey', 'revoke', prefix, '--institution', '01CLI_MEMBER').code, 0);
+    if (node) {
+      const deadline = Date.now() + 20_000;
+      while ((await ask()).statusCode !== 400) {
+        assert.ok(Date.now() < deadline, 'the running server still accepts the revoked key');
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  } finally {
+    await node?.server.close();
+    await node?.app.close();
+  }
 });
 
 test('serve --demo starts with a demo network, prints keys that work, and stops cleanly', async () => {

@@ -3,6 +3,7 @@
 // same work for unknown users, users without a password, locked accounts and wrong passwords.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import type { Db, Queryable } from '../src/db/database.js';
 import { createIdentityService } from '../src/domain/identity/identity-service.js';
 import { createPasswordHasher, type PasswordHasher } from '../src/domain/identity/password-hasher.js';
 import { addressBucket } from '../src/domain/identity/throttle.js';
@@ -146,6 +147,56 @@ describe('the same answer, the same work', () => {
       assert.deepEqual(r, { outcome: 'failed' }, id);
       assert.equal(verifies, 1, `${id}: one verify`);
       assert.equal(hashes, 0, id);
+    }
+  });
+
+  test('every failure makes the same database statements, so timing does not tell which users exist', async () => {
+    // Counted, not timed: the same SQL texts in the same order is what makes the answers take as
+    // long (measured on PostgreSQL by bench/auth-timing.ts).
+    const real = ctx.app.db;
+    let statements: string[] = [];
+    const record = <F extends (sql: string, ...rest: never[]) => unknown>(f: F) =>
+      ((sql: string, ...rest: never[]) => (statements.push(sql), f(sql, ...rest))) as unknown as F;
+    const wrapQ = <Q extends Queryable>(q: Q): Q => ({ ...q, query: record(q.query), one: record(q.one), maybeOne: record(q.maybeOne) });
+    const db: Db = { ...wrapQ(real), transaction: (fn) => real.transaction((tx) => fn(wrapQ(tx))) };
+    const identity = createIdentityService({
+      db,
+      mail: ctx.app.services.mail,
+      clock: clock.fn,
+      options: {
+        argon2: { memoryKiB: 1024, timeCost: 1, parallelism: 1 },
+        resetLinkMinutes: 60,
+        setPasswordLinkHours: 24,
+        emailLoginLinkMinutes: 15,
+        loginAddressMaxFailures: 1000,
+        loginAddressWindowMinutes: 15,
+        publicUrl: 'http://carrel.test',
+      },
+    });
+    try {
+      await user('stmt01');
+      await api.post('/users', jsonUser('stmt-nopw'));
+      await api.post('/users', jsonUser('stmt-ext', { account_type: { value: 'EXTERNAL' }, external_id: 'SIS' }));
+      await user('stmt-locked');
+      for (let i = 0; i < 3; i++) await login('stmt-locked', 'wrong', null);
+      const actor = { kind: 'apiKey', id: 'k', institutionId: inst.id, readOnly: true, label: 'test' } as const;
+      // The first failure of a fresh service also prunes old counters (every ten minutes at most).
+      await identity.checkPassword(actor, inst.id, 'warm-up', 'x').catch(() => {});
+      for (const address of [null, '192.0.2.98']) {
+        const run = async (id: string) => {
+          statements = [];
+          if (address) assert.equal((await identity.verifyLogin(inst.id, id, 'wrong password', address)).outcome, 'failed');
+          else await assert.rejects(identity.checkPassword(actor, inst.id, id, 'wrong password'), { code: 'AUTHENTICATION_FAILED' });
+          return statements;
+        };
+        const wrongPassword = await run('stmt01');
+        assert.ok(wrongPassword.length >= 2, 'a failure is written before the answer');
+        for (const id of ['nobody-at-all', 'stmt-nopw', 'stmt-ext', 'stmt-locked']) {
+          assert.deepEqual(await run(id), wrongPassword, `${id} (address ${address})`);
+        }
+      }
+    } finally {
+      await identity.close();
     }
   });
 

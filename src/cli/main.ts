@@ -4,6 +4,7 @@ import { Command, Option } from 'commander';
 import { createApp } from '../app.js';
 import { migrate } from '../db/migrate.js';
 import { AppError } from '../errors.js';
+import { apiKeyCommands } from './commands/apikey.js';
 import { serve } from './commands/serve.js';
 import { identitySettingsPatch, usersCommand } from './commands/users.js';
 import { sisCommands } from './commands/sis.js';
@@ -114,23 +115,7 @@ institution
     }),
   );
 
-program
-  .command('apikey')
-  .description('API keys')
-  .command('create')
-  .description('create an API key; the key is the last line printed, and is shown only once')
-  .requiredOption('--institution <code>', 'institution the key acts for')
-  .option('--read-only', 'the key may read but not write')
-  .option('--label <text>', 'what the key is for')
-  .action(async (opts: { institution: string; readOnly?: boolean; label?: string }, cmd: Command) =>
-    withApp(cmd, async (app) => {
-      const inst = await app.services.institutions.byCode(opts.institution);
-      const { id, key } = await app.services.apiKeys.create(inst.id, { readOnly: opts.readOnly === true, label: opts.label });
-      console.log(`created ${opts.readOnly ? 'read-only' : 'read-write'} key ${id} for ${inst.code}`);
-      console.log(key);
-    }),
-  );
-
+apiKeyCommands(program);
 usersCommand(program);
 profileCommands(program);
 sisCommands(program);

@@ -26,6 +26,13 @@ export interface Db extends Queryable {
   /** Runs fn in one transaction: committed when it resolves, rolled back whole when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;
+  /**
+   * Calls onNotify with the payload of each NOTIFY on `channel` (from any server on the database),
+   * and onReconnect when a lost listening connection is back: notifications sent meanwhile are
+   * missed, so whatever they keep fresh must be refreshed whole. Resolves once listening (or, when
+   * the database cannot be reached, once retrying in the background). close() stops it.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onReconnect: () => void): Promise<void>;
 }
 
 // Dates stay 'YYYY-MM-DD' strings (Alma dates carry no time zone) and bigint counts become numbers.
@@ -147,8 +154,10 @@ export async function openPostgres(url: string, opts: number | PostgresOptions =
   const execOn = (client: pg.PoolClient) => async (sql: string) => {
     await client.query(sql);
   };
+  const listeners = postgresListeners(url, types);
   return {
     engine: 'postgres',
+    listen: listeners.listen,
     ...wrap(
       (sql, params, opts) => withClient((c) => runOn(c)(sql, params, opts)),
       (sql) => withClient((c) => execOn(c)(sql)),
@@ -169,7 +178,10 @@ export async function openPostgres(url: string, opts: number | PostgresOptions =
           throw err;
         }
       }),
-    close: () => pool.end(),
+    close: async () => {
+      await listeners.close();
+      await pool.end();
+    },
   };
 }
 
@@ -190,10 +202,77 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   };
   return {
     engine: 'pglite',
+    // One process, one session: a NOTIFY reaches only this process's own listeners, which is all there is.
+    listen: async (channel, onNotify) => void (await lite.listen(channel, onNotify)),
     ...wrap(runOn(lite), execOn(lite)),
     // PGlite is one session: its own transaction() queues every other query until this one ends.
     transaction: (fn) => lite.transaction((tx) => fn(wrap(runOn(tx), execOn(tx)))),
     close: () => lite.close(),
+  };
+}
+
+/**
+ * LISTEN needs a connection of its own, outside the pool, kept open. One per channel; when it is
+ * lost (a restart, a failover, a killed backend) it is opened again, 0.5 s after, then backing off
+ * to 10 s, and onReconnect tells the listener it may have missed notifications.
+ */
+function postgresListeners(url: string, types: unknown) {
+  const stops = new Set<() => Promise<void>>();
+  let closed = false;
+  async function listen(channel: string, onNotify: (payload: string) => void, onReconnect: () => void): Promise<void> {
+    if (closed) throw new Error('the database is closed');
+    let current: pg.Client | undefined;
+    let retry: NodeJS.Timeout | undefined;
+    let delay = 500;
+    let stopped = false;
+    const lost = (c: pg.Client) => {
+      if (current !== c) return;
+      current = undefined;
+      c.end().catch(() => {});
+      if (stopped) return;
+      retry = setTimeout(() => void connect(true), delay);
+      retry.unref();
+      delay = Math.min(delay * 2, 10_000);
+    };
+    const connect = async (again: boolean) => {
+      const c = new pg.Client({ connectionString: url, types: types as pg.CustomTypesConfig });
+      current = c;
+      // A dropped connection emits 'error' on the client: without a listener it would crash the process.
+      c.on('error', () => lost(c));
+      c.on('end', () => lost(c));
+      c.on('notification', (m) => {
+        if (m.channel === channel) onNotify(m.payload ?? '');
+      });
+      try {
+        await c.connect();
+        await c.query(`LISTEN "${channel.replace(/"/g, '""')}"`);
+      } catch {
+        lost(c);
+        return;
+      }
+      if (stopped) {
+        await c.end().catch(() => {});
+        return;
+      }
+      delay = 500;
+      if (again) onReconnect();
+    };
+    stops.add(async () => {
+      stopped = true;
+      clearTimeout(retry);
+      const c = current;
+      current = undefined;
+      await c?.end().catch(() => {});
+    });
+    await connect(false);
+  }
+  return {
+    listen,
+    async close() {
+      closed = true;
+      await Promise.all([...stops].map((stop) => stop()));
+      stops.clear();
+    },
   };
 }
 

@@ -12,6 +12,7 @@ import { AppError } from '../errors.js';
 import { errorEnvelopeJson, errorEnvelopeXml } from './alma/envelope.js';
 import { responseFormat } from './alma/format.js';
 import { apiV1Routes } from './api-v1/index.js';
+import { trustProxyOption } from './proxies.js';
 import { loginPages } from './pages/login-pages.js';
 import { almaCodeTableRoutes } from './routes/code-tables.js';
 import { DATABASE_RETRY_AFTER_SECONDS, healthRoutes } from './routes/health.js';
@@ -74,6 +75,7 @@ export async function buildServer(app: App, opts: { logger?: boolean; logStream?
             },
           },
     bodyLimit: app.config.bodyLimit,
+    trustProxy: trustProxyOption(app.config),
     // The tracking id Alma puts in every error envelope; also the log's request id. A counter
     // under a random per-process prefix: random bytes per request cost more than the routing.
     genReqId: () => `${trackingPrefix}${(++requestCount).toString(36).toUpperCase()}`,

@@ -2,8 +2,24 @@
 import { createApp } from '../../app.js';
 import type { Config } from '../../config.js';
 import { buildServer } from '../../http/server.js';
+import { isLoopbackHost, publicBaseUrl } from '../../public-url.js';
 import { issueDemoKeys, seedDemo } from '../demo.js';
 import { startWorker } from './worker.js';
+
+/**
+ * Said at start-up when Carrel listens beyond this machine knowing neither its public URL nor its
+ * proxies: links then name the configured host:port, and behind a proxy every client shares the
+ * proxy's address in the login throttle.
+ */
+export function exposureWarning(config: Pick<Config, 'publicUrl' | 'trustedProxies' | 'host' | 'port'>): string | undefined {
+  if (config.publicUrl || config.trustedProxies.length || isLoopbackHost(config.host)) return undefined;
+  return (
+    `WARNING: listening on ${config.host} with neither CARREL_PUBLIC_URL nor CARREL_TRUSTED_PROXIES set. ` +
+    `Links in answers and e-mails will use ${publicBaseUrl(config)}, and behind a reverse proxy every client will ` +
+    'share the proxy\'s address in the login throttle. Set CARREL_PUBLIC_URL to the address clients use, and ' +
+    'CARREL_TRUSTED_PROXIES to the proxy\'s address(es) if there is one.'
+  );
+}
 
 export async function serve(config: Readonly<Config>, opts: { demo: boolean; worker?: boolean }): Promise<void> {
   const app = await createApp(config);
@@ -34,6 +50,11 @@ export async function serve(config: Readonly<Config>, opts: { demo: boolean; wor
     if (created) server.log.info('created the demo network');
   }
   const address = await server.listen({ port: config.port, host: config.host });
+  const warning = exposureWarning(config);
+  if (warning) {
+    server.log.warn(warning);
+    process.stderr.write(`${warning}\n`);
+  }
   const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
   const lines = [`Carrel is serving on ${address} (database: ${where})`, `  Alma Users API: ${address}/almaws/v1/users`, `  API docs:       ${address}/api/docs`];
   if (keys.length) {

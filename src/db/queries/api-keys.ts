@@ -33,15 +33,51 @@ export async function touchApiKey(db: Queryable, id: string): Promise<void> {
   await db.query('UPDATE api_key SET last_used_at = now() WHERE id = $1', [id]);
 }
 
-export async function revokeApiKey(db: Queryable, id: string): Promise<boolean> {
-  return (await db.query('UPDATE api_key SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL RETURNING id', [id])).length === 1;
+/** The channel every server LISTENs on; the payload is the revoked key's id. */
+export const API_KEY_REVOKED_CHANNEL = 'carrel_api_key_revoked';
+
+/**
+ * Revokes, and tells every server in the same statement (so in the same transaction: the NOTIFY
+ * is delivered only when the revocation is committed, and always then). Returns the ids revoked.
+ */
+async function revokeWhere(db: Queryable, where: string, params: unknown[]): Promise<string[]> {
+  const rows = await db.query<{ id: string }>(
+    `WITH revoked AS (UPDATE api_key SET revoked_at = now() WHERE ${where} AND revoked_at IS NULL RETURNING id)
+     SELECT id, pg_notify('${API_KEY_REVOKED_CHANNEL}', id::text) FROM revoked`,
+    params,
+  );
+  return rows.map((r) => r.id);
 }
 
-export async function revokeApiKeysByLabel(db: Queryable, institutionId: string, label: string): Promise<number> {
-  return (
-    await db.query('UPDATE api_key SET revoked_at = now() WHERE institution_id = $1 AND label = $2 AND revoked_at IS NULL RETURNING id', [
-      institutionId,
-      label,
-    ])
-  ).length;
+export const revokeApiKey = (db: Queryable, id: string) => revokeWhere(db, 'id = $1', [id]);
+
+export const revokeApiKeysByLabel = (db: Queryable, institutionId: string, label: string) =>
+  revokeWhere(db, 'institution_id = $1 AND label = $2', [institutionId, label]);
+
+export interface ApiKeyListing {
+  id: string;
+  prefix: string;
+  label: string | null;
+  readOnly: boolean;
+  createdAt: Date;
+  lastUsedAt: Date | null;
+  revokedAt: Date | null;
+}
+
+const LISTING = `id, prefix, label, read_only AS "readOnly", created_at AS "createdAt", last_used_at AS "lastUsedAt",
+  revoked_at AS "revokedAt"`;
+
+/** An institution's keys, oldest first: never the secret's hash. */
+export async function listApiKeys(db: Queryable, institutionId: string): Promise<ApiKeyListing[]> {
+  return db.query<ApiKeyListing & Record<string, unknown>>(`SELECT ${LISTING} FROM api_key WHERE institution_id = $1 ORDER BY created_at, id`, [
+    institutionId,
+  ]);
+}
+
+/** One of an institution's keys by its prefix or its id. */
+export async function findApiKeyListing(db: Queryable, institutionId: string, prefixOrId: string): Promise<ApiKeyListing | undefined> {
+  return db.maybeOne<ApiKeyListing & Record<string, unknown>>(
+    `SELECT ${LISTING} FROM api_key WHERE institution_id = $1 AND (prefix = $2 OR id::text = $2)`,
+    [institutionId, prefixOrId],
+  );
 }

@@ -71,21 +71,6 @@ export async function clearPassword(db: Queryable, userId: string, now: Date): P
   return rows.length === 1;
 }
 
-/**
- * One more failure; the `max`-th locks the account for lockSeconds and starts the count again.
- * Failures while locked do not count, so an attacker cannot extend a lock by hammering it.
- */
-export async function recordCredentialFailure(db: Queryable, userId: string, max: number, lockSeconds: number, now: Date): Promise<void> {
-  await db.query(
-    `UPDATE identity.credential SET
-       failed_count = CASE WHEN failed_count + 1 >= $2 THEN 0 ELSE failed_count + 1 END,
-       locked_until = CASE WHEN failed_count + 1 >= $2 THEN $4::timestamptz + make_interval(secs => $3) ELSE NULL END,
-       last_failed_at = $4
-     WHERE user_id = $1 AND (locked_until IS NULL OR locked_until <= $4)`,
-    [userId, max, lockSeconds, now],
-  );
-}
-
 /** A success resets the count (not a lock still running: that one only admits known addresses). */
 export async function recordCredentialSuccess(db: Queryable, userId: string, now: Date): Promise<void> {
   await db.query(

@@ -122,17 +122,66 @@ export async function countFailures(db: Queryable, key: string, since: Date): Pr
   return r?.failures ?? 0;
 }
 
+/** The counter rule, as SQL over three parameters: one more under key, a window older than secs starts over. */
+const bumpSql = (key: string, now: string, secs: string) => `INSERT INTO identity.login_counter AS lc (key, window_start, failures)
+  SELECT ${key}::text, ${now}::timestamptz, 1 WHERE ${key}::text IS NOT NULL
+  ON CONFLICT (key) DO UPDATE SET
+    failures = CASE WHEN lc.window_start <= ${now}::timestamptz - make_interval(secs => ${secs}::float8) THEN 1 ELSE lc.failures + 1 END,
+    window_start = CASE WHEN lc.window_start <= ${now}::timestamptz - make_interval(secs => ${secs}::float8) THEN ${now}::timestamptz
+      ELSE lc.window_start END
+  RETURNING failures`;
+
 /** One more under `key`; a window older than windowSeconds starts over. Returns the new count. */
 export async function bumpCounter(db: Queryable, key: string, now: Date, windowSeconds: number): Promise<number> {
-  const r = await db.one<{ failures: number }>(
-    `INSERT INTO identity.login_counter AS lc (key, window_start, failures) VALUES ($1, $2, 1)
-     ON CONFLICT (key) DO UPDATE SET
-       failures = CASE WHEN lc.window_start <= $2::timestamptz - make_interval(secs => $3) THEN 1 ELSE lc.failures + 1 END,
-       window_start = CASE WHEN lc.window_start <= $2::timestamptz - make_interval(secs => $3) THEN $2 ELSE lc.window_start END
-     RETURNING failures`,
-    [key, now, windowSeconds],
+  return (await db.one<{ failures: number }>(bumpSql('$1', '$2', '$3'), [key, now, windowSeconds])).failures;
+}
+
+/**
+ * Everything one failed login writes, in one statement and so one round trip and one commit: the
+ * account's failure (the lock, when this is the max-th, is written before anyone is answered), and
+ * the counters. The same statement runs for every failure, with nulls for what does not apply, so
+ * an unknown user costs what a wrong password costs (a timing difference would tell which user
+ * names exist): the name counter, bumped for every failure, is the write an unknown user makes.
+ * The account's `max`-th failure locks it for lockSeconds and starts the count again; failures
+ * while locked do not count, so an attacker cannot extend a lock by hammering it.
+ */
+export async function recordLoginFailure(
+  db: Queryable,
+  f: {
+    now: Date;
+    /** The account's credential to count against (null: unknown user, no password, not allowed). */
+    credential: { userId: string; max: number; lockSeconds: number } | null;
+    name: { key: string; windowSeconds: number };
+    address: { key: string; windowSeconds: number } | null;
+    pair: { key: string; windowSeconds: number } | null;
+  },
+): Promise<void> {
+  await db.query(
+    `WITH credential AS (
+       UPDATE identity.credential SET
+         failed_count = CASE WHEN failed_count + 1 >= $3 THEN 0 ELSE failed_count + 1 END,
+         locked_until = CASE WHEN failed_count + 1 >= $3 THEN $1::timestamptz + make_interval(secs => $4::float8) ELSE NULL END,
+         last_failed_at = $1
+       WHERE user_id = $2::uuid AND (locked_until IS NULL OR locked_until <= $1)
+       RETURNING 1),
+     name AS (${bumpSql('$5', '$1', '$6')}),
+     address AS (${bumpSql('$7', '$1', '$8')}),
+     pair AS (${bumpSql('$9', '$1', '$10')})
+     SELECT 1 AS done`,
+    [
+      f.now,
+      f.credential?.userId ?? null,
+      f.credential?.max ?? 0,
+      f.credential?.lockSeconds ?? 0,
+      f.name.key,
+      f.name.windowSeconds,
+      f.address?.key ?? null,
+      f.address?.windowSeconds ?? 0,
+      f.pair?.key ?? null,
+      f.pair?.windowSeconds ?? 0,
+    ],
+    { name: 'identity-login-failure' },
   );
-  return r.failures;
 }
 
 export async function clearCounter(db: Queryable, key: string): Promise<void> {

@@ -3,19 +3,20 @@
 // same work done (one argon2 verify), whether the user is unknown, has no password, is locked, or
 // typed the wrong password. Throttling and its trade-off: throttle.ts.
 import type { Db } from '../../db/database.js';
-import { recordCredentialFailure, recordCredentialSuccess, replaceHash } from '../../db/queries/identity-credentials.js';
+import { recordCredentialSuccess, replaceHash } from '../../db/queries/identity-credentials.js';
 import {
-  bumpCounter,
   clearCounter,
   countFailures,
   findLoginCandidate,
   findLoginState,
   pruneLoginRecords,
+  recordLoginFailure,
   rememberAddress,
   type LoginCandidate,
 } from '../../db/queries/identity-login.js';
 import { findUserById } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
+import { DEFAULT_INSTITUTION_SETTINGS } from '../institutions/institution.js';
 import type { User } from '../users/user.js';
 import { acceptablePassword, type Credentials } from './credentials.js';
 import { auditIdentity } from './identity-audit.js';
@@ -29,6 +30,7 @@ import {
   KNOWN_ADDRESS_DAYS,
   KNOWN_ADDRESS_REFRESH_MS,
   knownAddressAdmits,
+  nameKey,
   pairKey,
   pairKeyAround,
 } from './throttle.js';
@@ -74,16 +76,20 @@ export function createLogin({ db, hasher, clock, credentials, addressMaxFailures
     return { ok, needsRehash: ok };
   }
 
-  async function recordFailure(found: LoginCandidate | undefined, bucket: string | null, now: Date) {
-    const writes: Promise<unknown>[] = [];
-    if (bucket) writes.push(bumpCounter(db, addressKey(bucket), now, addressWindowMinutes * 60));
-    const user = found?.user;
-    if (user && found.state.credential?.hash) {
-      const { loginMaxFailures, loginLockMinutes } = found.state.settings;
-      writes.push(recordCredentialFailure(db, user.id, loginMaxFailures, loginLockMinutes * 60, now));
-      if (bucket) writes.push(bumpCounter(db, pairKey(user.id, bucket), now, loginLockMinutes * 60));
-    }
-    await Promise.all(writes);
+  /**
+   * One statement whatever the failure (see recordLoginFailure): an unknown user, a user without
+   * a password and a wrong password make the same round trip and the same kind of write.
+   */
+  async function recordFailure(found: LoginCandidate | undefined, name: string, bucket: string | null, now: Date) {
+    const { loginMaxFailures, loginLockMinutes } = found?.state.settings ?? DEFAULT_INSTITUTION_SETTINGS;
+    const user = found?.state.credential?.hash ? found.user : undefined;
+    await recordLoginFailure(db, {
+      now,
+      credential: user ? { userId: user.id, max: loginMaxFailures, lockSeconds: loginLockMinutes * 60 } : null,
+      name: { key: name, windowSeconds: loginLockMinutes * 60 },
+      address: bucket ? { key: addressKey(bucket), windowSeconds: addressWindowMinutes * 60 } : null,
+      pair: user && bucket ? { key: pairKey(user.id, bucket), windowSeconds: loginLockMinutes * 60 } : null,
+    });
     if (now.getTime() - lastPrune > 600_000) {
       lastPrune = now.getTime();
       await pruneLoginRecords(db, new Date(now.getTime() - 86_400_000), new Date(now.getTime() - KNOWN_ADDRESS_DAYS * 86_400_000));
@@ -115,7 +121,7 @@ export function createLogin({ db, hasher, clock, credentials, addressMaxFailures
   }
 
   /** One attempt against what the database said about it, with every check and counter. */
-  async function attempt(found: LoginCandidate | undefined, raw: unknown, bucket: string | null, now: Date): Promise<CheckOutcome> {
+  async function attempt(found: LoginCandidate | undefined, name: string, raw: unknown, bucket: string | null, now: Date): Promise<CheckOutcome> {
     const password = normalizePassword(raw);
     const user = found?.user;
     let candidate: { hash: string; legacy: boolean } | undefined;
@@ -132,12 +138,12 @@ export function createLogin({ db, hasher, clock, credentials, addressMaxFailures
     }
     if (!candidate || password === undefined) {
       await hasher.verifyDummy(password ?? 'x');
-      await recordFailure(found, bucket, now);
+      await recordFailure(found, name, bucket, now);
       return 'failed';
     }
     const { ok, needsRehash } = await verifyStored(candidate, password, raw as string);
     if (!ok) {
-      await recordFailure(found, bucket, now);
+      await recordFailure(found, name, bucket, now);
       return 'failed';
     }
     return (await recordSuccess(found!, bucket, password, candidate.legacy, needsRehash, now)) ? 'must_change' : 'ok';
@@ -152,7 +158,7 @@ export function createLogin({ db, hasher, clock, credentials, addressMaxFailures
       ? { bucket, addressKey: addressKey(bucket), pairKey: pairKeyAround(bucket), since: new Date(now.getTime() - addressWindowMinutes * 60_000) }
       : null;
     const found = id && id.length <= 255 ? await findLoginCandidate(db, institutionId, id, address) : undefined;
-    return { outcome: await attempt(found, password, bucket, now), userId: found?.user?.id };
+    return { outcome: await attempt(found, nameKey(institutionId, id), password, bucket, now), userId: found?.user?.id };
   }
 
   return {
@@ -192,7 +198,8 @@ export function createLogin({ db, hasher, clock, credentials, addressMaxFailures
         const addressFailures = bucket ? await countFailures(db, addressKey(bucket), since) : 0;
         if (state) found = { user: { id: user.id, status: user.status, accountType: user.accountType }, state, addressFailures };
       }
-      if (!user || (await attempt(found, current, bucket, now)) === 'failed') throw new AppError('AUTHENTICATION_FAILED');
+      const outcome = user ? await attempt(found, nameKey(user.institutionId, user.id), current, bucket, now) : 'failed';
+      if (!user || outcome === 'failed') throw new AppError('AUTHENTICATION_FAILED');
       await db.transaction(async (tx) => {
         const fresh = (await findUserById(tx, user.id, true))!;
         const settings = (await findLoginState(tx, fresh.id, fresh.institutionId, null, null))!.settings;

@@ -7,6 +7,9 @@
 //     loginAddressWindowMinutes (15) from one address, across all accounts, refuse that address
 //     for the rest of the window. IPv6 addresses count per /64, since one host holds a whole /64.
 //   - per account and address (login_counter 'pair:').
+// And one that is counted, never enforced: per name asked for (login_counter 'name:', hashed),
+// bumped by every failure in the same statement as the others, so that an unknown user's failure
+// writes what a wrong password's does and answers no faster (see recordLoginFailure).
 //
 // The trade-off. A per-account lock lets anyone who knows a user name lock its owner out with 15
 // wrong guesses, again every 30 minutes: a cheap denial of service against, say, the back-up admin
@@ -22,6 +25,7 @@
 // op=auth has no end-user address (the caller is an application holding an API key, such as a
 // discovery layer, whose own address every user shares): it runs with the per-account lock only,
 // and the calling application throttles its own clients.
+import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 
 export const KNOWN_ADDRESS_DAYS = 30;
@@ -45,6 +49,12 @@ export function addressBucket(address: string | null | undefined): string | null
 }
 
 export const addressKey = (bucket: string) => `addr:${bucket}`;
+/**
+ * Failures under the name a login asked for, known or not (hashed: a password typed into the name
+ * field must not be stored). Every failure bumps it, so an unknown name costs what a known one does.
+ */
+export const nameKey = (institutionId: string, identifier: string) =>
+  `name:${createHash('sha256').update(`${institutionId}\0${identifier.toLowerCase()}`).digest('base64url')}`;
 export const pairKey = (userId: string, bucket: string) => `pair:${userId}:${bucket}`;
 /** The same key around a user id the database supplies (the one-query login). */
 export const pairKeyAround = (bucket: string) => ({ before: 'pair:', after: `:${bucket}` });

@@ -14,6 +14,7 @@
 // A file owns only what its mapping names: a column it does not have leaves that field alone.
 import { AppError, assertThat } from '../../errors.js';
 import type { Json } from '../../http/alma/json-values.js';
+import { restoreCsvCell } from '../csv.js';
 import type { User } from '../users/user.js';
 import type { OwnedFields } from './owned-fields.js';
 import { SIS_SCALAR_COLUMNS, columnToKey } from './owned-fields.js';
@@ -101,7 +102,7 @@ export function csvRowToAlmaJson(mapping: CsvMapping, header: readonly string[],
   const address: Record<string, string> = {};
   header.forEach((h, i) => {
     const path = mapping[h];
-    const value = (row[i] ?? '').trim();
+    const value = restoreCsvCell((row[i] ?? '').trim());
     if (!path) return;
     if (SIS_SCALAR_COLUMNS.includes(path) || path === 'external_id') {
       user[path] = value;

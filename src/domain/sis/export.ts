@@ -4,7 +4,6 @@
 // output goes to the file store as it is produced, so memory stays flat for any number of
 // users. Credentials are never written: the user record has none, and the XML leaves out even
 // the empty password and PIN elements. A crashed export simply starts over.
-import { stringify } from 'csv-stringify/sync';
 import { Zip, ZipDeflate } from 'fflate';
 import type { Db } from '../../db/database.js';
 import { findInstitutionById } from '../../db/queries/institutions.js';
@@ -14,6 +13,7 @@ import { findJob, saveJobProgress } from '../../db/queries/jobs.js';
 import { countUsersForExport, findUsersForExport, type ExportFilter } from '../../db/queries/user-batches.js';
 import { userToSisXmlElement } from '../../http/alma/user-xml.js';
 import { XML_DECLARATION } from '../../http/alma/xml-codec.js';
+import { csvText } from '../csv.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
 import type { FileStore, FileWriter } from '../jobs/file-store.js';
 import { ZERO_COUNTERS } from '../jobs/job.js';
@@ -95,7 +95,7 @@ export function createSisExportHandler(deps: SisExportDeps): JobHandler {
     });
     const out = output(writer, p.zip ? inner : null);
     const opts = { baseUrl: deps.baseUrl, institution: tables.institution };
-    await out.write(p.format === 'csv' ? stringify([Object.keys(mapping)]) : `${XML_DECLARATION}\n<users>\n`);
+    await out.write(p.format === 'csv' ? csvText([Object.keys(mapping)]) : `${XML_DECLARATION}\n<users>\n`);
 
     let written = 0;
     for (let after: string | null = null; ; ) {
@@ -104,7 +104,7 @@ export function createSisExportHandler(deps: SisExportDeps): JobHandler {
       if (!users.length) break;
       const text =
         p.format === 'csv'
-          ? stringify(users.map((u) => userToCsvValues(u, mapping)))
+          ? csvText(users.map((u) => userToCsvValues(u, mapping)))
           : users.map((u) => `${userToSisXmlElement(u, tables, opts)}\n`).join('');
       await out.write(text);
       written += users.length;

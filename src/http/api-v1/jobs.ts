@@ -2,10 +2,10 @@
 // of a load as CSV (record number, line, identifier, outcome, reason), a dry run's changes, an
 // export's file, and cancelling. POST /api/v1/exports starts an export job.
 import { Readable } from 'node:stream';
-import { stringify } from 'csv-stringify/sync';
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { App } from '../../app.js';
+import { csvText } from '../../domain/csv.js';
 import type { JobRecordError } from '../../domain/jobs/job.js';
 import { callerInstitution } from './auth.js';
 import { jobToJson } from './sis-json.js';
@@ -14,8 +14,8 @@ const TAGS = ['Jobs'];
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 64 }) });
 
 async function* errorsCsv(rows: AsyncIterable<JobRecordError>): AsyncGenerator<string> {
-  yield stringify([['record_number', 'line', 'identifier', 'outcome', 'reason']]);
-  for await (const e of rows) yield stringify([[e.recordNumber, e.line ?? '', e.identifier ?? '', e.outcome, e.reason]]);
+  yield csvText([['record_number', 'line', 'identifier', 'outcome', 'reason']]);
+  for await (const e of rows) yield csvText([[e.recordNumber, e.line ?? '', e.identifier ?? '', e.outcome, e.reason]]);
 }
 
 export function jobRoutes(app: App): FastifyPluginAsyncTypebox {

@@ -11,6 +11,7 @@ import { requestFormat, responseFormat, send } from '../alma/format.js';
 import { almaJsonToUserInput, userToAlmaJson } from '../alma/user-json.js';
 import { almaXmlToUserInput, userToAlmaXml } from '../alma/user-xml.js';
 import { usersListToJson, usersListToXml } from '../alma/users-list.js';
+import { linkBase } from '../proxies.js';
 
 const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('xml')], { description: 'Response format; else Accept, else XML' }));
 const ApiKey = Type.Optional(Type.String({ description: 'API key (or send Authorization: apikey KEY)' }));
@@ -22,10 +23,6 @@ const IfMatch = Type.Object({ 'if-match': Type.Optional(Type.String({ descriptio
 
 const USER_BODY_DOC =
   'An Alma user object (rest_user.xsd) as JSON or XML, per Content-Type. Passwords are accepted on write and never returned.';
-
-function baseUrl(app: App, req: FastifyRequest): string {
-  return app.config.publicUrl ?? `${req.protocol}://${req.host}`;
-}
 
 /** ETags carry the record version; If-Match takes "N", W/"N" or *. */
 function ifMatchVersion(header: string | undefined): number | undefined {
@@ -50,7 +47,7 @@ export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
 
   async function sendUser(req: FastifyRequest, reply: FastifyReply, user: User, view: 'full' | 'brief' = 'full') {
     const tables = await codeTables.forInstitution(user.institutionId);
-    const opts = { baseUrl: baseUrl(app, req), view, institution: tables.institution };
+    const opts = { baseUrl: linkBase(app.config, req), view, institution: tables.institution };
     reply.header('etag', `"${user.version}"`);
     return send(reply, responseFormat(req), {
       json: () => userToAlmaJson(user, tables, opts),
@@ -85,7 +82,7 @@ export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
         const result = await users.search(req.actor!, institutionId, req.query, full);
         const tables = await codeTables.forInstitution(institutionId);
         const list = { total: result.total, users: result.users ?? result.rows };
-        const opts = { baseUrl: baseUrl(app, req), institution: tables.institution };
+        const opts = { baseUrl: linkBase(app.config, req), institution: tables.institution };
         return send(reply, responseFormat(req), {
           json: () => usersListToJson(list, tables, opts),
           xml: () => usersListToXml(list, tables, opts),

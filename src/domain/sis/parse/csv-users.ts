@@ -6,6 +6,7 @@
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { AppError } from '../../../errors.js';
+import { restoreCsvCell } from '../../csv.js';
 import { almaJsonToUserInput } from '../../../http/alma/user-json.js';
 import { csvRowToAlmaJson, type CsvMapping } from '../csv-mapping.js';
 import { at, fileRefused, type MappedRecord, type RawRecord } from './text.js';
@@ -25,7 +26,7 @@ export async function* readCsvUsers(text: AsyncIterable<string>, name: string, m
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       if (!header) {
-        header = record.map((h) => h.trim());
+        header = record.map((h) => restoreCsvCell(h.trim()));
         checkHeader(header, mapping, name, info.lines);
         primaryCol = columnOf('primary_id');
         externalCol = columnOf('external_id');
@@ -36,7 +37,7 @@ export async function* readCsvUsers(text: AsyncIterable<string>, name: string, m
       if (record.length !== header.length) {
         out.error = `line ${info.lines} has ${record.length} fields where the header has ${header.length} (shifted columns?)`;
       } else {
-        const cell = (col: number) => (col < 0 ? null : record[col]!.trim() || null);
+        const cell = (col: number) => (col < 0 ? null : restoreCsvCell(record[col]!.trim()) || null);
         out.primaryId = cell(primaryCol);
         out.externalId = cell(externalCol);
         out.identifiers = idCols.flatMap(({ type, col }) => (cell(col) ? [{ type, value: cell(col)! }] : []));
