@@ -117,7 +117,7 @@ ${csrfField(reply)}${newPasswordFields(true)}
     server.setErrorHandler(async (err: FastifyError, req: FastifyRequest<{ Params: Params }>, reply) => {
       const i = await institutions.byCode(req.params.institution ?? '').catch(() => undefined);
       const name = i?.name ?? 'Carrel';
-      const status = err.code?.startsWith('FST_CSRF') ? 403 : err instanceof AppError && err.code === 'NOT_FOUND' ? 404 : (err.statusCode ?? 500);
+      const status = err.code?.startsWith('FST_CSRF') ? 403 : err instanceof AppError ? (err.code === 'NOT_FOUND' ? 404 : err.status) : (err.statusCode ?? 500);
       const text =
         status === 403
           ? 'This form has expired or did not come from this site. Please go back, reload the page and try again.'
