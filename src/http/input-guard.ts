@@ -56,6 +56,12 @@ function checkParams(where: string, values: unknown): void {
   }
 }
 
+/** A parsed object, not a stream or a Buffer (forms parse to objects of a null-prototype class). */
+function isPlain(value: object): boolean {
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null || Object.getPrototypeOf(proto) === null;
+}
+
 /** Walks a parsed body (depth already bounded by the parsers), keys and string values alike. */
 function checkBody(value: unknown, path: string): void {
   if (typeof value === 'string') {
@@ -63,7 +69,7 @@ function checkBody(value: unknown, path: string): void {
     if (reason) throw new AppError('INVALID_VALUE', { field: path || 'body', value: shown(value), reason });
   } else if (Array.isArray(value)) {
     for (const item of value) checkBody(item, path);
-  } else if (value !== null && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype) {
+  } else if (value !== null && typeof value === 'object' && isPlain(value)) {
     for (const [key, child] of Object.entries(value)) {
       const reason = unsafeTextReason(key);
       if (reason) throw new AppError('INVALID_VALUE', { field: 'name', value: shown(key), reason });
