@@ -1,0 +1,126 @@
+// Fuzzing the Alma Users API through server.inject: user bodies (JSON and XML, POST and PUT)
+// mutated from a valid one, user ids in paths, and query parameters. Every answer is below 500,
+// errors come in the envelope of the format asked for, and an error leaves the database as it was.
+import { after, before, test } from 'node:test';
+import fc from 'fast-check';
+import { toXmlDocument, type Json } from '../../src/http/alma/xml-codec.js';
+import { USER_XML_SHAPE } from '../../src/http/alma/user-xml.js';
+import { createTestContext, type TestContext } from '../helpers/app.js';
+import { jsonUser } from '../helpers/alma.js';
+import { CHEAP_ARGON2 } from '../helpers/identity.js';
+import { assertAnswer, fingerprint, hostileString, mutatedJson, mutatedText, params, pathEncode, rawSegment, type Answer } from './fuzz-helpers.js';
+
+let ctx: TestContext;
+let key: string;
+
+/** A valid user with every kind of segment, the seed of every body mutation. */
+const VALID = jsonUser('fuzz-seed', {
+  account_type: { value: 'EXTERNAL' },
+  external_id: 'SIS',
+  birth_date: '1990-05-17',
+  expiry_date: '2030-01-16Z',
+  job_description: 'Reader',
+  contact_info: {
+    address: [{ line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: { value: 'USA' }, address_type: [{ value: 'home' }], preferred: true }],
+    email: [{ email_address: 'ada@example.org', email_type: [{ value: 'personal' }], preferred: true }],
+    phone: [{ phone_number: '+1 555 0100', phone_type: [{ value: 'home' }], preferred: true }],
+  },
+  user_identifier: [{ id_type: { value: 'BARCODE' }, value: 'FZ-0001', status: 'ACTIVE' }],
+  user_note: [{ note_type: { value: 'OTHER' }, note_text: 'A note', user_viewable: true }],
+  user_statistic: [{ statistic_category: { value: 'Graduate' } }],
+  user_block: [{ block_type: { value: 'GENERAL' }, block_description: { value: 'LOST_ITEM' }, block_status: 'ACTIVE' }],
+});
+const VALID_XML = toXmlDocument('user', VALID as Json, USER_XML_SHAPE);
+
+before(async () => {
+  ctx = await createTestContext({ config: { ...CHEAP_ARGON2 } });
+  ({ key } = await ctx.institution());
+  const res = await send('POST', '/almaws/v1/users', 'json', 'application/json', JSON.stringify(jsonUser('holder', { password: 'Quiet-Mountain-Lamp-93' })));
+  if (res.statusCode !== 200) throw new Error(res.body);
+});
+after(() => ctx.close());
+
+function send(method: string, url: string, wanted: 'json' | 'xml', contentType?: string, payload?: string | Buffer): Promise<Answer> {
+  return ctx.server.inject({
+    method: method as 'POST',
+    url,
+    headers: { authorization: `apikey ${key}`, accept: `application/${wanted}`, ...(contentType ? { 'content-type': contentType } : {}) },
+    ...(payload === undefined ? {} : { payload }),
+  }) as Promise<Answer>;
+}
+
+/** One request: its answer is well-formed, and when it is an error, nothing changed. */
+async function check(method: string, url: string, wanted: 'json' | 'xml', contentType?: string, payload?: string | Buffer, failedLoginWrites = false) {
+  const before = await fingerprint(ctx.app);
+  const res = await send(method, url, wanted, contentType, payload);
+  const what = `${method} ${url.slice(0, 200)} ${String(payload ?? '').slice(0, 200)}`;
+  assertAnswer(res, wanted, what);
+  if (res.statusCode >= 400 && !failedLoginWrites) {
+    const now = await fingerprint(ctx.app);
+    if (JSON.stringify(now) !== JSON.stringify(before)) throw new Error(`${what}: an error (${res.statusCode}) changed the database`);
+  }
+}
+
+const wanted = fc.constantFrom<'json' | 'xml'>('json', 'xml');
+const target = fc.constantFrom(['POST', '/almaws/v1/users'], ['PUT', '/almaws/v1/users/holder']);
+
+test('JSON user bodies with hostile values, POST and PUT', async () => {
+  await fc.assert(
+    fc.asyncProperty(target, wanted, mutatedJson(VALID), async ([method, url], w, body) => {
+      await check(method!, url!, w, 'application/json', JSON.stringify(body));
+    }),
+    params(400),
+  );
+});
+
+test('JSON user bodies truncated, with flipped bytes or inserted text', async () => {
+  await fc.assert(
+    fc.asyncProperty(target, wanted, mutatedText(JSON.stringify(VALID)), async ([method, url], w, body) => {
+      await check(method!, url!, w, 'application/json', body);
+    }),
+    params(250),
+  );
+});
+
+test('XML user bodies with hostile values, and damaged XML', async () => {
+  const fromJson = mutatedJson(VALID).map((v) => {
+    try {
+      return Buffer.from(toXmlDocument('user', v as Json, USER_XML_SHAPE));
+    } catch {
+      return Buffer.from(VALID_XML);
+    }
+  });
+  await fc.assert(
+    fc.asyncProperty(target, wanted, fc.oneof(fromJson, mutatedText(VALID_XML)), async ([method, url], w, body) => {
+      await check(method!, url!, w, 'application/xml', body);
+    }),
+    params(300),
+  );
+});
+
+test('user ids in paths: GET, PUT, DELETE and op=auth', async () => {
+  const id = fc.oneof(hostileString.filter((s) => s.length > 0).map(pathEncode), rawSegment);
+  const op = fc.constantFrom('GET', 'PUT', 'DELETE', 'AUTH');
+  await fc.assert(
+    fc.asyncProperty(op, id, wanted, async (o, encoded, w) => {
+      const url = `/almaws/v1/users/${encoded}`;
+      if (o === 'AUTH') return check('POST', `${url}?op=auth&password=x`, w, undefined, undefined, true);
+      if (o === 'PUT') return check('PUT', url, w, 'application/json', JSON.stringify(VALID));
+      return check(o, url, w);
+    }),
+    params(300),
+  );
+});
+
+test('query parameters of the search and of a user read', async () => {
+  const value = fc.oneof(hostileString, fc.constantFrom('10', '0', '100', '101', 'last_name', 'full', 'brief', 'BARCODE', 'json', 'xml', 'last_name~a*', 'primary_id~holder AND last_name~x'));
+  const names = fc.subarray(['q', 'limit', 'offset', 'order_by', 'modify_date_from', 'expand', 'view', 'user_id_type', 'format']);
+  await fc.assert(
+    fc.asyncProperty(fc.constantFrom('/almaws/v1/users', '/almaws/v1/users/holder'), names, fc.array(value, { minLength: 9, maxLength: 9 }), wanted, async (path, keys, values, w) => {
+      const query = keys.map((k, i) => `${k}=${pathEncode(values[i]!)}`).join('&');
+      const format = keys.includes('format') ? values[keys.indexOf('format')] : undefined;
+      await check('GET', `${path}?${query}`, format === 'json' || format === 'xml' ? format : w);
+    }),
+    params(400),
+  );
+});
