@@ -12,6 +12,12 @@ export function unsafeTextReason(s: string): string | null {
   return m[0] === '\u0000' ? 'NUL characters are not allowed' : 'unpaired UTF-16 surrogates are not allowed';
 }
 
+/** A value for a message: shortened, with control characters and lone surrogates made visible. */
+export function shownText(s: string, max = 60): string {
+  const cut = s.length > max ? `${s.slice(0, max)}…` : s;
+  return cut.replace(/[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** YYYY-MM-DD naming a real day (no 2023-02-30), by arithmetic: SIS loads check millions. */
 export function isCalendarDate(d: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) return false;

@@ -4,7 +4,7 @@
 // MAX_JSON_DEPTH levels before anything recursive touches it; every integer a schema declares
 // without its own bounds is kept within PostgreSQL's integer.
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import { unsafeTextReason } from '../domain/safe-text.js';
+import { shownText, unsafeTextReason } from '../domain/safe-text.js';
 import { AppError } from '../errors.js';
 
 /** Deepest JSON body accepted (objects and arrays); Alma's user is 5 levels deep. */
@@ -40,10 +40,7 @@ export function jsonDepthExceeds(text: string, max: number): boolean {
   return false;
 }
 
-function shown(s: string): string {
-  const cut = s.length > 40 ? `${s.slice(0, 40)}…` : s;
-  return cut.replace(/[\u0000-\u001f]|[\ud800-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+const shown = (s: string) => shownText(s, 40);
 
 function checkParams(where: string, values: unknown): void {
   if (!values || typeof values !== 'object') return;

@@ -2,7 +2,7 @@
 // identifier types per record type, segment types, the institution's primary-id format.
 // Returns the complete record to store, with codes in their stored spelling, or throws AppError.
 import { AppError, assertThat } from '../../errors.js';
-import { isCalendarDate, unsafeTextReason } from '../safe-text.js';
+import { isCalendarDate, shownText, unsafeTextReason } from '../safe-text.js';
 import { ROLE_TABLE, type CodeTables } from '../institutions/code-tables.js';
 import type { Institution } from '../institutions/institution.js';
 import {
@@ -69,11 +69,7 @@ function text(field: string, v: string | null | undefined, opts: { multiline?: b
 }
 
 /** For messages: a value shortened and with control characters made visible. */
-function printable(s: string): string {
-  const shown = s.length > 60 ? `${s.slice(0, 60)}…` : s;
-  // Lone surrogates too: the message is stored in job reports and written as UTF-8.
-  return shown.replace(/[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+const printable = (s: string) => shownText(s);
 
 function code(tables: CodeTables, table: string, field: string, v: string | null | undefined): string | null {
   const s = text(field, v);
