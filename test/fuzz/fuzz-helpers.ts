@@ -10,7 +10,7 @@ export const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : 2026
 /** fast-check parameters for a property of `runs` cases in the normal test run. */
 export function params(runs: number): fc.Parameters<unknown> {
   const override = process.env.FUZZ_RUNS ? Number(process.env.FUZZ_RUNS) : undefined;
-  return { seed: SEED, numRuns: override && override > 0 ? override : runs, endOnFailure: true };
+  return { seed: SEED, numRuns: override && override > 0 ? override : runs, endOnFailure: true, includeErrorInReport: true };
 }
 
 // Strings a parser, a database or a logger may choke on.
@@ -33,11 +33,34 @@ export const hostileString: fc.Arbitrary<string> = fc.oneof(
   { weight: 1, arbitrary: fc.array(fc.oneof(fc.constantFrom(...NASTY), loneSurrogate, fc.string({ maxLength: 4 })), { maxLength: 5 }).map((a) => a.join('')) },
 );
 
+/** Numbers as a query string carries them, mostly out of range or not integers. */
+export const hostileNumber: fc.Arbitrary<string> = fc.oneof(
+  fc.constantFrom('1e300', '9223372036854775808', '-9223372036854775809', '2147483648', '-1', '1.5', '0x10', ' 1', '1e3', '', '0', '10', '100', '101', 'NaN'),
+  fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).map(String),
+  hostileString,
+);
+
+/** Dates, mostly well-formed but impossible (2026-02-30, month 13, year 0). */
+export const hostileDate: fc.Arbitrary<string> = fc.oneof(
+  fc.tuple(fc.integer({ min: 0, max: 9999 }), fc.integer({ min: 0, max: 19 }), fc.integer({ min: 0, max: 39 })).map(
+    ([y, m, d]) => `${String(y).padStart(4, '0')}-${String(m).padStart(2, '0')}-${String(d).padStart(2, '0')}`,
+  ),
+  hostileString,
+);
+
+/**
+ * Does JSON text (as JSON.stringify writes it) hold text no request may carry: an escaped NUL or
+ * lone surrogate (JSON.stringify escapes exactly those, and writes paired surrogates raw)?
+ */
+export function jsonHoldsUnsafeText(text: string): boolean {
+  return /(?<!\\)(?:\\\\)*\\u(?:0000|d[89a-f][0-9a-f]{2})/i.test(text);
+}
+
 /** A JSON value a client should not send where a string or code belongs. */
 export const hostileValue: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 6, arbitrary: hostileString },
   { weight: 1, arbitrary: fc.constantFrom(null, true, false, 0, -1, 1e300, -1e300, 2 ** 53 + 1, 0.5, [], {}, [null], { value: null }) },
-  { weight: 1, arbitrary: fc.integer({ min: 1, max: 200 }).map((d) => deepNest(d)) },
+  { weight: 1, arbitrary: fc.constantFrom(10, 63, 65, 200, 3_000).map((d) => deepNest(d)) },
   { weight: 1, arbitrary: fc.jsonValue({ maxDepth: 3 }) },
   { weight: 1, arbitrary: fc.array(hostileString, { maxLength: 3 }).map((a) => a.map((value) => ({ value }))) },
 );
@@ -55,20 +78,19 @@ function paths(v: unknown, at: (string | number)[] = []): (string | number)[][] 
   return [at];
 }
 
+/** A copy of root with the node at path set (or removed); copies only along the path (deep values stay shared). */
 function setAt(root: unknown, path: (string | number)[], value: unknown, remove: boolean): unknown {
   if (path.length === 0) return value;
-  const copy: unknown = structuredClone(root);
-  if (!copy || typeof copy !== 'object') return copy;
-  let cur = copy as Record<string | number, unknown>;
-  for (const k of path.slice(0, -1)) {
-    const next = cur[k];
-    // An earlier mutation replaced this branch: the path is gone, nothing to do.
-    if (!next || typeof next !== 'object') return copy;
-    cur = next as Record<string | number, unknown>;
+  // An earlier mutation replaced this branch: the path is gone, nothing to do.
+  if (!root || typeof root !== 'object') return root;
+  const copy = (Array.isArray(root) ? [...root] : { ...root }) as Record<string | number, unknown>;
+  const [head, ...rest] = path as [string | number, ...(string | number)[]];
+  if (rest.length === 0) {
+    if (remove && !Array.isArray(copy)) delete copy[head];
+    else copy[head] = value;
+  } else {
+    copy[head] = setAt(copy[head], rest, value, remove);
   }
-  const last = path.at(-1)!;
-  if (remove && !Array.isArray(cur)) delete cur[last];
-  else cur[last] = value;
   return copy;
 }
 
@@ -123,13 +145,13 @@ export const rawSegment: fc.Arbitrary<string> = fc
   .array(fc.oneof(fc.constantFrom('%', '%zz', '%00', '%ED%A0%80', '%C0%AF', '%2F', '%2e%2e', '..', ';', '%F0%9F%98', '%FF', 'a', 'Z9', '~', '-', '_', '.')), { minLength: 1, maxLength: 6 })
   .map((a) => a.join(''));
 
-export interface Fingerprint {
+export type Fingerprint = {
   n: number;
   v: number;
   t: string | null;
   e: number;
   c: number;
-}
+};
 
 /** Cheap proof that nothing was written: users (count, versions, last change), audit events, credentials. */
 export function fingerprint(app: App): Promise<Fingerprint> {
