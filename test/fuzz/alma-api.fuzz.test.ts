@@ -73,7 +73,7 @@ test('JSON user bodies with hostile values, POST and PUT', async () => {
     fc.asyncProperty(target, wanted, mutatedJson(VALID).map((v) => JSON.stringify(v)), async ([method, url], w, body) => {
       await check(method!, url!, w, 'application/json', body, false, jsonHoldsUnsafeText(body));
     }),
-    params(400),
+    params(600),
   );
 });
 
@@ -82,7 +82,7 @@ test('JSON user bodies truncated, with flipped bytes or inserted text', async ()
     fc.asyncProperty(target, wanted, mutatedText(JSON.stringify(VALID)), async ([method, url], w, body) => {
       await check(method!, url!, w, 'application/json', body);
     }),
-    params(250),
+    params(400),
   );
 });
 
@@ -98,7 +98,7 @@ test('XML user bodies with hostile values, and damaged XML', async () => {
     fc.asyncProperty(target, wanted, fc.oneof(fromJson, mutatedText(VALID_XML)), async ([method, url], w, body) => {
       await check(method!, url!, w, 'application/xml', body);
     }),
-    params(300),
+    params(400),
   );
 });
 
@@ -112,7 +112,7 @@ test('user ids in paths: GET, PUT, DELETE and op=auth', async () => {
       if (o === 'PUT') return check('PUT', url, w, 'application/json', JSON.stringify(VALID));
       return check(o, url, w);
     }),
-    params(300),
+    params(500),
   );
 });
 
@@ -140,6 +140,6 @@ test('query parameters of the search and of a user read', async () => {
       const qs = Object.entries(q).map(([k, v]) => `${k}=${pathEncode(v)}`).join('&');
       await check('GET', `${path}?${qs}`, q.format === 'json' || q.format === 'xml' ? q.format : w, undefined, undefined, false, Object.values(q).some((v) => v.includes('\u0000')));
     }),
-    params(400),
+    params(600),
   );
 });
