@@ -140,24 +140,27 @@ test('1. a SIS record with a lone surrogate or an escaped NUL fails alone in the
   const inst = await ctx.institution();
   const a = sisApi(ctx.server, inst.key);
   assert.equal((await a.createProfile({ code: 'CAMPUS', match_by: 'UNIV_ID', mode: 'synchronize', format: 'jsonl' })).status, 201);
-  const lines = jsonlOf([0, 1, 2, 3, 4, 5].map((i) => campusUser(i))).trimEnd().split('\n');
+  const lines = jsonlOf([0, 1, 2, 3, 4, 5, 6].map((i) => campusUser(i))).trimEnd().split('\n');
   lines[0] = lines[0]!.replace(/"first_name":"[^"]*"/, '"first_name":"\\udfff"');
   lines[1] = lines[1]!.replace(/"last_name":"[^"]*"/, '"last_name":"x\\u0000y"');
   // In the keys a load matches and reports by (these failed the whole load with a database error).
   lines[2] = lines[2]!.replace(/"external_id":"CAMPUS"/, '"external_id":"CAMPUS\\u0000"');
   lines[3] = lines[3]!.replace(univId(3), `${univId(3)}\\udfff`);
   lines[4] = lines[4]!.replace(univId(4), `${univId(4)}\\u0000`);
+  // Echoed by an error message (this one failed the whole load: the report could not be stored).
+  lines[6] = lines[6]!.replace(/"email":\[.*?\]\}/, '"email":["\\udc7a{}"]}');
   const up = await a.upload('CAMPUS', `${lines.join('\n')}\n`, 'application/x-ndjson');
   assert.equal(up.status, 202, JSON.stringify(up.body));
   await runQueue(ctx.app);
   assert.equal((await a.job(up.body.id)).status, 'succeeded');
   const report = (await a.errorsCsv(up.body.id)).slice(1);
-  assert.deepEqual(report.map((r) => r[3]), ['failed', 'failed', 'failed', 'failed', 'failed']);
+  assert.deepEqual(report.map((r) => r[3]), ['failed', 'failed', 'failed', 'failed', 'failed', 'failed']);
   assert.match(report[0]![4]!, /first_name .*surrogate/);
   assert.match(report[1]![4]!, /last_name .*NUL/);
   assert.match(report[2]![4]!, /external_id .*NUL/);
   assert.match(report[3]![4]!, /user_identifier.value .*surrogate/);
   assert.match(report[4]![4]!, /user_identifier.value .*NUL/);
+  assert.equal(report[5]![4]!, 'Given contact_info.email[0] value (\\udc7a{}) is invalid: expected an object');
   assert.ok(await a.almaUser(univId(5)));
   assert.equal(await a.almaUser(univId(0)), undefined);
 });

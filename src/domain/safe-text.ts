@@ -18,6 +18,14 @@ export function shownText(s: string, max = 60): string {
   return cut.replace(/[\u0000-\u001f\u007f]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
+/**
+ * Text Carrel writes itself (a report line, a job's error) from what a file held, made storable:
+ * NUL and lone surrogates written as \\uXXXX. A message that echoes a value must not fail the load.
+ */
+export function storableText(s: string): string {
+  return UNSAFE.test(s) ? s.replace(new RegExp(UNSAFE.source, 'g'), (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : s;
+}
+
 /** YYYY-MM-DD naming a real day (no 2023-02-30), by arithmetic: SIS loads check millions. */
 export function isCalendarDate(d: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(d)) return false;

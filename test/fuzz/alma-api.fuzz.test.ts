@@ -135,10 +135,11 @@ test('query parameters of the search and of a user read', async () => {
   await fc.assert(
     fc.asyncProperty(fc.constantFrom('/almaws/v1/users', '/almaws/v1/users/holder'), query, wanted, async (path, all, w) => {
       // One or two parameters at a time: with more, the first refusal hides what the others would reach.
-      // (A lone surrogate cannot be %-encoded as UTF-8: its bytes stay undecoded, as written.)
+      // (A lone surrogate cannot be %-encoded as UTF-8: a value holding one stays undecoded, as
+      // written, %00 included; so only a NUL in an otherwise well-formed value must be refused.)
       const q: Record<string, string> = Object.fromEntries(Object.entries(all).slice(0, 2));
       const qs = Object.entries(q).map(([k, v]) => `${k}=${pathEncode(v)}`).join('&');
-      await check('GET', `${path}?${qs}`, q.format === 'json' || q.format === 'xml' ? q.format : w, undefined, undefined, false, Object.values(q).some((v) => v.includes('\u0000')));
+      await check('GET', `${path}?${qs}`, q.format === 'json' || q.format === 'xml' ? q.format : w, undefined, undefined, false, Object.values(q).some((v) => v.includes('\u0000') && !/[\ud800-\udfff]/.test(v)));
     }),
     params(600),
   );
