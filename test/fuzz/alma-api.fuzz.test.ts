@@ -144,3 +144,26 @@ test('query parameters of the search and of a user read', async () => {
     params(600),
   );
 });
+
+test("Carrel's own API: numeric, date and text query parameters", async () => {
+  const routes = fc.constantFrom(
+    '/api/v1/jobs',
+    '/api/v1/jobs/00000000-0000-0000-0000-000000000000/changes',
+    '/api/v1/jobs/not-a-uuid/changes',
+    '/api/v1/reports/users-without-password',
+    '/api/v1/mail-outbox',
+    '/api/v1/users/holder/manual-edits',
+    '/api/v1/users/holder/sessions',
+  );
+  const query = fc.record(
+    { limit: hostileNumber, offset: hostileNumber, after: hostileNumber, status: hostileString, kind: hostileString, since: hostileDate },
+    { requiredKeys: [] },
+  );
+  await fc.assert(
+    fc.asyncProperty(routes, query, wanted, async (path, all, w) => {
+      const q = Object.entries(all).slice(0, 2);
+      await check('GET', `${path}?${q.map(([k, v]) => `${k}=${pathEncode(v)}`).join('&')}`, w);
+    }),
+    params(300),
+  );
+});
