@@ -29,9 +29,13 @@ declare module 'fastify' {
 
 export { redactUrl };
 
-/** A request its client gave up on (closed the connection mid-body): not a server fault. */
+/**
+ * A request its client gave up on (closed the connection mid-body): not a server fault. Both
+ * the error and the request must say so: a database's ECONNRESET is a server fault.
+ */
 function clientAborted(req: FastifyRequest, err: FastifyError): boolean {
-  return req.raw.aborted || req.raw.readableAborted || err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE';
+  const cutShort = err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.message === 'aborted';
+  return cutShort && (req.raw.aborted || req.raw.readableAborted);
 }
 
 function toAppError(err: FastifyError, req: FastifyRequest, bodyLimit: number): AppError {
