@@ -46,6 +46,11 @@ export const ERRORS = {
   },
   INVALID_CODE: { alma: '401864', status: 400, message: 'Given {field} type ({value}) is invalid.' },
   INVALID_VALUE: { alma: '401864', status: 400, message: 'Given {field} value ({value}) is invalid: {reason}' },
+  TOO_MANY_SEGMENTS: {
+    alma: '401864',
+    status: 400,
+    message: 'Too many {field} entries: {count} given, a user may have at most {max}.',
+  },
   PRIMARY_ID_FORMAT: {
     alma: '401864',
     status: 400,

@@ -12,8 +12,10 @@ import { AppError } from '../errors.js';
 import { errorEnvelopeJson, errorEnvelopeXml } from './alma/envelope.js';
 import { responseFormat } from './alma/format.js';
 import { apiV1Routes } from './api-v1/index.js';
+import { installInputGuard } from './input-guard.js';
 import { trustProxyOption } from './proxies.js';
 import { loginPages } from './pages/login-pages.js';
+import { redactUrl } from './redact.js';
 import { almaCodeTableRoutes } from './routes/code-tables.js';
 import { DATABASE_RETRY_AFTER_SECONDS, healthRoutes } from './routes/health.js';
 import { almaUserOperationRoutes } from './routes/user-operations.js';
@@ -27,11 +29,18 @@ declare module 'fastify' {
   }
 }
 
-// Query parameters that carry secrets, masked wherever a URL is logged.
-const SECRET_PARAMS = /([?&](?:apikey|password|token)=)[^&]*/gi;
-export const redactUrl = (url: string) => url.replace(SECRET_PARAMS, '$1[redacted]');
+export { redactUrl };
 
-function toAppError(err: FastifyError): AppError {
+/**
+ * A request its client gave up on (closed the connection mid-body): not a server fault. Both
+ * the error and the request must say so: a database's ECONNRESET is a server fault.
+ */
+function clientAborted(req: FastifyRequest, err: FastifyError): boolean {
+  const cutShort = err.code === 'ECONNRESET' || err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.message === 'aborted';
+  return cutShort && (req.raw.aborted || req.raw.readableAborted);
+}
+
+function toAppError(err: FastifyError, req: FastifyRequest, bodyLimit: number): AppError {
   if (err instanceof AppError) return err;
   switch (err.code) {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
@@ -39,7 +48,8 @@ function toAppError(err: FastifyError): AppError {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new AppError('INVALID_BODY', { format: 'JSON', reason: 'the body is empty' });
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return new AppError('BODY_TOO_LARGE', { limit: String(err.message.match(/\d+/)?.[0] ?? '') });
+      // Fastify's message carries no number: the limit is the route's own, else the server's.
+      return new AppError('BODY_TOO_LARGE', { limit: req.routeOptions.bodyLimit ?? bodyLimit });
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return new AppError('UNSUPPORTED_MEDIA_TYPE', { type: 'given' });
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
@@ -48,6 +58,14 @@ function toAppError(err: FastifyError): AppError {
   if (err.validation) return new AppError('INVALID_PARAMETER', { reason: `${err.validationContext ?? 'request'} ${err.message}` });
   if (err.statusCode === 429) return new AppError('RATE_LIMITED');
   if (isDatabaseUnavailable(err)) return new AppError('DATABASE_UNAVAILABLE');
+  // A static file refused (swagger-ui's, for a path with ..) or missing: no such resource.
+  if (err.statusCode === 403 || err.statusCode === 404) {
+    return new AppError('ROUTE_NOT_FOUND', { method: req.method, url: redactUrl(req.url).split('?')[0]! });
+  }
+  // Fastify's and its plugins' other client errors (a bad URL, a body cut short): the request's fault.
+  if (err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500) {
+    return new AppError('INVALID_PARAMETER', { reason: 'the request could not be read' });
+  }
   return new AppError('INTERNAL');
 }
 
@@ -79,15 +97,25 @@ export async function buildServer(app: App, opts: { logger?: boolean; logStream?
     // The tracking id Alma puts in every error envelope; also the log's request id. A counter
     // under a random per-process prefix: random bytes per request cost more than the routing.
     genReqId: () => `${trackingPrefix}${(++requestCount).toString(36).toUpperCase()}`,
+    // The router's own refusals (a path that is not valid percent-encoded UTF-8) in the envelope too.
+    frameworkErrors: (err, req, reply) => {
+      const reason = err.code === 'FST_ERR_BAD_URL' ? 'the URL is not valid percent-encoded UTF-8' : 'the request could not be read';
+      return renderError(req, reply, new AppError('INVALID_PARAMETER', { reason }));
+    },
     ajv: { customOptions: { coerceTypes: true, removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   server.decorateRequest('actor', null);
   server.decorateRequest('wireDefault', 'xml');
-  server.addContentTypeParser(['application/xml', 'text/xml'], { parseAs: 'string' }, (_req, body, done) => done(null, body));
+  installInputGuard(server);
 
   server.setErrorHandler((err: FastifyError, req, reply) => {
-    const error = toAppError(err);
+    if (clientAborted(req, err)) {
+      // Nobody is left to answer; a burst of these is a client's doing, not an incident.
+      req.log.info({ code: err.code }, 'client aborted the request');
+      return renderError(req, reply, new AppError('INVALID_BODY', { format: 'request', reason: 'the client closed the connection' }));
+    }
+    const error = toAppError(err, req, app.config.bodyLimit);
     if (error.code === 'DATABASE_UNAVAILABLE') {
       // An outage fails every request: one line each, without the stack.
       req.log.warn({ error: err.message }, 'request failed: database unavailable');

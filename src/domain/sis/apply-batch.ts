@@ -23,6 +23,7 @@ import { matchKeyOf, nextPrimaryId, primaryIdBase, type MatchKey } from './match
 import { mapRawRecords, type FileFormat } from './parse/read-user-file.js';
 import { decide, sameValue, skipMatched, type Decision, type SisRules } from './merge.js';
 import type { FastDecision, SpoolRecord } from './spool.js';
+import { storableText } from '../safe-text.js';
 
 export interface BatchEnv {
   db: Db;
@@ -185,7 +186,7 @@ export async function commitBatch(env: BatchEnv, batch: PreparedBatch): Promise<
       await insertAuditEvents(tx, events);
     }
 
-    await insertJobErrors(tx, jobId, errors);
+    await insertJobErrors(tx, jobId, errors.map((e) => ({ ...e, reason: storableText(e.reason), identifier: e.identifier && storableText(e.identifier) })));
     const range = { first: batch.records[0]!.n, last: batch.records.at(-1)!.n };
     if (!(await addBatchProgress(tx, jobId, env.workerId, counters, [range], env.leaseSeconds))) throw new LeaseLostError(jobId);
     return false;

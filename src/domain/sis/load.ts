@@ -29,6 +29,7 @@ import { OWNS_ALL } from './owned-fields.js';
 import { recordHash, rulesFingerprint } from './record-hash.js';
 import { createScan } from './scan-batch.js';
 import { readSpool, spoolFile, type SpoolRecord } from './spool.js';
+import { storableText } from '../safe-text.js';
 
 export interface LoadPayload {
   profileId: string;
@@ -210,9 +211,10 @@ export function createSisLoadHandler(deps: SisLoadDeps): JobHandler {
       } catch (err) {
         if (!(err instanceof AppError) || err.code !== 'SIS_FILE_REFUSED') throw err;
         await deleteSeenKeys(db, job.id);
-        await insertJobErrors(db, job.id, [{ recordNumber: 0, line: null, outcome: 'failed', identifier: payload.fileName, reason: err.message }]);
+        const reason = storableText(err.message);
+        await insertJobErrors(db, job.id, [{ recordNumber: 0, line: null, outcome: 'failed', identifier: payload.fileName, reason }]);
         await settleDropFile(payload.dropFile, false);
-        return { status: 'failed', error: err.message, result: { refused: true } };
+        return { status: 'failed', error: reason, result: { refused: true } };
       }
       if (job.total !== total) {
         const now = await current();

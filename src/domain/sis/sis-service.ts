@@ -11,6 +11,7 @@ import type { Job } from '../jobs/job.js';
 import { SIS_EXPORT, type ExportPayload } from './export.js';
 import { SIS_LOAD, type LoadPayload } from './load.js';
 import type { ProfileService } from './profile-service.js';
+import { isCalendarDate } from '../safe-text.js';
 
 export interface LoadRequest {
   fileName: string;
@@ -73,7 +74,7 @@ export function createSisService(deps: { db: Db; files: FileStore; profiles: Pro
       authorize(actor, 'sis:manage', institutionId);
       assertThat(req.format === 'xml' || req.format === 'csv', 'INVALID_PARAMETER', { reason: 'format must be xml or csv' });
       if (req.since !== undefined) {
-        assertThat(/^\d{4}-\d{2}-\d{2}$/.test(req.since) && !Number.isNaN(Date.parse(req.since)), 'INVALID_PARAMETER', {
+        assertThat(isCalendarDate(req.since), 'INVALID_PARAMETER', {
           reason: 'since must be a date as YYYY-MM-DD',
         });
       }

@@ -10,6 +10,8 @@
 // the whole file is refused rather than loaded under the wrong profile.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
+import { AppError } from '../../errors.js';
+import { shownText, unsafeTextReason } from '../safe-text.js';
 import { rawMatchKey } from './match.js';
 import { readUserFile, type FileFormat, type RawRecord } from './parse/read-user-file.js';
 import { fileRefused, textLines, utf8Text } from './parse/text.js';
@@ -53,6 +55,23 @@ export interface SpoolOptions {
 
 type Numbered = RawRecord & { n: number; key: string | null; keyValue: string | null; hash: string };
 
+/**
+ * Why a record's keys (ids it is matched, checked and reported by) cannot be used, or null.
+ * Such a record fails alone: its NUL or lone surrogate must not reach a key column or a message.
+ */
+function unsafeKeys(raw: RawRecord): string | null {
+  const keys: [string, string | null | undefined][] = [
+    ['primary_id', raw.primaryId],
+    ['external_id', raw.externalId],
+    ...(raw.identifiers ?? []).flatMap((i): [string, string][] => [['user_identifier.id_type', i.type], ['user_identifier.value', i.value]]),
+  ];
+  for (const [field, value] of keys) {
+    const reason = typeof value === 'string' ? unsafeTextReason(value) : null;
+    if (reason) return new AppError('INVALID_VALUE', { field, value: shownText(value!), reason }).message;
+  }
+  return null;
+}
+
 export async function spoolFile(path: string, displayName: string, spoolPath: string, o: SpoolOptions): Promise<{ total: number }> {
   const out = createWriteStream(spoolPath);
   out.on('error', () => {});
@@ -91,6 +110,12 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
   try {
     for await (const raw of readUserFile(path, displayName, o.format)) {
       n++;
+      const unsafe = unsafeKeys(raw);
+      if (unsafe) {
+        batch.push({ ...raw, n, key: null, keyValue: null, hash: '', error: unsafe });
+        if (batch.length >= o.batchSize) await flush();
+        continue;
+      }
       const externalId = raw.externalId?.trim();
       if (externalId && externalId.toLowerCase() !== o.profileCode.toLowerCase()) {
         throw fileRefused(

@@ -1,6 +1,10 @@
 // Alma's brief search: q=field~value[ AND field~value...], limit, offset, order_by.
 // Parsing and its rules live here; turning terms into SQL is the query module's business.
 import { AppError, assertThat } from '../../errors.js';
+import { isCalendarDate } from '../safe-text.js';
+
+/** The largest offset a search takes (PostgreSQL's integer; no list is longer). */
+export const MAX_SEARCH_OFFSET = 2_147_483_647;
 
 export const SEARCH_FIELDS = [
   'primary_id',
@@ -52,7 +56,9 @@ export function parseBriefSearch(p: BriefSearchParams): BriefSearch {
   const limit = p.limit ?? 10;
   const offset = p.offset ?? 0;
   assertThat(Number.isInteger(limit) && limit >= 0 && limit <= 100, 'INVALID_PARAMETER', { reason: 'limit must be 0 to 100' });
-  assertThat(Number.isInteger(offset) && offset >= 0, 'INVALID_PARAMETER', { reason: 'offset must be 0 or more' });
+  assertThat(Number.isInteger(offset) && offset >= 0 && offset <= MAX_SEARCH_OFFSET, 'INVALID_PARAMETER', {
+    reason: `offset must be 0 to ${MAX_SEARCH_OFFSET}`,
+  });
 
   const terms: SearchTerm[] = [];
   const q = p.q?.trim();
@@ -67,7 +73,7 @@ export function parseBriefSearch(p: BriefSearchParams): BriefSearch {
       assertThat(value.length > 0 && value.length <= 255, 'INVALID_PARAMETER', { reason: `q value for ${field} must be 1 to 255 characters` });
       assertThat(!/[\u0000-\u001f]/.test(value), 'INVALID_PARAMETER', { reason: 'q contains control characters' });
       if (field === 'birth_date') {
-        assertThat(/^\d{4}-\d{2}-\d{2}$/.test(value), 'INVALID_PARAMETER', { reason: 'birth_date must be YYYY-MM-DD' });
+        assertThat(isCalendarDate(value), 'INVALID_PARAMETER', { reason: 'birth_date must be a date as YYYY-MM-DD' });
       }
       terms.push({ field, value });
     }
@@ -76,9 +82,7 @@ export function parseBriefSearch(p: BriefSearchParams): BriefSearch {
   const modifiedSince = p.modify_date_from?.trim() || null;
   if (modifiedSince) {
     assertThat(terms.length === 0, 'INVALID_PARAMETER', { reason: 'modify_date_from cannot be combined with q' });
-    assertThat(/^\d{4}-\d{2}-\d{2}$/.test(modifiedSince) && !Number.isNaN(Date.parse(modifiedSince)), 'INVALID_PARAMETER', {
-      reason: 'modify_date_from must be yyyy-MM-dd',
-    });
+    assertThat(isCalendarDate(modifiedSince), 'INVALID_PARAMETER', { reason: 'modify_date_from must be a date as yyyy-MM-dd' });
   }
 
   let orderBy: OrderField[] = [...ORDER_FIELDS];

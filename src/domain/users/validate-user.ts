@@ -2,6 +2,7 @@
 // identifier types per record type, segment types, the institution's primary-id format.
 // Returns the complete record to store, with codes in their stored spelling, or throws AppError.
 import { AppError, assertThat } from '../../errors.js';
+import { isCalendarDate, shownText, unsafeTextReason } from '../safe-text.js';
 import { ROLE_TABLE, type CodeTables } from '../institutions/code-tables.js';
 import type { Institution } from '../institutions/institution.js';
 import {
@@ -16,11 +17,35 @@ import {
   type UserRecordFields,
 } from './user.js';
 
-const DATE = /^\d{4}-\d{2}-\d{2}$/;
 // Control characters break XML output, logs and e-mail headers; no legitimate field needs them.
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const LINE_BREAK = /[\r\n]/;
 const MAX_TEXT = 2000;
+
+/**
+ * The most segments of each kind one user may carry (API and SIS alike). Alma sets no number;
+ * these are far above any real record and keep one record from costing a load's worth of work.
+ */
+export const USER_SEGMENT_LIMITS = {
+  user_identifier: 100,
+  address: 50,
+  email: 50,
+  phone: 50,
+  user_note: 500,
+  user_statistic: 200,
+  user_block: 200,
+  user_role: 500,
+  'user_role.parameter': 100,
+  rs_library: 200,
+  library_notice: 200,
+} as const;
+
+function limited<T>(field: keyof typeof USER_SEGMENT_LIMITS, list: readonly T[] | undefined): readonly T[] {
+  const items = list ?? [];
+  const max = USER_SEGMENT_LIMITS[field];
+  if (items.length > max) throw new AppError('TOO_MANY_SEGMENTS', { field, count: items.length, max });
+  return items;
+}
 
 export interface ValidationContext {
   institution: Institution;
@@ -32,6 +57,8 @@ function text(field: string, v: string | null | undefined, opts: { multiline?: b
   const s = v.normalize('NFC').trim();
   if (s === '') return null;
   // The message is built only on failure: this runs for every field of every record of a load.
+  const unsafe = unsafeTextReason(s);
+  if (unsafe) throw new AppError('INVALID_VALUE', { field, value: printable(s), reason: unsafe });
   if (CONTROL.test(s)) throw new AppError('INVALID_VALUE', { field, value: printable(s), reason: 'control characters are not allowed' });
   if (!opts.multiline) {
     if (LINE_BREAK.test(s)) throw new AppError('INVALID_VALUE', { field, value: printable(s), reason: 'line breaks are not allowed' });
@@ -42,10 +69,7 @@ function text(field: string, v: string | null | undefined, opts: { multiline?: b
 }
 
 /** For messages: a value shortened and with control characters made visible. */
-function printable(s: string): string {
-  const shown = s.length > 60 ? `${s.slice(0, 60)}…` : s;
-  return shown.replace(/[\u0000-\u001f\u007f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
+const printable = (s: string) => shownText(s);
 
 function code(tables: CodeTables, table: string, field: string, v: string | null | undefined): string | null {
   const s = text(field, v);
@@ -56,17 +80,6 @@ function code(tables: CodeTables, table: string, field: string, v: string | null
     throw new AppError('INVALID_CODE', { field, value: s });
   }
   return found.code;
-}
-
-/** YYYY-MM-DD naming a real day (no 2023-02-30), by arithmetic: SIS loads check millions. */
-function isCalendarDate(d: string): boolean {
-  if (!DATE.test(d)) return false;
-  const y = Number(d.slice(0, 4));
-  const m = Number(d.slice(5, 7));
-  const day = Number(d.slice(8, 10));
-  if (m < 1 || m > 12 || day < 1) return false;
-  const leap = (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
-  return day <= [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][m - 1]!;
 }
 
 function date(field: string, v: string | null | undefined): string | null {
@@ -101,7 +114,7 @@ function types(tables: CodeTables, table: string, field: string, values: string[
 
 function contactInfo(ctx: ValidationContext, accountType: string, c: ContactInfo | undefined): ContactInfo {
   const t = ctx.tables;
-  const addresses = (c?.addresses ?? []).map((a) => ({
+  const addresses = limited('address', c?.addresses).map((a) => ({
     line1: required(text('address.line1', a.line1), 'address.line1'),
     line2: text('address.line2', a.line2),
     line3: text('address.line3', a.line3),
@@ -120,7 +133,7 @@ function contactInfo(ctx: ValidationContext, accountType: string, c: ContactInfo
     segmentType: segmentType(accountType, a.segmentType),
   }));
   for (const a of addresses) assertThat(a.types.length > 0, 'MANDATORY_FIELD', { field: 'address.address_type' });
-  const emails = (c?.emails ?? []).map((e) => {
+  const emails = limited('email', c?.emails).map((e) => {
     const address = required(text('email.email_address', e.address), 'email.email_address');
     // A mail header is built from this later: one address, no spaces, no angle brackets.
     assertThat(/^[^\s@<>,;"]+@[^\s@<>,;"]+$/.test(address), 'INVALID_VALUE', {
@@ -136,7 +149,7 @@ function contactInfo(ctx: ValidationContext, accountType: string, c: ContactInfo
       segmentType: segmentType(accountType, e.segmentType),
     };
   });
-  const phones = (c?.phones ?? []).map((p) => ({
+  const phones = limited('phone', c?.phones).map((p) => ({
     number: required(text('phone.phone_number', p.number), 'phone.phone_number'),
     types: types(t, 'UserPhoneTypes', 'phone_type', p.types),
     preferred: p.preferred === true,
@@ -184,7 +197,7 @@ export function validateUser(ctx: ValidationContext, input: UserInput): UserReco
   out.preferredLanguage ??= 'en';
 
   // Identifiers: CONTACT users carry none; each type only on the record types allowed to carry it.
-  const identifiers = (input.identifiers ?? []).map((i) => {
+  const identifiers = limited('user_identifier', input.identifiers).map((i) => {
     const idType = required(text('user_identifier.id_type', i.idType), 'user_identifier.id_type');
     const type = t.get('UserIdentifierTypes', idType);
     if (!type || !type.enabled) throw new AppError('INVALID_CODE', { field: 'user identifier', value: idType });
@@ -210,7 +223,7 @@ export function validateUser(ctx: ValidationContext, input: UserInput): UserReco
   }
 
   const institutionCode = ctx.institution.code;
-  const roles = (input.roles ?? []).map((r) => {
+  const roles = limited('user_role', input.roles).map((r) => {
     const roleType = required(code(t, ROLE_TABLE, 'role type', r.roleType), 'user_role.role_type');
     const scopeRaw = text('user_role.scope', r.scope) ?? institutionCode;
     const scope =
@@ -222,7 +235,7 @@ export function validateUser(ctx: ValidationContext, input: UserInput): UserReco
       scope,
       status: roleStatus(r.status),
       expiryDate: date('user_role.expiry_date', r.expiryDate),
-      parameters: (r.parameters ?? []).map((p) => ({
+      parameters: limited('user_role.parameter', r.parameters).map((p) => ({
         type: required(code(t, 'RoleParameterTypes', 'role parameter', p.type), 'parameter.type'),
         scope: text('parameter.scope', p.scope),
         value: required(text('parameter.value', p.value), 'parameter.value'),
@@ -230,7 +243,7 @@ export function validateUser(ctx: ValidationContext, input: UserInput): UserReco
     };
   });
 
-  const blocks = (input.blocks ?? []).map((b) => ({
+  const blocks = limited('user_block', input.blocks).map((b) => ({
     blockType: code(t, 'UserBlockTypes', 'block_type', b.blockType) ?? 'GENERAL',
     blockDescription: required(code(t, 'UserBlockDescription', 'block_description', b.blockDescription), 'user_block.block_description'),
     blockStatus: roleStatus(b.blockStatus),
@@ -240,7 +253,7 @@ export function validateUser(ctx: ValidationContext, input: UserInput): UserReco
     expiryDate: b.expiryDate ? required(text('user_block.expiry_date', b.expiryDate), 'user_block.expiry_date') : null,
     segmentType: segmentType(accountType, b.segmentType),
   }));
-  const notes = (input.notes ?? []).map((n) => ({
+  const notes = limited('user_note', input.notes).map((n) => ({
     noteType: required(code(t, 'NoteTypes', 'note_type', n.noteType), 'user_note.note_type'),
     noteText: text('user_note.note_text', n.noteText, { max: MAX_TEXT, multiline: true }) ?? '',
     userViewable: n.userViewable === true,
@@ -249,13 +262,13 @@ export function validateUser(ctx: ValidationContext, input: UserInput): UserReco
     createdDate: n.createdDate ? required(text('user_note.created_date', n.createdDate), 'user_note.created_date') : null,
     segmentType: segmentType(accountType, n.segmentType),
   }));
-  const statistics = (input.statistics ?? []).map((s) => ({
+  const statistics = limited('user_statistic', input.statistics).map((s) => ({
     statisticCategory: required(code(t, 'UserStatCategories', 'statistic_category', s.statisticCategory), 'user_statistic.statistic_category'),
     statisticNote: text('user_statistic.statistic_note', s.statisticNote, { max: MAX_TEXT }),
     segmentType: segmentType(accountType, s.segmentType),
   }));
-  const rsLibraries = (input.rsLibraries ?? []).map((l) => required(code(t, 'Libraries', 'rs_library', l), 'rs_library.code'));
-  const libraryNotices = (input.libraryNotices ?? []).map((n) => ({
+  const rsLibraries = limited('rs_library', input.rsLibraries).map((l) => required(code(t, 'Libraries', 'rs_library', l), 'rs_library.code'));
+  const libraryNotices = limited('library_notice', input.libraryNotices).map((n) => ({
     code: required(code(t, 'LibraryNoticesOptInDisplay', 'library_notice', n.code), 'library_notice.code'),
     value: n.value === true,
   }));

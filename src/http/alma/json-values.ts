@@ -3,6 +3,7 @@
 // guesses across types: a number where a name belongs is a client bug, not a name.
 import type { CodeTables } from '../../domain/institutions/code-tables.js';
 import { AppError } from '../../errors.js';
+import { shownText } from '../../domain/safe-text.js';
 
 export type Json = Record<string, unknown>;
 
@@ -28,7 +29,7 @@ function shown(v: unknown): string {
   } catch {
     s = String(v);
   }
-  return s.length > 60 ? `${s.slice(0, 60)}…` : s;
+  return shownText(s);
 }
 
 /** Secrets (password, PIN) are never echoed back, not even in an error about their type. */

@@ -32,9 +32,17 @@ const ProfileBody = Type.Object(
 const UPLOAD_TYPES = /^(application\/(zip|x-zip-compressed|xml|x-ndjson|jsonl|x-jsonlines|octet-stream)|text\/(xml|csv|plain))\b/i;
 const EXTENSIONS: Record<string, string> = { zip: 'zip', xml: 'xml', csv: 'csv', ndjson: 'jsonl', jsonl: 'jsonl', jsonlines: 'jsonl' };
 
+/** The file's name as given (a header's may be percent-encoded); a bad escape is kept as written. */
 function uploadName(disposition: string | undefined, query: string | undefined, contentType: string): string {
+  if (query) return query;
   const fromHeader = disposition && /filename\*?=(?:UTF-8'')?"?([^";]+)"?/i.exec(disposition)?.[1];
-  if (query || fromHeader) return decodeURIComponent(String(query ?? fromHeader));
+  if (fromHeader) {
+    try {
+      return decodeURIComponent(fromHeader);
+    } catch {
+      return fromHeader;
+    }
+  }
   const ext = Object.entries(EXTENSIONS).find(([k]) => contentType.toLowerCase().includes(k))?.[1] ?? 'dat';
   return `upload.${ext}`;
 }

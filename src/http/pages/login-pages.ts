@@ -118,7 +118,8 @@ ${csrfField(reply)}${newPasswordFields(true)}
     server.setErrorHandler(async (err: FastifyError, req: FastifyRequest<{ Params: Params }>, reply) => {
       const i = await institutions.byCode(req.params.institution ?? '').catch(() => undefined);
       const name = i?.name ?? 'Carrel';
-      const status = err.code?.startsWith('FST_CSRF') ? 403 : err instanceof AppError && err.code === 'NOT_FOUND' ? 404
+      const status = err.code?.startsWith('FST_CSRF') ? 403
+        : err instanceof AppError ? (err.code === 'NOT_FOUND' ? 404 : err.status)
         : isDatabaseUnavailable(err) ? 503 : (err.statusCode ?? 500);
       const text =
         status === 403
