@@ -1,0 +1,63 @@
+// `npm run build`: the JavaScript that production runs (`carrel`, the package's bin).
+//   node scripts/build.mjs [--out-dir DIR]     (default dist/; DIR must lie inside this checkout so
+//                                               that the built code finds node_modules)
+// Besides tsc it does what tsc does not: starts from an empty directory (a module moved or
+// deleted in src/ must not linger in the build), copies what the program reads at run time (the
+// .sql migrations), keeps the bin executable, and refuses a tree that would need TypeScript at
+// run time (an import of a .ts file or of tsx) or that imports a file the build does not hold.
+import { spawnSync } from 'node:child_process';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+const root = resolve(import.meta.dirname, '..');
+const { values } = parseArgs({ options: { 'out-dir': { type: 'string', default: join(root, 'dist') } } });
+const outDir = resolve(values['out-dir']);
+
+// Files the program opens itself at run time, beside the compiled code (src/x -> OUT/src/x).
+const RUNTIME_FILES = ['src/db/migrations'];
+const BIN = 'src/cli/main.js';
+
+if (relative(root, outDir).startsWith('..') || outDir === root) {
+  fail(`--out-dir must be a directory inside ${root} (the built code resolves its packages from node_modules there)`);
+}
+rmSync(outDir, { recursive: true, force: true });
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], {
+  cwd: root,
+  stdio: 'inherit',
+});
+if (tsc.status !== 0) fail(`tsc failed (exit ${tsc.status ?? tsc.signal})`);
+for (const path of RUNTIME_FILES) cpSync(join(root, path), join(outDir, path), { recursive: true });
+const bin = join(outDir, BIN);
+if (!readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')) fail(`${BIN} lost its #!/usr/bin/env node line`);
+chmodSync(bin, 0o755);
+
+const problems = checkImports(join(outDir, 'src'));
+if (problems.length) fail(`the build is not self-contained:\n  ${problems.join('\n  ')}`);
+
+function checkImports(dir) {
+  const problems = [];
+  for (const name of readdirSync(dir)) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) {
+      problems.push(...checkImports(path));
+      continue;
+    }
+    if (!name.endsWith('.js')) continue;
+    const code = readFileSync(path, 'utf8');
+    // Static imports and re-exports, dynamic import() and require() of a literal specifier.
+    for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])([^'"\n]+)\1/g)) {
+      const spec = m[2];
+      const where = relative(outDir, path);
+      if (spec === 'tsx' || spec.startsWith('tsx/')) problems.push(`${where} imports ${spec}`);
+      else if (/\.[cm]?tsx?$/.test(spec)) problems.push(`${where} imports a TypeScript file: ${spec}`);
+      else if (spec.startsWith('.') && !existsSync(resolve(dirname(path), spec))) problems.push(`${where} imports ${spec}, which is not in the build`);
+    }
+  }
+  return problems;
+}
+
+function fail(message) {
+  console.error(`build: ${message}`);
+  process.exit(1);
+}
