@@ -3,10 +3,11 @@
 // run and in alternating rounds; the bare verify rate of @node-rs/argon2 beside them; GET /healthz
 // latency during the login storm; and Carrel at Keycloak's default argon2 cost (t=5, m=7 MiB, p=1).
 //
-//   npm run build && node --import tsx bench/auth-run.ts --users 500 --duration 10 --rounds 3
+//   npm run bench:auth -- --users 500 --duration 10 --rounds 3
+// It measures the built program: Carrel is built into bench/data/auth-build first (--no-build reuses it).
 // Results print as a table and are saved as JSON under bench/results/ (not committed).
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -64,19 +65,9 @@ const median = (xs: number[]) => {
 const BUILD = join(ROOT, 'bench', 'data', 'auth-build');
 
 function build(): void {
-  log('building Carrel (tsc -p tsconfig.build.json)');
-  const r = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
-  // tsc emits even when a file elsewhere does not type-check; what matters is that Carrel was built.
-  if (!existsSync(join(ROOT, 'dist', 'src', 'cli', 'main.js'))) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
-  if (r.status !== 0) log(`  note: tsc reported errors (emitted anyway):\n${(r.stdout + r.stderr).split('\n').slice(0, 5).join('\n')}`);
-  cpSync(join(ROOT, 'src', 'db', 'migrations'), join(ROOT, 'dist', 'src', 'db', 'migrations'), { recursive: true });
-}
-
-function snapshotBuild(): void {
-  rmSync(BUILD, { recursive: true, force: true });
-  mkdirSync(BUILD, { recursive: true });
-  cpSync(join(ROOT, 'dist'), join(BUILD, 'dist'), { recursive: true });
-  cpSync(join(ROOT, 'src', 'db', 'migrations'), join(BUILD, 'dist', 'src', 'db', 'migrations'), { recursive: true });
+  log(`building Carrel into ${BUILD}/dist`);
+  const r = spawnSync(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--out-dir', join(BUILD, 'dist')], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  if (r.status !== 0) throw new Error(`build failed:\n${r.stdout}${r.stderr}`);
 }
 
 /** A fresh database with two institutions of N users each: one at OWASP's cost, one at Keycloak's. */
@@ -239,8 +230,7 @@ async function check(name: string, url: string, headers: Record<string, string>)
 }
 
 async function main() {
-  if (!values['no-build']) build();
-  snapshotBuild();
+  if (!values['no-build'] || !existsSync(join(BUILD, 'dist', 'src', 'cli', 'main.js'))) build();
   const machine = machineInfo();
   log(`machine: ${JSON.stringify(machine)}`);
   log(`== seeding ${opts.databaseUrl}`);

@@ -60,7 +60,7 @@ function buildCarrel(): string[] {
   const notes: string[] = [];
   log(`building Carrel (npm run build in ${CARREL_ROOT})`);
   runToEnd('npm', ['run', 'build', '--silent', '--prefix', CARREL_ROOT], 300_000);
-  // Carrel cannot start from dist/ without its .sql migrations, which tsc does not copy.
+  // An older checkout's build did not copy the .sql migrations, which Carrel cannot start without.
   const migrations = join(CARREL_ROOT, 'dist', 'src', 'db', 'migrations');
   if (!existsSync(migrations)) {
     cpSync(join(CARREL_ROOT, 'src', 'db', 'migrations'), migrations, { recursive: true });

@@ -10,7 +10,7 @@
 //   npm run bench:sis -- --users 100000 --engine both [--large 300000]
 // Results print as a table and are saved as JSON under bench/results/ (not committed).
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
@@ -39,9 +39,7 @@ const MAIN = join(BUILD, 'src', 'cli', 'main.js');
 function build(): void {
   if (values['no-build'] && existsSync(MAIN)) return;
   log(`building Carrel into ${BUILD}`);
-  rmSync(BUILD, { recursive: true, force: true });
-  runToEnd(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(ROOT, 'tsconfig.build.json'), '--outDir', BUILD], 300_000);
-  cpSync(join(ROOT, 'src', 'db', 'migrations'), join(BUILD, 'src', 'db', 'migrations'), { recursive: true });
+  runToEnd(process.execPath, [join(ROOT, 'scripts', 'build.mjs'), '--out-dir', BUILD], 300_000);
 }
 const log = (s: string) => console.log(s);
 
