@@ -1,12 +1,14 @@
 // Migrations: applied once, in order, refused when an applied file was edited afterwards.
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, appendFileSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { cpSync, mkdtempSync, appendFileSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import { migrate } from '../src/db/migrate.js';
 import { createTestDb } from './helpers/db.js';
+import { PREVIOUS_CHECKSUMS, PREVIOUS_RELEASE } from './helpers/upgrade.js';
 
 const MIGRATIONS = fileURLToPath(new URL('../src/db/migrations/', import.meta.url));
 
@@ -47,5 +49,20 @@ test('a failing migration leaves nothing half-applied', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
     await drop();
+  }
+});
+
+test('migrations are forward only: the released files are unchanged, every new one sorts after them, none undoes', () => {
+  const all = readdirSync(MIGRATIONS);
+  const migrations = all.filter((f) => f.endsWith('.sql')).sort();
+  assert.deepEqual(all.filter((f) => !f.endsWith('.sql')), [], 'nothing but migrations in the directory');
+  for (const f of migrations) assert.match(f, /^\d{4}_[\w-]+\.sql$/, `${f}: migrate() would skip a file named otherwise`);
+  for (const f of migrations) assert.doesNotMatch(f, /down|revert|rollback|undo/i, `${f}: a fix is a new forward migration`);
+  const numbers = migrations.map((f) => f.slice(0, 4));
+  assert.equal(new Set(numbers).size, numbers.length, 'one migration per number');
+  // Databases of the previous release recorded these names and checksums; an edit would be refused there.
+  assert.deepEqual(migrations.slice(0, PREVIOUS_RELEASE.length), [...PREVIOUS_RELEASE]);
+  for (const f of PREVIOUS_RELEASE) {
+    assert.equal(createHash('sha256').update(readFileSync(`${MIGRATIONS}${f}`, 'utf8')).digest('hex'), PREVIOUS_CHECKSUMS[f], `${f} was edited after its release`);
   }
 });
