@@ -4,9 +4,11 @@
 // Besides tsc it does what tsc does not: starts from an empty directory (a module moved or
 // deleted in src/ must not linger in the build), copies what the program reads at run time (the
 // .sql migrations), keeps the bin executable, and refuses a tree that would need TypeScript at
-// run time (an import of a .ts file or of tsx) or that imports a file the build does not hold.
+// run time (an import of a .ts file or of tsx), that imports a file the build does not hold, or
+// a package that is not among the dependencies (a production install omits devDependencies).
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -32,6 +34,7 @@ const bin = join(outDir, BIN);
 if (!readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')) fail(`${BIN} lost its #!/usr/bin/env node line`);
 chmodSync(bin, 0o755);
 
+const dependencies = new Set(Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies ?? {}));
 const problems = checkImports(join(outDir, 'src'));
 if (problems.length) fail(`the build is not self-contained:\n  ${problems.join('\n  ')}`);
 
@@ -45,13 +48,19 @@ function checkImports(dir) {
     }
     if (!name.endsWith('.js')) continue;
     const code = readFileSync(path, 'utf8');
-    // Static imports and re-exports, dynamic import() and require() of a literal specifier.
-    for (const m of code.matchAll(/(?:\bfrom\s*|\bimport\s*\(\s*|\bimport\s+|\brequire\s*\(\s*)(['"])([^'"\n]+)\1/g)) {
-      const spec = m[2];
+    // Static imports and re-exports (line by line, as tsc writes them; not words in comments),
+    // side-effect imports, and import() of a literal specifier.
+    const specs = /^\s*(?:import|export|\})[^'"\n]*?\bfrom\s*(['"])([^'"\n]+)\1|^\s*import\s*(['"])([^'"\n]+)\3|\bimport\(\s*(['"])([^'"\n]+)\5\s*\)/gm;
+    for (const m of code.matchAll(specs)) {
+      const spec = m[2] ?? m[4] ?? m[6];
       const where = relative(outDir, path);
-      if (spec === 'tsx' || spec.startsWith('tsx/')) problems.push(`${where} imports ${spec}`);
-      else if (/\.[cm]?tsx?$/.test(spec)) problems.push(`${where} imports a TypeScript file: ${spec}`);
-      else if (spec.startsWith('.') && !existsSync(resolve(dirname(path), spec))) problems.push(`${where} imports ${spec}, which is not in the build`);
+      const pkg = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0];
+      if (/\.[cm]?tsx?$/.test(spec)) problems.push(`${where} imports a TypeScript file: ${spec}`);
+      else if (spec.startsWith('.')) {
+        if (!existsSync(resolve(dirname(path), spec))) problems.push(`${where} imports ${spec}, which is not in the build`);
+      } else if (!spec.startsWith('node:') && !builtinModules.includes(pkg) && !dependencies.has(pkg)) {
+        problems.push(`${where} imports ${spec}, which is not in package.json's dependencies`);
+      }
     }
   }
   return problems;
