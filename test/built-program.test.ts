@@ -32,8 +32,6 @@ before(async () => {
   cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
   env = {
     ...process.env,
-    // No loader may come in from the test runner: the program must run on plain node.
-    NODE_OPTIONS: '',
     PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH ?? ''}`,
     CARREL_DATA_DIR: dataDir,
     DATABASE_URL: '',
@@ -41,6 +39,7 @@ before(async () => {
     CARREL_ARGON2_MEMORY_KIB: '1024',
     CARREL_ARGON2_TIME_COST: '1',
   };
+  // No loader (tsx) may come in from the test runner: the program must run on plain node.
   delete env.NODE_OPTIONS;
   if (ENGINE === 'postgres') {
     const testDb = await createTestDb({ migrate: false });
