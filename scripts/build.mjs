@@ -2,8 +2,8 @@
 //   node scripts/build.mjs [--out-dir DIR]     (default dist/; DIR must lie inside this checkout so
 //                                               that the built code finds node_modules)
 // Besides tsc it does what tsc does not: starts from an empty directory (a module moved or
-// deleted in src/ must not linger in the build), copies what the program reads at run time (the
-// .sql migrations), keeps the bin executable, and refuses a tree that would need TypeScript at
+// deleted in src/ must not linger in the build), copies what the program reads at run time (every
+// file in src/ that is not TypeScript: the .sql migrations), keeps the bin executable, and refuses a tree that would need TypeScript at
 // run time (an import of a .ts file or of tsx), that imports a file the build does not hold, or
 // a package that is not among the dependencies (a production install omits devDependencies).
 import { spawnSync } from 'node:child_process';
@@ -16,8 +16,9 @@ const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { 'out-dir': { type: 'string', default: join(root, 'dist') } } });
 const outDir = resolve(values['out-dir']);
 
-// Files the program opens itself at run time, beside the compiled code (src/x -> OUT/src/x).
-const RUNTIME_FILES = ['src/db/migrations'];
+// Every file in src/ that is not TypeScript is one the program opens itself at run time (today
+// the .sql migrations): it goes beside the compiled code, src/x -> OUT/src/x.
+const isSource = (name) => /\.[cm]?ts$/.test(name);
 const BIN = 'src/cli/main.js';
 
 if (relative(root, outDir).startsWith('..') || outDir === root) {
@@ -29,7 +30,7 @@ const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript'
   stdio: 'inherit',
 });
 if (tsc.status !== 0) fail(`tsc failed (exit ${tsc.status ?? tsc.signal})`);
-for (const path of RUNTIME_FILES) cpSync(join(root, path), join(outDir, path), { recursive: true });
+cpSync(join(root, 'src'), join(outDir, 'src'), { recursive: true, filter: (path) => statSync(path).isDirectory() || !isSource(path) });
 const bin = join(outDir, BIN);
 if (!readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')) fail(`${BIN} lost its #!/usr/bin/env node line`);
 chmodSync(bin, 0o755);
