@@ -2,10 +2,11 @@
 //   node scripts/build.mjs [--out-dir DIR]     (default dist/; DIR must lie inside this checkout so
 //                                               that the built code finds node_modules)
 // Besides tsc it does what tsc does not: starts from an empty directory (a module moved or
-// deleted in src/ must not linger in the build), copies what the program reads at run time (every
-// file in src/ that is not TypeScript: the .sql migrations), keeps the bin executable, and refuses a tree that would need TypeScript at
-// run time (an import of a .ts file or of tsx), that imports a file the build does not hold, or
-// a package that is not among the dependencies (a production install omits devDependencies).
+// deleted in src/ must not linger in the build), copies what the program reads at run time
+// (every file in src/ that is not TypeScript: the .sql migrations), keeps the bin executable, and
+// refuses a tree that would need TypeScript at run time (an import of a .ts file or of tsx), that
+// imports a file the build does not hold, or a package that is not among the dependencies (a
+// production install omits devDependencies).
 import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
@@ -19,10 +20,19 @@ const outDir = resolve(values['out-dir']);
 // Every file in src/ that is not TypeScript is one the program opens itself at run time (today
 // the .sql migrations): it goes beside the compiled code, src/x -> OUT/src/x.
 const isSource = (name) => /\.[cm]?ts$/.test(name);
-const BIN = 'src/cli/main.js';
+const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+// package.json's bin names the file in dist/; the same file in any other out dir.
+const BIN = relative('dist', pkg.bin.carrel);
 
-if (relative(root, outDir).startsWith('..') || outDir === root) {
+const inside = (dir, path) => !relative(dir, path).startsWith('..');
+if (!inside(root, outDir) || outDir === root) {
   fail(`--out-dir must be a directory inside ${root} (the built code resolves its packages from node_modules there)`);
+}
+// The out dir is emptied first: never one that holds the sources or the packages (the
+// benchmarks build into their own directory under bench/data/).
+const benchData = join(root, 'bench', 'data');
+for (const kept of ['src', 'test', 'bench', 'scripts', 'docs', 'node_modules', '.git', '.ci']) {
+  if (inside(join(root, kept), outDir) && !(inside(benchData, outDir) && outDir !== benchData)) fail(`--out-dir may not be in ${kept}/`);
 }
 rmSync(outDir, { recursive: true, force: true });
 const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], {
@@ -35,7 +45,7 @@ const bin = join(outDir, BIN);
 if (!readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')) fail(`${BIN} lost its #!/usr/bin/env node line`);
 chmodSync(bin, 0o755);
 
-const dependencies = new Set(Object.keys(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).dependencies ?? {}));
+const dependencies = new Set(Object.keys(pkg.dependencies ?? {}));
 const problems = checkImports(join(outDir, 'src'));
 if (problems.length) fail(`the build is not self-contained:\n  ${problems.join('\n  ')}`);
 
