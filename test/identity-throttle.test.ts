@@ -11,6 +11,17 @@ import { createTestContext, type TestContext } from './helpers/app.js';
 import { client, jsonUser } from './helpers/alma.js';
 import { CHEAP_ARGON2, opAuth, testClock } from './helpers/identity.js';
 
+/** An identity service's options for these tests: the address limit out of the way. */
+const identityOptions = (argon2: { memoryKiB: number; timeCost: number; parallelism: number }) => ({
+  argon2,
+  resetLinkMinutes: 60,
+  setPasswordLinkHours: 24,
+  emailLoginLinkMinutes: 15,
+  loginAddressMaxFailures: 1000,
+  loginAddressWindowMinutes: 15,
+  publicUrl: 'http://carrel.test',
+});
+
 const clock = testClock();
 let ctx: TestContext;
 let inst: Awaited<ReturnType<TestContext['institution']>>;
@@ -123,15 +134,7 @@ describe('the same answer, the same work', () => {
       mail: ctx.app.services.mail,
       clock: clock.fn,
       hasher: counting,
-      options: {
-        argon2: real.params,
-        resetLinkMinutes: 60,
-        setPasswordLinkHours: 24,
-        emailLoginLinkMinutes: 15,
-        loginAddressMaxFailures: 1000,
-        loginAddressWindowMinutes: 15,
-        publicUrl: 'http://carrel.test',
-      },
+      options: identityOptions(real.params),
     });
     await user('same01');
     await api.post('/users', jsonUser('same-nopw'));
@@ -163,15 +166,7 @@ describe('the same answer, the same work', () => {
       db,
       mail: ctx.app.services.mail,
       clock: clock.fn,
-      options: {
-        argon2: { memoryKiB: 1024, timeCost: 1, parallelism: 1 },
-        resetLinkMinutes: 60,
-        setPasswordLinkHours: 24,
-        emailLoginLinkMinutes: 15,
-        loginAddressMaxFailures: 1000,
-        loginAddressWindowMinutes: 15,
-        publicUrl: 'http://carrel.test',
-      },
+      options: identityOptions({ memoryKiB: 1024, timeCost: 1, parallelism: 1 }),
     });
     try {
       await user('stmt01');
