@@ -28,8 +28,9 @@ export const ExportPayloadSchema = Type.Object(
     zip: Type.Boolean(),
     /** Only users changed on or after this date. */
     since: Type.Optional(Type.String({ pattern: '^\\d{4}-\\d{2}-\\d{2}$' })),
-    profileCode: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
-    userGroup: Type.Optional(Type.String({ minLength: 1, maxLength: 255 })),
+    // No length bound beyond the API's own: what was accepted before the schema still is.
+    profileCode: Type.Optional(Type.String({ minLength: 1 })),
+    userGroup: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );
