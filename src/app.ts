@@ -11,6 +11,9 @@ import { createBrowserSessions } from './domain/identity/browser-sessions.js';
 import { createIdentityService } from './domain/identity/identity-service.js';
 import { createMailService } from './domain/mail/outbox.js';
 import { createUserService } from './domain/users/user-service.js';
+import { createFileStore } from './domain/jobs/file-store.js';
+import { createJobService } from './domain/jobs/job-service.js';
+import { createJobRegistry } from './domain/jobs/registry.js';
 import { sweepWorkDirs } from './domain/jobs/work-dirs.js';
 import { createSisModule } from './domain/sis/sis-module.js';
 import { createSmtpTransport } from './mail/smtp-transport.js';
@@ -47,13 +50,19 @@ export async function createApp(config: Readonly<Config>, opts: { db?: Db; migra
       publicUrl: publicBaseUrl(config),
     },
   });
-  // SIS profiles, loads and exports, their jobs, and the worker's handler for each job kind.
-  const sisModule = createSisModule(db, codeTables, {
+  // The job queue knows no kind of job: each module registers its own (kind, payload schema,
+  // permission, counters, handler); the job service and the worker ask the registry.
+  const jobKinds = createJobRegistry();
+  const files = createFileStore(db);
+  const jobs = createJobService({ db, files, registry: jobKinds });
+  // SIS profiles, loads and exports, and their two kinds of job.
+  const sisModule = createSisModule(db, codeTables, { files, jobs }, {
     uploadLimit: config.uploadLimit,
     batchSize: config.sisBatchSize,
     spoolDir,
     baseUrl: publicBaseUrl(config),
   });
+  jobKinds.register(...sisModule.jobKinds);
   const apiKeys = createApiKeyService(db, { cacheMs: config.apiKeyCacheMs });
   await apiKeys.listen();
   const services = {
@@ -67,13 +76,15 @@ export async function createApp(config: Readonly<Config>, opts: { db?: Db; migra
     mail,
     apiKeys,
     codeTables,
+    jobs,
     ...sisModule.services,
   };
   return {
     config,
     db,
     services,
-    jobHandlers: sisModule.jobHandlers,
+    /** The kinds of job this process runs: what a worker is created with. */
+    jobKinds,
     dropFolders: sisModule.dropFolders,
     /** What the job worker does between jobs (drop folders, housekeeping). */
     workerIdle: sisModule.idle,

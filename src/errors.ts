@@ -138,6 +138,9 @@ export const ERRORS = {
   },
   JOB_NOT_CANCELLABLE: { alma: 'CARREL_CONFLICT', status: 409, message: 'Job {id} has already ended ({status}).' },
   JOB_RESULT_MISSING: { alma: 'CARREL_NOT_FOUND', status: 404, message: 'Job {id} has no result file ({status}).' },
+  // The queue refuses, at enqueue, a job no module registered or whose payload its kind's schema refuses.
+  JOB_KIND_UNKNOWN: { alma: 'CARREL_JOB_KIND_UNKNOWN', status: 400, message: 'There is no job kind {kind}.' },
+  JOB_PAYLOAD_INVALID: { alma: 'CARREL_JOB_PAYLOAD_INVALID', status: 400, message: 'The payload of a {kind} job is not valid: {reason}' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

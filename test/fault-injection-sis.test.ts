@@ -79,7 +79,7 @@ type JobRow = { status: string; attempts: number; records_read: number; total: n
 const alive = () => assert.equal(child?.exitCode, null, `carrel serve exited:\n${out}`);
 const jobRow = async (id: string) =>
   (await observer.query<JobRow>(
-    `SELECT status, attempts, records_read, total, error, checkpoint->>'phase' AS phase FROM job WHERE id = $1`, [id])).rows[0]!;
+    `SELECT status, attempts, (counters->>'read')::int AS records_read, total, error, checkpoint->>'phase' AS phase FROM job WHERE id = $1`, [id])).rows[0]!;
 
 async function upload(xml: string, query = ''): Promise<string> {
   const res = await fetch(`${base}/api/v1/integration-profiles/CAMPUS/imports${query}`, {
@@ -164,7 +164,8 @@ test('a load in carrel serve survives connections terminated in its scan and in 
     [institutionId, jobId],
   )).rows[0]!;
   assert.deepEqual(counts, { users: N, audit: N, audited_users: N, per_user_max: 1 }, 'every record applied exactly once');
-  const counters = (await observer.query('SELECT records_read, created, updated, failed FROM job WHERE id = $1', [jobId])).rows[0];
+  const counters = (await observer.query(`SELECT (counters->>'read')::int AS records_read, (counters->>'created')::int AS created, (counters->>'updated')::int AS updated,
+      (counters->>'failed')::int AS failed FROM job WHERE id = $1`, [jobId])).rows[0];
   assert.deepEqual(counters, { records_read: N, created: N, updated: 0, failed: 0 });
   assert.deepEqual(readdirSync(join(dataDir, 'spool')), [], 'no spool left behind');
   assert.equal((await fetch(`${base}/healthz`)).status, 200);

@@ -14,6 +14,7 @@ import { client, jsonUser } from './helpers/alma.js';
 import { createTestContext, type TestContext } from './helpers/app.js';
 import { ENGINE } from './helpers/db.js';
 import { saboteur, waitFor, type DbSaboteur } from './helpers/faults.js';
+import { kindsOf } from './helpers/jobs.js';
 
 const skip = ENGINE !== 'postgres' ? 'PGlite has no connections to terminate' : false;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -122,7 +123,7 @@ test('the job worker outlasts the database being away: one warning, then it clai
   let ran = 0;
   const worker = createWorker({
     db: ctx.app.db,
-    handlers: { 'test.noop': async () => (ran++, { status: 'succeeded' }) },
+    kinds: kindsOf({ 'test.noop': async () => (ran++, { status: 'succeeded' }) }),
     pollMs: 50,
     log: (msg, _extra, level = 'info') => logs.push({ msg, level }),
   });

@@ -11,6 +11,7 @@ import type { JobHandler } from '../src/domain/jobs/worker.js';
 import { createWorker } from '../src/domain/jobs/worker.js';
 import { createTestContext, type TestContext } from './helpers/app.js';
 import { waitFor } from './helpers/faults.js';
+import { kindsOf } from './helpers/jobs.js';
 
 let ctx: TestContext;
 let db: Db;
@@ -30,7 +31,7 @@ const secondsUntil = async (id: string) =>
 test('a job that loses the database is requeued with backoff, and fails only after max_attempts', async () => {
   let calls = 0;
   const handlers: Record<string, JobHandler> = { 'test.lost': async () => (calls++, Promise.reject(lost())) };
-  const worker = createWorker({ db, handlers, log: () => {} });
+  const worker = createWorker({ db, kinds: kindsOf(handlers), log: () => {} });
   const job = await newJob('test.lost');
 
   assert.equal(await worker.runOnce(), true);
@@ -58,7 +59,7 @@ test('a job that loses the database is requeued with backoff, and fails only aft
 });
 
 test('any other error fails the job at its first attempt', async () => {
-  const worker = createWorker({ db, handlers: { 'test.bug': async () => Promise.reject(new TypeError('a bug')) }, log: () => {} });
+  const worker = createWorker({ db, kinds: kindsOf({ 'test.bug': async () => Promise.reject(new TypeError('a bug')) }), log: () => {} });
   const job = await newJob('test.bug');
   assert.equal(await worker.runOnce(), true);
   const now = (await findJob(db, job.id))!;
@@ -72,7 +73,7 @@ test('a job run in this process (carrel import) waits out its delay and tries ag
   const handlers: Record<string, JobHandler> = {
     'test.flaky': async () => (++calls === 1 ? Promise.reject(lost()) : { status: 'succeeded', result: { calls } }),
   };
-  const worker = createWorker({ db, handlers, log: () => {} });
+  const worker = createWorker({ db, kinds: kindsOf(handlers), log: () => {} });
   const job = await newJob('test.flaky');
   assert.ok(await worker.runJobById(job.id));
   const now = (await findJob(db, job.id))!;

@@ -121,11 +121,11 @@ describe('jobs', () => {
       await a.createProfile(PROFILE);
       const up = await a.upload('CAMPUS', almaXml(range(0, 3000, (i) => campusUser(i))), 'application/xml');
       const { createWorker } = await import('../src/domain/jobs/worker.js');
-      const worker = createWorker({ db: small.app.db, handlers: small.app.jobHandlers });
+      const worker = createWorker({ db: small.app.db, kinds: small.app.jobKinds });
       let cancelled = false;
       // The handler awaits its progress listener, so the cancel is committed before the next batch.
       await worker.runJobById(up.body.id, async (job) => {
-        if (!cancelled && job.counters.created > 0) {
+        if (!cancelled && (job.counters.created ?? 0) > 0) {
           cancelled = true;
           await small.app.services.jobs.cancel(system, inst.id, job.id);
         }

@@ -69,7 +69,7 @@ test('a load\'s work folder is under <dataDir>/spool while it runs, and gone aft
   const inst = await ctx.institution();
   const a = api(ctx.server, inst.key);
   assert.equal((await a.createProfile({ code: 'CAMPUS', match_by: 'UNIV_ID', mode: 'synchronize', format: 'alma_xml' })).status, 201);
-  const worker = createWorker({ db: ctx.app.db, handlers: ctx.app.jobHandlers });
+  const worker = createWorker({ db: ctx.app.db, kinds: ctx.app.jobKinds });
   const folders = () => (existsSync(spool) ? readdirSync(spool) : []);
 
   // Succeeded: the folder is there during the load (seen at each committed batch), gone after.
@@ -95,7 +95,7 @@ test('a load\'s work folder is under <dataDir>/spool while it runs, and gone aft
   const big = await a.upload('CAMPUS', almaXml(range(1000, 1600, (i) => campusUser(i))), 'application/xml');
   let cancelled = false;
   await worker.runJobById(big.body.id, async (job) => {
-    if (!cancelled && job.counters.read > 0) {
+    if (!cancelled && (job.counters.read ?? 0) > 0) {
       cancelled = true;
       await ctx.app.services.jobs.cancel({ kind: 'system', label: 'test' }, inst.id, big.body.id);
     }

@@ -62,7 +62,7 @@ export function parseCsvLine(line: string): string[] {
 
 /** Runs every queued job in this process, as the worker of `carrel serve` would. */
 export async function runQueue(app: App): Promise<void> {
-  const worker = createWorker({ db: app.db, handlers: app.jobHandlers, pollMs: 10 });
+  const worker = createWorker({ db: app.db, kinds: app.jobKinds, pollMs: 10 });
   while (await worker.runOnce());
 }
 

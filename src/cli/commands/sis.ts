@@ -14,7 +14,8 @@ import type { Command } from 'commander';
 import type { App } from '../../app.js';
 import type { Actor } from '../../domain/access/actor.js';
 import { sha256OfStream } from '../../domain/jobs/file-store.js';
-import type { Job } from '../../domain/jobs/job.js';
+import type { Job } from '../../model/job.js';
+import { sisCountersOf } from '../../model/sis-load.js';
 import { createWorker } from '../../domain/jobs/worker.js';
 import { AppError } from '../../errors.js';
 import { withApp } from '../context.js';
@@ -36,7 +37,7 @@ function progressBar(label: string) {
   return {
     update(job: Job) {
       if (job.total === null) return;
-      const c = job.counters;
+      const c = sisCountersOf(job.counters);
       const payload = { created: c.created, updated: c.updated, unchanged: c.unchanged, skipped: c.skipped, failed: c.failed };
       if (!started) {
         bar.start(job.total, c.read, payload);
@@ -55,7 +56,7 @@ async function runHere(
   start: (worker: ReturnType<typeof createWorker>, onProgress: (job: Job) => void) => Promise<Job>,
   label: string,
 ): Promise<Job> {
-  const worker = createWorker({ db: app.db, handlers: app.jobHandlers, leaseSeconds: LEASE_SECONDS });
+  const worker = createWorker({ db: app.db, kinds: app.jobKinds, leaseSeconds: LEASE_SECONDS });
   const bar = progressBar(label);
   const interrupt = () => {
     process.stderr.write('\ninterrupted: stopping at the next batch (run the same command again to resume)\n');
@@ -148,7 +149,7 @@ export function sisCommands(program: Command): void {
 
 async function printLoadSummary(app: App, actor: Actor, institutionId: string, jobId: string): Promise<void> {
   const job = await app.services.jobs.get(actor, institutionId, jobId);
-  const c = job.counters;
+  const c = sisCountersOf(job.counters);
   const seconds = job.startedAt && job.finishedAt ? ((job.finishedAt.getTime() - job.startedAt.getTime()) / 1000).toFixed(1) : '?';
   const lines = [
     `job ${job.id} ${job.status}${job.dryRun ? ' (dry run: nothing written)' : ''} in ${seconds} s`,

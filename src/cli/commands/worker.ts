@@ -11,7 +11,7 @@ export type Log = WorkerLog;
 export function startWorker(app: App, log: Log): Worker {
   const worker = createWorker({
     db: app.db,
-    handlers: app.jobHandlers,
+    kinds: app.jobKinds,
     pollMs: app.config.workerPollMs,
     idle: app.workerIdle,
     log,

@@ -81,3 +81,12 @@ export async function deleteAbandonedFiles(db: Queryable, olderThanHours: number
   );
   return rows.length;
 }
+
+/** The input files of jobs that ended more than `days` ago (any kind of job). */
+export async function deleteOldJobInputs(db: Queryable, days: number): Promise<void> {
+  await db.query(
+    `DELETE FROM job_file f USING job j WHERE f.job_id = j.id AND f.role = 'input'
+       AND j.status IN ('succeeded', 'failed', 'cancelled') AND j.finished_at < now() - make_interval(days => $1)`,
+    [days],
+  );
+}

@@ -1,10 +1,12 @@
-// SQL for the job queue: job, and the job's report rows (job_error, job_change) and match-id
-// bookkeeping (job_seen_key). Claims use FOR UPDATE SKIP LOCKED, so any number of workers share
-// the queue; a lease (locked_until) that runs out hands the job to the next worker.
+// SQL for the job queue, whatever the kind of job: job (enqueue, claims, leases, progress,
+// requeue, finish, cancel) and its report rows (job_error). Claims use FOR UPDATE SKIP LOCKED,
+// so any number of workers share the queue; a lease (locked_until) that runs out hands the job to
+// the next worker. What a kind tracks of its own (an SIS load's batch ranges, match ids, dry-run
+// diffs) is in that kind's own query module.
 import type { Queryable, Row } from '../database.js';
-import type { Job, JobCounters, JobRecordChange, JobRecordError, JobStatus } from '../../domain/jobs/job.js';
+import type { Job, JobCounters, JobRecordError, JobStatus } from '../../model/job.js';
 
-const toJob = (r: Row): Job => ({
+export const jobFromRow = (r: Row): Job => ({
   id: r.id as string,
   institutionId: r.institution_id as string,
   kind: r.kind as string,
@@ -12,14 +14,7 @@ const toJob = (r: Row): Job => ({
   payload: (r.payload as Record<string, unknown>) ?? {},
   dryRun: r.dry_run as boolean,
   total: (r.total as number | null) ?? null,
-  counters: {
-    read: r.records_read as number,
-    created: r.created as number,
-    updated: r.updated as number,
-    unchanged: r.unchanged as number,
-    skipped: r.skipped as number,
-    failed: r.failed as number,
-  },
+  counters: (r.counters as JobCounters | null) ?? {},
   checkpoint: (r.checkpoint as Record<string, unknown>) ?? {},
   result: (r.result as Record<string, unknown> | null) ?? null,
   error: (r.error as string | null) ?? null,
@@ -39,6 +34,8 @@ export interface NewJob {
   kind: string;
   payload: Record<string, unknown>;
   dryRun: boolean;
+  /** Every counter the kind declares, at zero. */
+  counters?: JobCounters;
   createdBy: string;
   /** Insert it already claimed by this worker (the CLI runs its own job at once). */
   claimedBy?: { workerId: string; leaseSeconds: number };
@@ -46,16 +43,16 @@ export interface NewJob {
 
 export async function insertJob(db: Queryable, j: NewJob): Promise<Job> {
   const claimed = j.claimedBy;
-  return toJob(
+  return jobFromRow(
     await db.one(
       `INSERT INTO job (institution_id, kind, payload, dry_run, created_by, status, locked_by, locked_until, heartbeat_at,
-         attempts, started_at)
+         attempts, started_at, counters)
        VALUES ($1, $2, $3, $4, $5, $6, $7, CASE WHEN $7::text IS NULL THEN NULL ELSE now() + make_interval(secs => $8) END,
          CASE WHEN $7::text IS NULL THEN NULL ELSE now() END, CASE WHEN $7::text IS NULL THEN 0 ELSE 1 END,
-         CASE WHEN $7::text IS NULL THEN NULL ELSE now() END)
+         CASE WHEN $7::text IS NULL THEN NULL ELSE now() END, $9)
        RETURNING *`,
       [j.institutionId, j.kind, JSON.stringify(j.payload), j.dryRun, j.createdBy, claimed ? 'running' : 'queued',
-        claimed?.workerId ?? null, claimed?.leaseSeconds ?? 0],
+        claimed?.workerId ?? null, claimed?.leaseSeconds ?? 0, JSON.stringify(j.counters ?? {})],
     ),
   );
 }
@@ -74,7 +71,7 @@ export async function claimNextJob(db: Queryable, workerId: string, leaseSeconds
      RETURNING *`,
     [workerId, leaseSeconds, kinds],
   );
-  return r && toJob(r);
+  return r && jobFromRow(r);
 }
 
 /** Claims one job: queued, or running under a lease that ran out (or whose holder is known dead). */
@@ -85,7 +82,7 @@ export async function claimJob(db: Queryable, id: string, workerId: string, leas
      RETURNING *`,
     [workerId, leaseSeconds, id, holderDead],
   );
-  return r && toJob(r);
+  return r && jobFromRow(r);
 }
 
 /** Extends the lease; undefined when the job is no longer this worker's (or no longer running). */
@@ -104,55 +101,54 @@ export async function lockOwnJob(tx: Queryable, id: string, workerId: string): P
   return r && { cancelRequested: r.cancel_requested as boolean };
 }
 
+/** Sets the job's progress (counters as given, the checkpoint, the total once known) and extends the lease. */
 export async function saveJobProgress(
   tx: Queryable,
   id: string,
   p: { counters: JobCounters; checkpoint: Record<string, unknown>; total?: number | null; leaseSeconds: number },
 ): Promise<void> {
-  const c = p.counters;
   await tx.query(
-    `UPDATE job SET records_read = $2, created = $3, updated = $4, unchanged = $5, skipped = $6, failed = $7,
-       checkpoint = $8, total = COALESCE($9, total), locked_until = now() + make_interval(secs => $10), heartbeat_at = now()
+    `UPDATE job SET counters = $2, checkpoint = $3, total = COALESCE($4, total),
+       locked_until = now() + make_interval(secs => $5), heartbeat_at = now()
      WHERE id = $1`,
-    [id, c.read, c.created, c.updated, c.unchanged, c.skipped, c.failed, JSON.stringify(p.checkpoint), p.total ?? null, p.leaseSeconds],
+    [id, JSON.stringify(p.counters), JSON.stringify(p.checkpoint), p.total ?? null, p.leaseSeconds],
   );
 }
 
 /**
- * Adds committed records to the job, in the batch's transaction: the counters grow by `delta`
- * and the record ranges are recorded. False when the job is no longer this worker's (the caller
- * rolls back). Concurrent batches of one job queue here only for this last statement.
+ * Adds to the job's counters, in the transaction of the work they count, and extends the lease.
+ * False when the job is no longer this worker's (the caller rolls back). Concurrent transactions
+ * of one job queue here only for this statement; the sum is taken on the locked row.
  */
-export async function addBatchProgress(
-  tx: Queryable,
-  id: string,
-  workerId: string,
-  delta: JobCounters,
-  ranges: { first: number; last: number }[],
-  leaseSeconds: number,
-): Promise<boolean> {
+export async function addJobCounters(tx: Queryable, id: string, workerId: string, delta: JobCounters, leaseSeconds: number): Promise<boolean> {
   const rows = await tx.query(
-    `UPDATE job SET records_read = records_read + $3, created = created + $4, updated = updated + $5,
-       unchanged = unchanged + $6, skipped = skipped + $7, failed = failed + $8,
-       locked_until = now() + make_interval(secs => $9), heartbeat_at = now()
+    `UPDATE job SET counters = job_counters_add(counters, $3::jsonb),
+       locked_until = now() + make_interval(secs => $4), heartbeat_at = now()
      WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING id`,
-    [id, workerId, delta.read, delta.created, delta.updated, delta.unchanged, delta.skipped, delta.failed, leaseSeconds],
+    [id, workerId, JSON.stringify(delta), leaseSeconds],
   );
-  if (rows.length !== 1) return false;
-  await tx.query(
-    'INSERT INTO job_batch (job_id, first_record, last_record) SELECT $1, f, l FROM unnest($2::int[], $3::int[]) AS x(f, l)',
-    [id, ranges.map((r) => r.first), ranges.map((r) => r.last)],
-  );
-  return true;
+  return rows.length === 1;
 }
 
-/** The record ranges a job's batches committed, in record order. */
-export async function listBatchRanges(db: Queryable, id: string): Promise<{ first: number; last: number }[]> {
-  const rows = await db.query<{ first_record: number; last_record: number }>(
-    'SELECT first_record, last_record FROM job_batch WHERE job_id = $1 ORDER BY first_record',
-    [id],
+/**
+ * A handler's progress outside a transaction of its own: the counters given replace theirs (the
+ * others stay), the checkpoint and total when given; the lease is extended. The job as it now is,
+ * or undefined when it is no longer this worker's.
+ */
+export async function reportJobProgress(
+  db: Queryable,
+  id: string,
+  workerId: string,
+  p: { counters?: JobCounters; checkpoint?: Record<string, unknown>; total?: number | null },
+  leaseSeconds: number,
+): Promise<Job | undefined> {
+  const r = await db.maybeOne(
+    `UPDATE job SET counters = counters || $3::jsonb, checkpoint = COALESCE($4::jsonb, checkpoint), total = COALESCE($5, total),
+       locked_until = now() + make_interval(secs => $6), heartbeat_at = now()
+     WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING *`,
+    [id, workerId, JSON.stringify(p.counters ?? {}), p.checkpoint === undefined ? null : JSON.stringify(p.checkpoint), p.total ?? null, leaseSeconds],
   );
-  return rows.map((r) => ({ first: r.first_record, last: r.last_record }));
+  return r && jobFromRow(r);
 }
 
 /** Whether the job is still this worker's, and whether someone asked to cancel it (no lock taken). */
@@ -208,36 +204,26 @@ export async function requestJobCancel(db: Queryable, id: string): Promise<Job |
      WHERE id = $1 AND status IN ('queued', 'running') RETURNING *`,
     [id],
   );
-  return r && toJob(r);
+  return r && jobFromRow(r);
 }
 
 export async function findJob(db: Queryable, id: string): Promise<Job | undefined> {
   const r = await db.maybeOne('SELECT * FROM job WHERE id = $1', [id]);
-  return r && toJob(r);
+  return r && jobFromRow(r);
 }
 
+/** The institution's jobs of these kinds, newest first. */
 export async function listJobs(
   db: Queryable,
   institutionId: string,
-  f: { status?: string | undefined; kind?: string | undefined; limit: number },
+  f: { status?: string | undefined; kinds: readonly string[]; limit: number },
 ): Promise<Job[]> {
   const rows = await db.query(
-    `SELECT * FROM job WHERE institution_id = $1 AND ($2::text IS NULL OR status = $2) AND ($3::text IS NULL OR kind = $3)
+    `SELECT * FROM job WHERE institution_id = $1 AND ($2::text IS NULL OR status = $2) AND kind = ANY($3::text[])
      ORDER BY created_at DESC, id LIMIT $4`,
-    [institutionId, f.status ?? null, f.kind ?? null, f.limit],
+    [institutionId, f.status ?? null, [...f.kinds], f.limit],
   );
-  return rows.map(toJob);
-}
-
-/** The unfinished job loading this very file for this profile (a rerun after a crash resumes it). */
-export async function findUnfinishedLoad(db: Queryable, profileId: string, sha256: string, dryRun: boolean): Promise<Job | undefined> {
-  const r = await db.maybeOne(
-    `SELECT * FROM job WHERE kind = 'sis.load' AND status IN ('queued', 'running') AND dry_run = $3
-       AND payload->>'profileId' = $1 AND payload->>'sha256' = $2
-     ORDER BY created_at LIMIT 1`,
-    [profileId, sha256, dryRun],
-  );
-  return r && toJob(r);
+  return rows.map(jobFromRow);
 }
 
 export async function insertJobErrors(tx: Queryable, jobId: string, errors: JobRecordError[]): Promise<void> {
@@ -264,74 +250,4 @@ export async function listJobErrors(db: Queryable, jobId: string, afterRecord: n
     identifier: (r.identifier as string | null) ?? null,
     reason: r.reason as string,
   }));
-}
-
-export async function insertJobChanges(tx: Queryable, jobId: string, changes: JobRecordChange[]): Promise<void> {
-  if (!changes.length) return;
-  await tx.query(
-    `INSERT INTO job_change (job_id, record_number, action, identifier, changes)
-     SELECT $1, x.n, x.action, x.identifier, x.changes
-     FROM json_to_recordset($2::json) AS x(n int, action text, identifier text, changes jsonb)
-     ON CONFLICT (job_id, record_number) DO NOTHING`,
-    [jobId, JSON.stringify(changes.map((c) => ({ n: c.recordNumber, action: c.action, identifier: c.identifier, changes: c.changes })))],
-  );
-}
-
-export async function listJobChanges(db: Queryable, jobId: string, afterRecord: number, limit: number): Promise<JobRecordChange[]> {
-  const rows = await db.query(
-    `SELECT record_number, action, identifier, changes FROM job_change
-     WHERE job_id = $1 AND record_number > $2 ORDER BY record_number LIMIT $3`,
-    [jobId, afterRecord, limit],
-  );
-  return rows.map((r) => ({
-    recordNumber: r.record_number as number,
-    action: r.action as JobRecordChange['action'],
-    identifier: (r.identifier as string | null) ?? null,
-    changes: r.changes as JobRecordChange['changes'],
-  }));
-}
-
-/**
- * Records match ids read by a load with the record that had them; answers, for each id already
- * recorded, the record that had it first (a rerun of the same file, after a crash, finds its own
- * earlier rows: the same record numbers). Keys must be distinct.
- */
-export async function recordSeenKeys(db: Queryable, jobId: string, keys: { key: string; n: number }[]): Promise<Map<string, number>> {
-  if (!keys.length) return new Map();
-  const fresh = await db.query<{ match_key: string }>(
-    `INSERT INTO job_seen_key (job_id, match_key, record_number)
-     SELECT $1, k, n FROM unnest($2::text[], $3::int[]) AS x(k, n)
-     ON CONFLICT (job_id, match_key) DO NOTHING RETURNING match_key`,
-    [jobId, keys.map((k) => k.key), keys.map((k) => k.n)],
-  );
-  if (fresh.length === keys.length) return new Map();
-  const inserted = new Set(fresh.map((r) => r.match_key));
-  const rows = await db.query<{ match_key: string; record_number: number }>(
-    'SELECT match_key, record_number FROM job_seen_key WHERE job_id = $1 AND match_key = ANY($2::text[])',
-    [jobId, keys.filter((k) => !inserted.has(k.key)).map((k) => k.key)],
-  );
-  return new Map(rows.map((r) => [r.match_key, r.record_number]));
-}
-
-export async function deleteSeenKeys(db: Queryable, jobId: string): Promise<void> {
-  await db.query('DELETE FROM job_seen_key WHERE job_id = $1', [jobId]);
-}
-
-/** Whether a job was created for this dropped file (a poller that died before enqueueing left none). */
-export async function hasJobForDropFile(db: Queryable, path: string): Promise<boolean> {
-  const r = await db.maybeOne(`SELECT 1 FROM job WHERE kind = 'sis.load' AND payload->>'dropFile' = $1 LIMIT 1`, [path]);
-  return r !== undefined;
-}
-
-/** Bookkeeping a finished job no longer needs: its match ids, and its input file after `inputDays`. */
-export async function deleteFinishedJobLeftovers(db: Queryable, inputDays: number): Promise<void> {
-  await db.query(
-    `DELETE FROM job_seen_key s USING job j WHERE s.job_id = j.id AND j.status IN ('succeeded', 'failed', 'cancelled')`,
-  );
-  await db.query(`DELETE FROM job_batch b USING job j WHERE b.job_id = j.id AND j.status IN ('succeeded', 'failed', 'cancelled')`);
-  await db.query(
-    `DELETE FROM job_file f USING job j WHERE f.job_id = j.id AND f.role = 'input'
-       AND j.status IN ('succeeded', 'failed', 'cancelled') AND j.finished_at < now() - make_interval(days => $1)`,
-    [inputDays],
-  );
 }

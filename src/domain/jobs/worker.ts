@@ -1,4 +1,5 @@
-// The worker: claims jobs from the database queue and runs each through its kind's handler. A
+// The worker: claims jobs of the kinds registered in this process from the database queue, checks
+// each payload against its kind's schema, and runs the job through its kind's handler. A
 // lease (locked_until) is extended while a job runs; a worker that dies stops extending it, and
 // the job is claimed again once it runs out (at once by a process on the same machine that can
 // see the holder's pid is gone). Handlers commit their progress in batches, with a checkpoint,
@@ -11,39 +12,21 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isDatabaseUnavailable, type Db } from '../../db/database.js';
-import { claimJob, claimNextJob, extendLease, finishJob, releaseJob, requeueJob } from '../../db/queries/jobs.js';
-import type { Job } from './job.js';
+import { claimJob, claimNextJob, extendLease, finishJob, releaseJob, reportJobProgress, requeueJob } from '../../db/queries/jobs.js';
+import type { Job, JobContext, JobOutcome, JobProgress } from './job.js';
+import { payloadProblem, type JobRegistry } from './registry.js';
 import { processIsGone } from './work-dirs.js';
 
-export interface JobContext {
-  job: Job;
-  workerId: string;
-  leaseSeconds: number;
-  /** Aborted when the lease is lost (another worker took the job) or the worker shuts down. */
-  signal: AbortSignal;
-  /**
-   * Handlers call and await this after each committed batch; listeners (a progress bar) get the
-   * job. A listener may return a promise: the handler waits for it before its next batch, so what
-   * the listener did (a cancel, say) is seen by that batch.
-   */
-  progress(job: Job): void | Promise<void>;
-}
-
-export interface JobOutcome {
-  status: 'succeeded' | 'failed' | 'cancelled';
-  result?: Record<string, unknown>;
-  error?: string;
-}
+export type { JobContext, JobHandler, JobOutcome } from './job.js';
 
 export type WorkerLog = (msg: string, extra?: Record<string, unknown>, level?: 'info' | 'warn') => void;
 
 export type ProgressListener = (job: Job) => void | Promise<void>;
-export type JobHandler = (ctx: JobContext) => Promise<JobOutcome>;
-export type JobHandlers = Readonly<Record<string, JobHandler>>;
 
 export interface WorkerOptions {
   db: Db;
-  handlers: JobHandlers;
+  /** The kinds this worker runs (it claims no other). */
+  kinds: JobRegistry;
   leaseSeconds?: number;
   pollMs?: number;
   /** Runs between jobs when the queue is empty (drop folders). */
@@ -76,7 +59,7 @@ export class LeaseLostError extends Error {
 }
 
 export function createWorker(opts: WorkerOptions) {
-  const { db, handlers } = opts;
+  const { db, kinds } = opts;
   const workerId = newWorkerId();
   const leaseSeconds = opts.leaseSeconds ?? 30;
   const pollMs = opts.pollMs ?? 1000;
@@ -101,7 +84,7 @@ export function createWorker(opts: WorkerOptions) {
 
   /** One attempt at a claimed job; retryInMs when it lost the database and went back to the queue. */
   async function attempt(job: Job, onProgress?: ProgressListener): Promise<{ retryInMs?: number }> {
-    const handler = handlers[job.kind];
+    const def = kinds.get(job.kind);
     const controller = new AbortController();
     current = controller;
     const heartbeat = setInterval(() => {
@@ -113,11 +96,27 @@ export function createWorker(opts: WorkerOptions) {
     }, Math.max(1000, (leaseSeconds * 1000) / 3));
     let outcome: JobOutcome;
     try {
-      if (!handler) outcome = { status: 'failed', error: `no handler for job kind ${job.kind}` };
+      const problem = def && payloadProblem(def, job.payload);
+      if (!def) outcome = { status: 'failed', error: `no handler for job kind ${job.kind}` };
+      else if (problem) outcome = { status: 'failed', error: `the payload does not match the ${job.kind} schema: ${problem}` };
       else if (job.attempts > job.maxAttempts) {
         outcome = { status: 'failed', error: `gave up after ${job.maxAttempts} attempts (the worker stopped each time)` };
       } else {
-        outcome = await handler({ job, workerId, leaseSeconds, signal: controller.signal, progress: (j) => onProgress?.(j) });
+        const ctx: JobContext = {
+          job,
+          payload: job.payload,
+          workerId,
+          leaseSeconds,
+          signal: controller.signal,
+          progress: (j) => onProgress?.(j),
+          async report(p: JobProgress): Promise<Job> {
+            const now = await reportJobProgress(db, job.id, workerId, p, leaseSeconds);
+            if (!now) throw new LeaseLostError(job.id);
+            await onProgress?.(now);
+            return now;
+          },
+        };
+        outcome = await def.handler(ctx);
       }
     } catch (err) {
       if (err instanceof LeaseLostError || controller.signal.aborted) {
@@ -169,7 +168,7 @@ export function createWorker(opts: WorkerOptions) {
 
   /** Claims and runs one attempt of one job; false when the queue had none. */
   async function runOnce(): Promise<boolean> {
-    const job = await claimNextJob(db, workerId, leaseSeconds, Object.keys(handlers));
+    const job = await claimNextJob(db, workerId, leaseSeconds, kinds.kinds());
     if (!job) return false;
     await attempt(job);
     return true;

@@ -8,7 +8,8 @@
 // first: a user changed meanwhile is read again (locked) and decided again.
 import type { Db, Queryable } from '../../db/database.js';
 import { insertAuditEvents, type AuditEventInput } from '../../db/queries/audit-events.js';
-import { addBatchProgress, checkOwnJob, insertJobChanges, insertJobErrors } from '../../db/queries/jobs.js';
+import { addJobCounters, checkOwnJob, insertJobErrors } from '../../db/queries/jobs.js';
+import { insertBatchRanges, insertJobChanges } from '../../db/queries/sis-load-progress.js';
 import {
   findIdsWithPrefixes, findUsersByMatchKeys, insertUsers, lockUserVersions, markSisState, updateUsers,
 } from '../../db/queries/user-batches.js';
@@ -16,7 +17,8 @@ import { findValueHolders, lockIdentifierValues } from '../../db/queries/users.j
 import { AppError } from '../../errors.js';
 import type { Actor } from '../access/actor.js';
 import { diffUsers, userAuditEvent } from '../audit/audit.js';
-import { ZERO_COUNTERS, type JobCounters, type JobRecordChange, type JobRecordError } from '../jobs/job.js';
+import type { JobRecordError } from '../jobs/job.js';
+import { ZERO_SIS_COUNTERS, type JobRecordChange, type SisCounters } from '../../model/sis-load.js';
 import { LeaseLostError } from '../jobs/worker.js';
 import type { User, UserInput, UserRecordFields } from '../users/user.js';
 import { matchKeyOf, nextPrimaryId, primaryIdBase, type MatchKey } from './match.js';
@@ -119,7 +121,7 @@ export async function commitBatch(env: BatchEnv, batch: PreparedBatch): Promise<
     if (!own) throw new LeaseLostError(jobId);
     if (own.cancelRequested) return true;
 
-    const counters: JobCounters = { ...ZERO_COUNTERS, read: batch.records.length };
+    const counters: SisCounters = { ...ZERO_SIS_COUNTERS, read: batch.records.length };
     const errors: JobRecordError[] = [];
     const fail = (rec: SpoolRecord, reason: string, identifier: string | null) => {
       counters.failed++;
@@ -188,28 +190,28 @@ export async function commitBatch(env: BatchEnv, batch: PreparedBatch): Promise<
 
     await insertJobErrors(tx, jobId, errors.map((e) => ({ ...e, reason: storableText(e.reason), identifier: e.identifier && storableText(e.identifier) })));
     const range = { first: batch.records[0]!.n, last: batch.records.at(-1)!.n };
-    if (!(await addBatchProgress(tx, jobId, env.workerId, counters, [range], env.leaseSeconds))) throw new LeaseLostError(jobId);
+    await recordProgress(tx, env, counters, [range]);
     return false;
   });
 }
 
 /** Nothing to write but counts: pass one settled every record (a nightly file of unchanged users). */
-export function settledOnly(batch: PreparedBatch): JobCounters | undefined {
+export function settledOnly(batch: PreparedBatch): SisCounters | undefined {
   if (batch.items.length || batch.failures.length || batch.settled.some((s) => s.fast.action === 'skip' && s.fast.report)) return undefined;
   const unchanged = batch.settled.filter((s) => s.fast.action === 'unchanged').length;
-  return { ...ZERO_COUNTERS, read: batch.records.length, unchanged, skipped: batch.settled.length - unchanged };
+  return { ...ZERO_SIS_COUNTERS, read: batch.records.length, unchanged, skipped: batch.settled.length - unchanged };
 }
 
 /**
  * Commits what settled-only batches counted, with their record ranges, in one transaction. (Had
  * a crash lost them, the next run would settle those records again: nothing else depends on it.)
  */
-export async function commitCounts(env: BatchEnv, delta: JobCounters, ranges: { first: number; last: number }[]): Promise<boolean> {
+export async function commitCounts(env: BatchEnv, delta: SisCounters, ranges: { first: number; last: number }[]): Promise<boolean> {
   return env.db.transaction(async (tx) => {
     const own = await checkOwnJob(tx, env.jobId, env.workerId);
     if (!own) throw new LeaseLostError(env.jobId);
     if (own.cancelRequested) return true;
-    if (!(await addBatchProgress(tx, env.jobId, env.workerId, delta, ranges, env.leaseSeconds))) throw new LeaseLostError(env.jobId);
+    await recordProgress(tx, env, delta, ranges);
     return false;
   });
 }
@@ -293,4 +295,13 @@ async function checkIdentifiers(
     if (clash) fail(p, message('IDENTIFIER_TAKEN', { type: clash.idType, value: clash.value }));
     return !clash;
   });
+}
+
+/**
+ * In the batch's transaction: the job's counters grow by `delta` (the queue's), and the record
+ * ranges committed are noted (the load's own, so a resumed load skips exactly these).
+ */
+async function recordProgress(tx: Queryable, env: BatchEnv, delta: SisCounters, ranges: { first: number; last: number }[]): Promise<void> {
+  if (!(await addJobCounters(tx, env.jobId, env.workerId, delta, env.leaseSeconds))) throw new LeaseLostError(env.jobId);
+  await insertBatchRanges(tx, env.jobId, ranges);
 }

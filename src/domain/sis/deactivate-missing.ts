@@ -4,16 +4,17 @@
 // the feed (FOLIO's mod-user-import draws the same line). Resumable: users already deactivated
 // no longer qualify, and the checkpoint remembers where the scan got to.
 import { insertAuditEvents } from '../../db/queries/audit-events.js';
-import { insertJobChanges, lockOwnJob, saveJobProgress } from '../../db/queries/jobs.js';
+import { lockOwnJob, saveJobProgress } from '../../db/queries/jobs.js';
+import { insertJobChanges } from '../../db/queries/sis-load-progress.js';
 import { findProfileUsersNotSeen, setUsersStatus } from '../../db/queries/user-batches.js';
 import { diffUsers, userAuditEvent } from '../audit/audit.js';
 import { LeaseLostError } from '../jobs/worker.js';
-import type { JobCounters } from '../jobs/job.js';
+import type { SisCounters } from '../../model/sis-load.js';
 import type { BatchEnv } from './apply-batch.js';
 
 /** The load's totals when deactivation starts (they do not change here). */
 export interface LoadState {
-  counters: JobCounters;
+  counters: SisCounters;
   applied: number;
 }
 

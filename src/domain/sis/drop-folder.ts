@@ -9,7 +9,7 @@ import { mkdir, readdir, rename, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { Db } from '../../db/database.js';
 import { listProfilesWithDropFolder } from '../../db/queries/integration-profiles.js';
-import { hasJobForDropFile } from '../../db/queries/jobs.js';
+import { hasJobForDropFile } from '../../db/queries/sis-load-progress.js';
 import type { Actor } from '../access/actor.js';
 import type { IntegrationProfile } from './profile.js';
 import type { SisService } from './sis-service.js';

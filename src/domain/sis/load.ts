@@ -11,17 +11,19 @@
 import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { Type, type Static } from 'typebox';
 import { isUniqueViolation, type Db } from '../../db/database.js';
 import { findInstitutionById, findNetworkById, listInstitutionIdsOfNetwork } from '../../db/queries/institutions.js';
 import { findProfileById } from '../../db/queries/integration-profiles.js';
-import { deleteSeenKeys, findJob, insertJobErrors, listBatchRanges, saveJobProgress } from '../../db/queries/jobs.js';
+import { findJob, insertJobErrors, saveJobProgress } from '../../db/queries/jobs.js';
+import { deleteSeenKeys, listBatchRanges } from '../../db/queries/sis-load-progress.js';
 import { AppError } from '../../errors.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
 import type { Institution } from '../institutions/institution.js';
 import type { FileStore } from '../jobs/file-store.js';
-import { ZERO_COUNTERS, type Job, type JobCounters } from '../jobs/job.js';
+import { defineJobKind, type Job, type JobContext, type JobOutcome } from '../jobs/job.js';
 import { createWorkDir } from '../jobs/work-dirs.js';
-import type { JobContext, JobHandler, JobOutcome } from '../jobs/worker.js';
+import { SIS_LOAD_COUNTERS, sisCountersOf, ZERO_SIS_COUNTERS, type SisCounters } from '../../model/sis-load.js';
 import { commitBatch, commitCounts, prepareBatch, settledOnly, type BatchEnv, type PreparedBatch } from './apply-batch.js';
 import { ownedByMapping } from './csv-mapping.js';
 import { deactivateMissing } from './deactivate-missing.js';
@@ -31,14 +33,23 @@ import { createScan } from './scan-batch.js';
 import { readSpool, spoolFile, type SpoolRecord } from './spool.js';
 import { storableText } from '../safe-text.js';
 
-export interface LoadPayload {
-  profileId: string;
-  fileId: string;
-  fileName: string;
-  sha256: string;
-  /** Set when the file came from the profile's drop folder: moved to processed/ or failed/ at the end. */
-  dropFile?: string;
-}
+const UUID = { pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' };
+
+export const LoadPayloadSchema = Type.Object(
+  {
+    profileId: Type.String(UUID),
+    /** The stored file (job_file) to load. */
+    fileId: Type.String(UUID),
+    fileName: Type.String({ minLength: 1, maxLength: 255 }),
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    /** Set when the file came from the profile's drop folder: moved to processed/ or failed/ at the end. */
+    dropFile: Type.Optional(Type.String({ minLength: 1 })),
+    /** Deactivate this profile's users missing from the file, even if the profile does not say so. */
+    deactivateMissing: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+);
+export type LoadPayload = Static<typeof LoadPayloadSchema>;
 
 export interface SisLoadDeps {
   db: Db;
@@ -106,12 +117,12 @@ async function commitSafely(env: BatchEnv, batch: PreparedBatch): Promise<boolea
  * PGlite, which has one connection). Batches with nothing to write but counts are gathered and
  * committed together every SETTLED_FLUSH records. Returns whether the job was cancelled.
  */
-async function applySpool(env: BatchEnv, spool: string, size: number, window: number, ctx: JobContext, report: (extra?: JobCounters) => Promise<void>): Promise<boolean> {
+async function applySpool(env: BatchEnv, spool: string, size: number, window: number, ctx: JobContext, report: (extra?: SisCounters) => Promise<void>): Promise<boolean> {
   const done = await listBatchRanges(env.db, env.jobId);
   const inflight = new Set<Promise<void>>();
   let cancelled = false;
   let failure: unknown;
-  let counted: { delta: JobCounters; ranges: { first: number; last: number }[] } = { delta: { ...ZERO_COUNTERS }, ranges: [] };
+  let counted: { delta: SisCounters; ranges: { first: number; last: number }[] } = { delta: { ...ZERO_SIS_COUNTERS }, ranges: [] };
   const run = async (commit: () => Promise<boolean>) => {
     while (inflight.size >= window) await Promise.race(inflight);
     if (cancelled || failure) return;
@@ -129,7 +140,7 @@ async function applySpool(env: BatchEnv, spool: string, size: number, window: nu
   const flushCounted = async () => {
     if (!counted.ranges.length) return;
     const { delta, ranges } = counted;
-    counted = { delta: { ...ZERO_COUNTERS }, ranges: [] };
+    counted = { delta: { ...ZERO_SIS_COUNTERS }, ranges: [] };
     await run(() => commitCounts(env, delta, ranges));
   };
   for await (const records of batchesOf(readSpool(spool), size, done)) {
@@ -138,7 +149,7 @@ async function applySpool(env: BatchEnv, spool: string, size: number, window: nu
     const batch = await prepareBatch(env, records);
     const counts = settledOnly(batch);
     if (counts) {
-      for (const k of Object.keys(counts) as (keyof JobCounters)[]) counted.delta[k] += counts[k];
+      for (const k of SIS_LOAD_COUNTERS) counted.delta[k] += counts[k];
       const last = counted.ranges.at(-1);
       if (last && last.last + 1 === records[0]!.n) last.last = records.at(-1)!.n;
       else counted.ranges.push({ first: records[0]!.n, last: records.at(-1)!.n });
@@ -156,12 +167,22 @@ async function applySpool(env: BatchEnv, spool: string, size: number, window: nu
 
 const SETTLED_FLUSH = 20_000;
 
-export function createSisLoadHandler(deps: SisLoadDeps): JobHandler {
+/** The sis.load kind as the job queue runs it (permission sis:manage; the SIS counters). */
+export function sisLoadKind(deps: SisLoadDeps) {
+  return defineJobKind({
+    kind: SIS_LOAD,
+    payload: LoadPayloadSchema,
+    permission: 'sis:manage',
+    counters: SIS_LOAD_COUNTERS,
+    handler: createSisLoadHandler(deps),
+  });
+}
+
+function createSisLoadHandler(deps: SisLoadDeps) {
   const { db, codeTables, files } = deps;
 
-  return async function runLoad(ctx: JobContext): Promise<JobOutcome> {
-    const { job } = ctx;
-    const payload = job.payload as unknown as LoadPayload;
+  return async function runLoad(ctx: JobContext<LoadPayload>): Promise<JobOutcome> {
+    const { job, payload } = ctx;
     const profile = await findProfileById(db, payload.profileId);
     const institution = await findInstitutionById(db, job.institutionId);
     if (!profile || !institution) return { status: 'failed', error: 'the integration profile was deleted' };
@@ -186,9 +207,9 @@ export function createSisLoadHandler(deps: SisLoadDeps): JobHandler {
     const fingerprint = rulesFingerprint(env.rules);
     const current = async (): Promise<Job> => (await findJob(db, job.id)) ?? job;
     /** Progress as committed, plus what settled batches counted and have not committed yet. */
-    const report = async (extra?: JobCounters) => {
+    const report = async (extra?: SisCounters) => {
       const now = await current();
-      if (extra) for (const k of Object.keys(extra) as (keyof JobCounters)[]) now.counters[k] += extra[k];
+      if (extra) for (const k of SIS_LOAD_COUNTERS) now.counters[k] = (now.counters[k] ?? 0) + extra[k];
       await ctx.progress(now);
     };
 
@@ -227,9 +248,9 @@ export function createSisLoadHandler(deps: SisLoadDeps): JobHandler {
         if (await applySpool(env, spool, deps.batchSize, window, ctx, report)) return cancelled(await current());
       }
 
-      const counters = (await current()).counters;
+      const counters = sisCountersOf((await current()).counters);
       const result: Record<string, unknown> = { total, ...counters };
-      const wantDeactivate = profile.deactivateMissing || (job.payload as { deactivateMissing?: boolean }).deactivateMissing === true;
+      const wantDeactivate = profile.deactivateMissing || payload.deactivateMissing === true;
       if (wantDeactivate && counters.failed > 0) {
         result.deactivateRefused = `${counters.failed} record(s) failed, so users missing from the file were not deactivated`;
       } else if (wantDeactivate) {

@@ -6,7 +6,7 @@
 //    of an import profile (skipped), and users unchanged since the last load wrote them (the
 //    same record hash, and no version since).
 import type { Db } from '../../db/database.js';
-import { recordSeenKeys } from '../../db/queries/jobs.js';
+import { recordSeenKeys } from '../../db/queries/sis-load-progress.js';
 import { findMatchStates } from '../../db/queries/user-batches.js';
 import { skipMatched, type SisRules } from './merge.js';
 import type { FastDecision, Scan } from './spool.js';

@@ -1,17 +1,18 @@
 // The SIS integration wired together for the composition root: profiles, loads and exports,
-// the job service that reports on them, restoring manual edits, and the worker's handler map.
+// restoring manual edits, and the two kinds of job it registers with the queue (sis.load and
+// sis.export: their payload schemas, permission, counters and handlers).
 import type { Db } from '../../db/database.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
-import { createFileStore } from '../jobs/file-store.js';
-import { createJobService } from '../jobs/job-service.js';
+import type { FileStore } from '../jobs/file-store.js';
+import type { JobKind } from '../jobs/job.js';
+import type { JobService } from '../jobs/job-service.js';
 import { sweepWorkDirs } from '../jobs/work-dirs.js';
-import type { JobHandlers } from '../jobs/worker.js';
 import { createManualEditService } from '../users/manual-edits.js';
-import { deleteAbandonedFiles } from '../../db/queries/job-files.js';
-import { deleteFinishedJobLeftovers } from '../../db/queries/jobs.js';
+import { deleteAbandonedFiles, deleteOldJobInputs } from '../../db/queries/job-files.js';
+import { deleteFinishedLoadProgress } from '../../db/queries/sis-load-progress.js';
 import { createDropFolderPoller } from './drop-folder.js';
-import { createSisExportHandler, SIS_EXPORT } from './export.js';
-import { createSisLoadHandler, SIS_LOAD } from './load.js';
+import { sisExportKind } from './export.js';
+import { sisLoadKind } from './load.js';
 import { createProfileService } from './profile-service.js';
 import { createSisService } from './sis-service.js';
 
@@ -24,15 +25,15 @@ export interface SisOptions {
   spoolDir: string;
 }
 
-export function createSisModule(db: Db, codeTables: CodeTableCache, opts: SisOptions) {
-  const files = createFileStore(db);
+export function createSisModule(db: Db, codeTables: CodeTableCache, queue: { files: FileStore; jobs: JobService }, opts: SisOptions) {
+  const { files, jobs } = queue;
   const profiles = createProfileService({ db, codeTables });
-  const sis = createSisService({ db, files, profiles, uploadLimit: opts.uploadLimit });
+  const sis = createSisService({ db, files, jobs, profiles, uploadLimit: opts.uploadLimit });
   const batchSize = opts.batchSize || 500;
-  const jobHandlers: JobHandlers = {
-    [SIS_LOAD]: createSisLoadHandler({ db, codeTables, files, batchSize, spoolDir: opts.spoolDir }),
-    [SIS_EXPORT]: createSisExportHandler({ db, codeTables, files, pageSize: 1000, baseUrl: opts.baseUrl }),
-  };
+  const jobKinds: JobKind[] = [
+    sisLoadKind({ db, codeTables, files, batchSize, spoolDir: opts.spoolDir }),
+    sisExportKind({ db, codeTables, files, pageSize: 1000, baseUrl: opts.baseUrl }),
+  ];
   const dropFolders = createDropFolderPoller({ db, sis });
   let lastHousekeeping = 0;
   return {
@@ -47,15 +48,15 @@ export function createSisModule(db: Db, codeTables: CodeTableCache, opts: SisOpt
       lastHousekeeping = Date.now();
       sweepWorkDirs(opts.spoolDir);
       await deleteAbandonedFiles(db, 24);
-      await deleteFinishedJobLeftovers(db, 7);
+      await deleteFinishedLoadProgress(db);
+      await deleteOldJobInputs(db, 7);
     },
     services: {
       profiles,
       sis,
-      jobs: createJobService({ db, files }),
       manualEdits: createManualEditService({ db }),
     },
-    jobHandlers,
+    jobKinds,
     dropFolders,
   };
 }

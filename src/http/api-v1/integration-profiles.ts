@@ -48,7 +48,7 @@ function uploadName(disposition: string | undefined, query: string | undefined, 
 }
 
 export function integrationProfileRoutes(app: App): FastifyPluginAsyncTypebox {
-  const { profiles, sis } = app.services;
+  const { jobs, profiles, sis } = app.services;
   return async (server) => {
     server.get('/integration-profiles', { schema: { summary: 'List integration profiles', tags: TAGS } }, async (req) => ({
       integration_profile: (await profiles.list(req.actor!, callerInstitution(req))).map(profileToJson),
@@ -114,7 +114,7 @@ export function integrationProfileRoutes(app: App): FastifyPluginAsyncTypebox {
             dryRun: req.query.dry_run === true,
             deactivateMissing: req.query.deactivate_missing === true,
           });
-          return reply.status(202).header('location', `/api/v1/jobs/${job.id}`).send(jobToJson(job));
+          return reply.status(202).header('location', `/api/v1/jobs/${job.id}`).send(jobToJson(job, jobs.shapeOf(job)));
         },
       );
     };

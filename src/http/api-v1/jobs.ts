@@ -6,7 +6,7 @@ import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { App } from '../../app.js';
 import { csvText } from '../../domain/csv.js';
-import type { JobRecordError } from '../../domain/jobs/job.js';
+import type { JobRecordError } from '../../model/job.js';
 import { callerInstitution } from './auth.js';
 import { jobToJson } from './sis-json.js';
 
@@ -29,18 +29,21 @@ export function jobRoutes(app: App): FastifyPluginAsyncTypebox {
           tags: TAGS,
           querystring: Type.Object({
             status: Type.Optional(Type.String({ description: 'queued, running, succeeded, failed or cancelled' })),
-            kind: Type.Optional(Type.String({ description: 'sis.load or sis.export' })),
+            kind: Type.Optional(Type.String({ description: 'A kind of job, e.g. sis.load or sis.export' })),
             limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
           }),
         },
       },
-      async (req) => ({ job: (await jobs.list(req.actor!, callerInstitution(req), req.query)).map((j) => jobToJson(j)) }),
+      async (req) => ({ job: (await jobs.list(req.actor!, callerInstitution(req), req.query)).map((j) => jobToJson(j, jobs.shapeOf(j))) }),
     );
 
     server.get(
       '/jobs/:id',
       { schema: { summary: 'A job: status, progress counters, timing, result', tags: TAGS, params: IdParams } },
-      async (req) => jobToJson(await jobs.get(req.actor!, callerInstitution(req), req.params.id)),
+      async (req) => {
+        const job = await jobs.get(req.actor!, callerInstitution(req), req.params.id);
+        return jobToJson(job, jobs.shapeOf(job));
+      },
     );
 
     server.get(
@@ -70,7 +73,7 @@ export function jobRoutes(app: App): FastifyPluginAsyncTypebox {
         },
       },
       async (req) => {
-        const changes = await jobs.changes(req.actor!, callerInstitution(req), req.params.id, req.query.after ?? 0, req.query.limit ?? 100);
+        const changes = await sis.changes(req.actor!, callerInstitution(req), req.params.id, req.query.after ?? 0, req.query.limit ?? 100);
         return {
           change: changes.map((c) => ({ record_number: c.recordNumber, action: c.action, identifier: c.identifier, changes: c.changes })),
           next_after: changes.at(-1)?.recordNumber ?? null,
@@ -101,7 +104,10 @@ export function jobRoutes(app: App): FastifyPluginAsyncTypebox {
           params: IdParams,
         },
       },
-      async (req, reply) => reply.status(202).send(jobToJson(await jobs.cancel(req.actor!, callerInstitution(req), req.params.id))),
+      async (req, reply) => {
+        const job = await jobs.cancel(req.actor!, callerInstitution(req), req.params.id);
+        return reply.status(202).send(jobToJson(job, jobs.shapeOf(job)));
+      },
     );
 
     server.post(
@@ -131,7 +137,7 @@ export function jobRoutes(app: App): FastifyPluginAsyncTypebox {
           profileCode: b.profile,
           userGroup: b.user_group,
         });
-        return reply.status(202).header('location', `/api/v1/jobs/${job.id}`).send(jobToJson(job));
+        return reply.status(202).header('location', `/api/v1/jobs/${job.id}`).send(jobToJson(job, jobs.shapeOf(job)));
       },
     );
   };

@@ -1,5 +1,6 @@
 // Integration profiles and jobs as /api/v1 JSON (snake_case, as the rest of Carrel's API).
-import type { Job } from '../../domain/jobs/job.js';
+import type { JobShape } from '../../domain/jobs/job-service.js';
+import type { Job } from '../../model/job.js';
 import type { IntegrationProfile, ProfileInput } from '../../domain/sis/profile.js';
 
 export function profileToJson(p: IntegrationProfile) {
@@ -32,8 +33,12 @@ export function profileInputOf(body: Record<string, unknown>): ProfileInput {
   return input;
 }
 
-export function jobToJson(job: Job, base = '/api/v1') {
+/** A job of any kind; `shape` (from the job service) names its kind's counters and whether its result is a file. */
+export function jobToJson(job: Job, shape: JobShape, base = '/api/v1') {
   const p = job.payload;
+  // The kind's counters, in its order, 0 until written; the first is measured against the total.
+  const counters = Object.fromEntries(shape.counters.map((n) => [n, job.counters[n] ?? 0]));
+  const done = counters[shape.counters[0] ?? ''] ?? 0;
   const end = job.finishedAt ?? (job.startedAt ? new Date() : null);
   const link = `${base}/jobs/${job.id}`;
   return {
@@ -46,7 +51,7 @@ export function jobToJson(job: Job, base = '/api/v1') {
     sha256: (p.sha256 as string | undefined) ?? null,
     filters: job.kind === 'sis.export' ? p : undefined,
     total: job.total,
-    progress: { ...job.counters, percent: job.total ? Math.min(100, Math.round((job.counters.read / job.total) * 1000) / 10) : null },
+    progress: { ...counters, percent: job.total ? Math.min(100, Math.round((done / job.total) * 1000) / 10) : null },
     result: job.result,
     error: job.error,
     cancel_requested: job.cancelRequested,
@@ -60,7 +65,7 @@ export function jobToJson(job: Job, base = '/api/v1') {
       self: link,
       errors: `${link}/errors`,
       ...(job.dryRun ? { changes: `${link}/changes` } : {}),
-      ...(job.kind === 'sis.export' ? { result: `${link}/result` } : {}),
+      ...(shape.resultFile ? { result: `${link}/result` } : {}),
     },
   };
 }
