@@ -9,10 +9,10 @@ import { buildCodeTables, ROLE_TABLE, type CodeTables } from '../src/domain/inst
 import { DEFAULT_CODE_TABLES, type CodeValueSeed } from '../src/domain/institutions/default-code-tables.js';
 import { SCALAR_FIELDS, type User, type UserInput } from '../src/domain/users/user.js';
 import { AppError } from '../src/errors.js';
-import { errorEnvelopeJson, errorEnvelopeXml } from '../src/http/alma/envelope.js';
-import { almaJsonToUserInput, OUTPUT_ONLY_FIELDS, userToAlmaJson } from '../src/http/alma/user-json.js';
-import { almaXmlToUserInput, USER_XML_SHAPE, userToAlmaXml } from '../src/http/alma/user-xml.js';
-import { toBriefUser, usersListToJson, usersListToXml } from '../src/http/alma/users-list.js';
+import { errorEnvelopeJson, errorEnvelopeXml } from '../src/alma/error-envelope.js';
+import { almaJsonToUserInput, OUTPUT_ONLY_FIELDS, userToAlmaJson } from '../src/alma/user-json.js';
+import { almaXmlToUserInput, USER_XML_SHAPE, userToAlmaXml } from '../src/alma/user-xml.js';
+import { toBriefUser, usersListToJson, usersListToXml } from '../src/alma/users-list.js';
 
 const dir = new URL('./fixtures/alma/', import.meta.url);
 const fixture = (name: string) => readFileSync(new URL(name, dir), 'utf8');

@@ -13,7 +13,7 @@
 //   "" or "-"                 a column the load ignores
 // A file owns only what its mapping names: a column it does not have leaves that field alone.
 import { AppError, assertThat } from '../../errors.js';
-import type { Json } from '../../http/alma/json-values.js';
+import type { Json } from '../../alma/json-values.js';
 import { restoreCsvCell } from '../csv.js';
 import type { User } from '../users/user.js';
 import type { OwnedFields } from './owned-fields.js';

@@ -1,5 +1,5 @@
 // The user record in the domain's own words: camelCase, codes only (descriptions are the wire
-// format's business), no HTTP, no SQL. The Alma JSON/XML mapping lives in src/http/alma/.
+// format's business), no HTTP, no SQL. The Alma JSON/XML mapping lives in src/alma/.
 
 export const RECORD_TYPES = ['PUBLIC', 'STAFF', 'CONTACT'] as const;
 export const ACCOUNT_TYPES = ['INTERNAL', 'EXTERNAL'] as const;

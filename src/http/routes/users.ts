@@ -8,9 +8,9 @@ import type { User, UserInput } from '../../domain/users/user.js';
 import { AppError } from '../../errors.js';
 import { apiKeyAuth, institutionOf } from '../alma/api-key-auth.js';
 import { requestFormat, responseFormat, send } from '../alma/format.js';
-import { almaJsonToUserInput, userToAlmaJson } from '../alma/user-json.js';
-import { almaXmlToUserInput, userToAlmaXml } from '../alma/user-xml.js';
-import { usersListToJson, usersListToXml } from '../alma/users-list.js';
+import { almaJsonToUserInput, userToAlmaJson } from '../../alma/user-json.js';
+import { almaXmlToUserInput, userToAlmaXml } from '../../alma/user-xml.js';
+import { usersListToJson, usersListToXml } from '../../alma/users-list.js';
 import { linkBase } from '../proxies.js';
 
 const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('xml')], { description: 'Response format; else Accept, else XML' }));

@@ -7,7 +7,7 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { AppError } from '../../../errors.js';
 import { restoreCsvCell } from '../../csv.js';
-import { almaJsonToUserInput } from '../../../http/alma/user-json.js';
+import { almaJsonToUserInput } from '../../../alma/user-json.js';
 import { csvRowToAlmaJson, type CsvMapping } from '../csv-mapping.js';
 import { at, fileRefused, type MappedRecord, type RawRecord } from './text.js';
 

@@ -1,7 +1,7 @@
 // The Alma JSON user object (GET/POST/PUT /almaws/v1/users) to and from the domain's User.
 // The XML form is derived from this JSON shape (user-xml.ts), so the two cannot drift.
 // Reading lives in user-json-input.ts and is re-exported here: one module per wire shape.
-import { ROLE_TABLE, type CodeTables } from '../../domain/institutions/code-tables.js';
+import { ROLE_TABLE, type CodeTables } from '../domain/institutions/code-tables.js';
 import {
   SCALAR_FIELDS,
   fullName,
@@ -15,7 +15,7 @@ import {
   type UserNote,
   type UserRole,
   type UserStatistic,
-} from '../../domain/users/user.js';
+} from '../domain/users/user.js';
 import { codeOut, compact, dateOut, dateTimeOut, type CodeOut, type Json } from './json-values.js';
 
 export { almaJsonToUserInput, OUTPUT_ONLY_FIELDS } from './user-json-input.js';

@@ -15,7 +15,7 @@ import {
   type UserNote,
   type UserRole,
   type UserStatistic,
-} from '../../domain/users/user.js';
+} from '../domain/users/user.js';
 import {
   at,
   invalid,
