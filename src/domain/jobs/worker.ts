@@ -10,7 +10,8 @@
 // with backoff until the database answers.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { isDatabaseUnavailable, type Db } from '../../db/database.js';
+import { isDatabaseUnavailable } from '../../model/db-errors.js';
+import type { Db } from '../../db/database.js';
 import { claimJob, claimNextJob, extendLease, finishJob, releaseJob, requeueJob } from '../../db/queries/jobs.js';
 import type { Job } from './job.js';
 import { processIsGone } from './work-dirs.js';

@@ -1,6 +1,6 @@
 // Integration profiles and jobs as /api/v1 JSON (snake_case, as the rest of Carrel's API).
 import type { Job } from '../../domain/jobs/job.js';
-import type { IntegrationProfile, ProfileInput } from '../../domain/sis/profile.js';
+import type { IntegrationProfile, ProfileInput } from '../../model/profile.js';
 
 export function profileToJson(p: IntegrationProfile) {
   return {

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
-import type { User, UserInput } from '../../domain/users/user.js';
+import type { User, UserInput } from '../../model/user.js';
 import { AppError } from '../../errors.js';
 import { apiKeyAuth, institutionOf } from '../alma/api-key-auth.js';
 import { requestFormat, responseFormat, send } from '../alma/format.js';
