@@ -70,9 +70,12 @@ const STATEMENT = new RegExp(
   'gm',
 );
 
-/** Block and line comments out, so an example in a comment is not read as an import. */
+/**
+ * Comments that start a line out, so an example in a comment is not read as an import (only at
+ * a line's start: a slash and a star inside a string or a regex must not start a comment).
+ */
 function withoutComments(text: string): string {
-  return text.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+  return text.replace(/^[ \t]*\/\*[\s\S]*?\*\//gm, '').replace(/^[ \t]*\/\/.*$/gm, '');
 }
 
 function importsOf(path: string): Import[] {
