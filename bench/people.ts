@@ -1,6 +1,6 @@
 // User number i of the benchmark institution, as a client would send it to POST /users.
 // Each user draws from its own PRNG, so user i is the same whatever the batch size or user count.
-import type { UserInput } from '../src/domain/users/user.js';
+import type { UserInput } from '../src/model/user.js';
 import { FIRST_NAMES, LAST_NAMES, MIDDLE_INITIALS, picker, prng, SYNTHETIC_SURNAME_SHARE, syntheticSurname, uuidFrom } from './names.js';
 
 const SEED = 0x0ca77e1;

@@ -15,14 +15,14 @@ import pg from 'pg';
 import type { App } from '../src/app.js';
 import type { Queryable } from '../src/db/database.js';
 import type { Actor } from '../src/domain/access/actor.js';
-import type { UserInput, UserRecordFields } from '../src/domain/users/user.js';
+import type { UserInput, UserRecordFields } from '../src/model/user.js';
 import { personOf } from './people.js';
 
 /** The parts of a built Carrel the seed uses. */
 export interface Carrel {
   createApp: (typeof import('../src/app.js'))['createApp'];
   loadConfig: (typeof import('../src/config.js'))['loadConfig'];
-  SCALAR_FIELDS: (typeof import('../src/domain/users/user.js'))['SCALAR_FIELDS'];
+  SCALAR_FIELDS: (typeof import('../src/model/user.js'))['SCALAR_FIELDS'];
   validateUser: (typeof import('../src/domain/users/validate-user.js'))['validateUser'];
 }
 
@@ -33,7 +33,7 @@ export async function loadCarrel(root: string): Promise<Carrel> {
   const [app, config, user, validate] = await Promise.all([
     import(dist('app.js')) as Promise<typeof import('../src/app.js')>,
     import(dist('config.js')) as Promise<typeof import('../src/config.js')>,
-    import(dist('domain/users/user.js')) as Promise<typeof import('../src/domain/users/user.js')>,
+    import(dist('model/user.js')) as Promise<typeof import('../src/model/user.js')>,
     import(dist('domain/users/validate-user.js')) as Promise<typeof import('../src/domain/users/validate-user.js')>,
   ]);
   return { createApp: app.createApp, loadConfig: config.loadConfig, SCALAR_FIELDS: user.SCALAR_FIELDS, validateUser: validate.validateUser };

@@ -75,7 +75,8 @@ test('apikey list shows the keys without their secrets; apikey revoke refuses a 
   const made = carrel('apikey', 'create', '--institution', '01CLI_KEYS', '--label', 'discovery layer');
   assert.equal(made.code, 0, made.err);
   const key = made.out.trim().split('\n').at(-1)!;
-  const [, prefix, secret] = key.split('_') as [string, string, string];
+  // The secret is base64url and may itself hold '_': split after the prefix only.
+  const [, prefix, secret] = /^carrel_([a-f0-9]{12})_(.+)$/.exec(key) as unknown as [string, string, string];
   assert.equal(carrel('apikey', 'create', '--institution', '01CLI_KEYS', '--read-only').code, 0);
 
   const list = carrel('apikey', 'list', '--institution', '01CLI_KEYS');

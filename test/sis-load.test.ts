@@ -4,7 +4,7 @@
 // audit trail, and unchanged users left alone (no new version, no audit event).
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { User, UserInput } from '../src/domain/users/user.js';
+import type { User, UserInput } from '../src/model/user.js';
 import { nextPrimaryId, primaryIdBase } from '../src/domain/sis/match.js';
 import { createTestContext, type TestContext } from './helpers/app.js';
 import {

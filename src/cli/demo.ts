@@ -2,7 +2,7 @@
 // their default code tables and a few users, so an Alma script has something to talk to.
 import type { App } from '../app.js';
 import type { Actor } from '../domain/access/actor.js';
-import type { UserInput } from '../domain/users/user.js';
+import type { UserInput } from '../model/user.js';
 
 export const DEMO_NETWORK = { code: '01DEMO_NETWORK', name: 'Demo Library Network (network zone)' };
 export const DEMO_MEMBERS = [

@@ -2,6 +2,11 @@
 // Both speak the same PostgreSQL dialect, so every query module, migration and test is shared.
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
+import { DatabaseUnavailableError, isDatabaseUnavailable } from '../model/db-errors.js';
+
+// The driver-free predicates live in the model, so the domain can use them without loading `pg`;
+// re-exported here for the driver side (http, cli, tests).
+export { DatabaseUnavailableError, isDatabaseUnavailable, isUniqueViolation } from '../model/db-errors.js';
 
 export type Row = Record<string, unknown>;
 
@@ -57,37 +62,6 @@ function wrap(run: Run, exec: (sql: string) => Promise<void>): Queryable {
     },
     exec,
   };
-}
-
-/**
- * The database cannot be reached: the connection was lost (the server restarted, an administrator
- * terminated it, the network broke) or could not be made. The statement did not take effect (a
- * cut transaction is rolled back whole by PostgreSQL); trying again later is the remedy. The HTTP
- * layer answers 503, the job worker puts the job back in the queue.
- */
-export class DatabaseUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super(`the database is unavailable: ${(cause as Error)?.message ?? String(cause)}`, { cause });
-    this.name = 'DatabaseUnavailableError';
-  }
-}
-
-// SQLSTATEs of a connection that ended or cannot start: admin_shutdown, crash_shutdown,
-// cannot_connect_now, and class 08 (connection exception).
-const LOST_SQLSTATES = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '08007']);
-const LOST_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
-// What node-postgres says when a socket ends or a pool cannot hand out a client in time.
-const LOST_MESSAGES = /^(Connection terminated|Client has encountered a connection error and is not queryable|timeout exceeded when trying to connect)/;
-
-/** The one rule for "the connection is gone" (not "the statement is wrong"); follows `cause`. */
-export function isDatabaseUnavailable(err: unknown): boolean {
-  for (let e = err, depth = 0; e && typeof e === 'object' && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
-    if (e instanceof DatabaseUnavailableError) return true;
-    const { code, message } = e as { code?: unknown; message?: unknown };
-    if (typeof code === 'string' && (LOST_SQLSTATES.has(code) || LOST_ERRNOS.has(code))) return true;
-    if (typeof message === 'string' && LOST_MESSAGES.test(message)) return true;
-  }
-  return false;
 }
 
 const asUnavailable = (err: unknown) => (isDatabaseUnavailable(err) && !(err instanceof DatabaseUnavailableError) ? new DatabaseUnavailableError(err) : err);
@@ -287,9 +261,4 @@ export function openDb(opts: DbOptions): Promise<Db> {
   return opts.databaseUrl
     ? openPostgres(opts.databaseUrl, { poolSize: opts.poolSize ?? 10, connectTimeoutMs: opts.connectTimeoutMs ?? 10_000 })
     : openPglite(opts.dataDir);
-}
-
-/** Unique violations surface as this so the domain can name the identifier that clashed. */
-export function isUniqueViolation(err: unknown): err is { code: string; constraint?: string } {
-  return typeof err === 'object' && err !== null && (err as { code?: string }).code === '23505';
 }

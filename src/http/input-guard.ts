@@ -1,10 +1,10 @@
 // The boundary every request crosses before a handler sees it. One rule for text (no NUL, no
-// lone surrogate: src/domain/safe-text.ts) over path and query parameters and parsed bodies;
+// lone surrogate: src/model/safe-text.ts) over path and query parameters and parsed bodies;
 // bodies must be valid UTF-8 (refused, never patched with U+FFFD); JSON nests at most
 // MAX_JSON_DEPTH levels before anything recursive touches it; every integer a schema declares
 // without its own bounds is kept within PostgreSQL's integer.
 import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify';
-import { shownText, unsafeTextReason } from '../domain/safe-text.js';
+import { shownText, unsafeTextReason } from '../model/safe-text.js';
 import { AppError } from '../errors.js';
 
 /** Deepest JSON body accepted (objects and arrays); Alma's user is 5 levels deep. */

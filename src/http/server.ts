@@ -9,7 +9,7 @@ import type { App } from '../app.js';
 import { isDatabaseUnavailable } from '../db/database.js';
 import type { Actor } from '../domain/access/actor.js';
 import { AppError } from '../errors.js';
-import { errorEnvelopeJson, errorEnvelopeXml } from './alma/envelope.js';
+import { errorEnvelopeJson, errorEnvelopeXml } from '../alma/error-envelope.js';
 import { responseFormat } from './alma/format.js';
 import { apiV1Routes } from './api-v1/index.js';
 import { installInputGuard } from './input-guard.js';

@@ -3,9 +3,9 @@
 // errors come in the envelope of the format asked for, and an error leaves the database as it was.
 import { after, before, test } from 'node:test';
 import fc from 'fast-check';
-import type { Json } from '../../src/http/alma/json-values.js';
-import { toXmlDocument } from '../../src/http/alma/xml-codec.js';
-import { USER_XML_SHAPE } from '../../src/http/alma/user-xml.js';
+import type { Json } from '../../src/alma/json-values.js';
+import { toXmlDocument } from '../../src/alma/xml-codec.js';
+import { USER_XML_SHAPE } from '../../src/alma/user-xml.js';
 import { createTestContext, type TestContext } from '../helpers/app.js';
 import { jsonUser } from '../helpers/alma.js';
 import { CHEAP_ARGON2 } from '../helpers/identity.js';

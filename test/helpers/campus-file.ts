@@ -4,8 +4,8 @@
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { Zip, ZipDeflate, zipSync } from 'fflate';
-import { USER_XML_SHAPE } from '../../src/http/alma/user-xml.js';
-import { toXmlElement, XML_DECLARATION } from '../../src/http/alma/xml-codec.js';
+import { USER_XML_SHAPE } from '../../src/alma/user-xml.js';
+import { toXmlElement, XML_DECLARATION } from '../../src/alma/xml-codec.js';
 
 export type AlmaJsonUser = Record<string, unknown>;
 

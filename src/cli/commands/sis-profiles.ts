@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { Actor } from '../../domain/access/actor.js';
-import type { IntegrationProfile, ProfileInput } from '../../domain/sis/profile.js';
+import type { IntegrationProfile, ProfileInput } from '../../model/profile.js';
 import { withApp } from '../context.js';
 
 const actor: Actor = { kind: 'system', label: 'cli' };

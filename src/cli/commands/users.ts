@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { parse } from 'csv-parse/sync';
 import type { Actor } from '../../domain/access/actor.js';
-import type { InstitutionSettings, PasswordCharacterClass } from '../../domain/institutions/institution.js';
+import type { InstitutionSettings, PasswordCharacterClass } from '../../model/institution.js';
 import { AppError } from '../../errors.js';
 import { withApp } from '../context.js';
 

@@ -1,6 +1,6 @@
 // SQL for code_table_value and the global role_type catalogue.
 import type { Queryable } from '../database.js';
-import type { CodeValueSeed } from '../../domain/institutions/default-code-tables.js';
+import type { CodeValueSeed } from '../../model/code-tables.js';
 
 export interface CodeValueRow {
   table_name: string;

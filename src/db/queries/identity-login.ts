@@ -1,7 +1,7 @@
 // SQL for the login path: identity.login_counter (fixed-window failure counters),
 // identity.known_address, and the one read a login needs.
 import type { Queryable, Row } from '../database.js';
-import { DEFAULT_INSTITUTION_SETTINGS, type InstitutionSettings } from '../../domain/institutions/institution.js';
+import { institutionSettings, type InstitutionSettings } from '../../model/institution.js';
 import type { CredentialRow } from './identity-credentials.js';
 import { ANY_IDENTIFIER_TARGET } from './users.js';
 
@@ -28,7 +28,7 @@ const STATE_COLUMNS = `i.settings, c.user_id IS NOT NULL AS has_credential, c.al
 
 function toState(r: Row): LoginState {
   return {
-    settings: { ...DEFAULT_INSTITUTION_SETTINGS, ...(r.settings as Partial<InstitutionSettings>) },
+    settings: institutionSettings(r.settings),
     credential: r.has_credential
       ? {
           algorithm: r.algorithm as string | null,

@@ -1,19 +1,12 @@
 // SQL for network and institution.
 import type { Queryable, Row } from '../database.js';
-import {
-  DEFAULT_INSTITUTION_SETTINGS,
-  DEFAULT_NETWORK_SETTINGS,
-  type Institution,
-  type InstitutionSettings,
-  type Network,
-  type NetworkSettings,
-} from '../../domain/institutions/institution.js';
+import { institutionSettings, networkSettings, type Institution, type InstitutionSettings, type Network, type NetworkSettings } from '../../model/institution.js';
 
 const toNetwork = (r: Row): Network => ({
   id: r.id as string,
   code: r.code as string,
   name: r.name as string,
-  settings: { ...DEFAULT_NETWORK_SETTINGS, ...(r.settings as Partial<NetworkSettings>) },
+  settings: networkSettings(r.settings),
 });
 
 const toInstitution = (r: Row): Institution => ({
@@ -22,7 +15,7 @@ const toInstitution = (r: Row): Institution => ({
   name: r.name as string,
   networkId: (r.network_id as string | null) ?? null,
   isNetworkZone: r.is_network_zone as boolean,
-  settings: { ...DEFAULT_INSTITUTION_SETTINGS, ...(r.settings as Partial<InstitutionSettings>) },
+  settings: institutionSettings(r.settings),
 });
 
 const INSTITUTION_COLUMNS = 'id, code, name, network_id, is_network_zone, settings';

@@ -1,6 +1,6 @@
 // SQL for integration_profile.
 import type { Queryable, Row } from '../database.js';
-import type { IntegrationProfile, ProfileFields } from '../../domain/sis/profile.js';
+import type { IntegrationProfile, ProfileFields } from '../../model/profile.js';
 
 const toProfile = (r: Row): IntegrationProfile => ({
   id: r.id as string,

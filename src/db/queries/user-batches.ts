@@ -2,7 +2,7 @@
 // whatever its size, each carrying the whole batch as one JSON parameter. The single-user
 // statements are in users.ts; the columns and row mapping are shared from there.
 import type { Queryable, Row } from '../database.js';
-import { SCALAR_FIELDS, type User, type UserRecordFields } from '../../domain/users/user.js';
+import { SCALAR_FIELDS, type User, type UserRecordFields } from '../../model/user.js';
 import { rowToUser, SELECT_USER } from './users.js';
 
 const SQL_TYPE = { text: 'text', code: 'text', date: 'date', boolean: 'boolean' } as const;

@@ -2,17 +2,8 @@
 // Children are written with one statement each (json_to_recordset), so a batch of users costs a
 // fixed number of round trips per user whatever its size.
 import type { Queryable, Row } from '../database.js';
-import { likePattern, type BriefSearch, type SearchField } from '../../domain/users/brief-search.js';
-import {
-  SCALAR_FIELDS,
-  type BriefUser,
-  type User,
-  type UserIdentifier,
-  type UserRole,
-  type UserRecordFields,
-  type UserScalars,
-  type UserSegments,
-} from '../../domain/users/user.js';
+import type { BriefSearch, SearchField } from '../../model/brief-search.js';
+import { SCALAR_FIELDS, type BriefUser, type User, type UserIdentifier, type UserRole, type UserRecordFields, type UserScalars, type UserSegments } from '../../model/user.js';
 
 const SCALAR_COLUMNS = SCALAR_FIELDS.map((f) => `u.${f.column}`).join(', ');
 
@@ -216,6 +207,12 @@ export async function lockIdentifierValues(db: Queryable, scope: string, values:
 export interface BriefUserRow extends BriefUser {
   id: string;
   updatedAt: Date;
+}
+
+/** Contains-match pattern for LIKE: the user's * is a wildcard, LIKE's own specials are literal. */
+function likePattern(value: string): string {
+  const escaped = value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
+  return `%${escaped}%`;
 }
 
 // Each brief-search field as a condition on app_user u; $ is the LIKE pattern or exact value.

@@ -3,7 +3,7 @@
 import { insertAuditEvent, type AuditEventInput } from '../../db/queries/audit-events.js';
 import type { Queryable } from '../../db/database.js';
 import { actorLabel, type Actor } from '../access/actor.js';
-import { SCALAR_FIELDS, SEGMENT_KEYS, type User, type UserScalars, type UserSegments } from '../users/user.js';
+import { SCALAR_FIELDS, SEGMENT_KEYS, type User, type UserScalars, type UserSegments } from '../../model/user.js';
 
 type Snapshot = Partial<UserScalars & UserSegments>;
 export type Changes = Record<string, { before: unknown; after: unknown }>;

@@ -14,8 +14,8 @@ import { findUserById, findUserByIdentifier, updateAccountType } from '../../db/
 import { AppError, assertThat } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
 import { diffUsers } from '../audit/audit.js';
-import type { Institution } from '../institutions/institution.js';
-import type { AccountType, User } from '../users/user.js';
+import type { Institution } from '../../model/institution.js';
+import type { AccountType, User } from '../../model/user.js';
 import type { Credentials } from './credentials.js';
 import { auditIdentity } from './identity-audit.js';
 import type { Links } from './links.js';

@@ -15,7 +15,7 @@ import { findUserById, findUserByIdentifier } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
 import { auditIdentity } from './identity-audit.js';
-import type { User } from '../users/user.js';
+import type { User } from '../../model/user.js';
 import type { IdentityService } from './identity-service.js';
 
 export interface BrowserSessionOptions {

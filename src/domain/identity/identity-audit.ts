@@ -5,7 +5,7 @@ import type { Queryable } from '../../db/database.js';
 import { insertAuditEvent } from '../../db/queries/audit-events.js';
 import { actorLabel, type Actor } from '../access/actor.js';
 import type { Changes } from '../audit/audit.js';
-import type { User } from '../users/user.js';
+import type { User } from '../../model/user.js';
 
 export type IdentityAction =
   | 'credential.password_set'

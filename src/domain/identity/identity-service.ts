@@ -7,7 +7,7 @@ import { insertSession, type SessionRow } from '../../db/queries/identity-sessio
 import { AppError } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
 import type { MailService } from '../mail/outbox.js';
-import type { User } from '../users/user.js';
+import type { User } from '../../model/user.js';
 import { createAccountTypes } from './account-type.js';
 import { createCredentials } from './credentials.js';
 import { createLinks } from './links.js';

@@ -16,8 +16,8 @@ import {
 } from '../../db/queries/identity-login.js';
 import { findUserById } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
-import { DEFAULT_INSTITUTION_SETTINGS } from '../institutions/institution.js';
-import type { User } from '../users/user.js';
+import { DEFAULT_INSTITUTION_SETTINGS } from '../../model/institution.js';
+import type { User } from '../../model/user.js';
 import { acceptablePassword, type Credentials } from './credentials.js';
 import { auditIdentity } from './identity-audit.js';
 import { parseHash } from './legacy-hashes.js';

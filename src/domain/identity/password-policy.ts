@@ -2,8 +2,8 @@
 // user's identifiers or names, not a commonly used password) plus a configurable minimum length
 // and required character classes. Passwords are compared as NFC, so the same password typed on a
 // keyboard that composes (é) or decomposes (e + ◌́) is the same password.
-import type { InstitutionSettings, PasswordCharacterClass } from '../institutions/institution.js';
-import type { User } from '../users/user.js';
+import type { InstitutionSettings, PasswordCharacterClass } from '../../model/institution.js';
+import type { User } from '../../model/user.js';
 
 /** Longer passwords are refused before any hashing: a megabyte "password" is an attack, not a user. */
 export const MAX_PASSWORD_LENGTH = 256;

@@ -1,44 +1,10 @@
-// An institution's code tables in memory, for validation and for the descriptions the wire
+// An institution's code tables in memory (their shape is src/model/code-tables.ts), for validation and for the descriptions the wire
 // format adds. Loaded once per institution and kept briefly: code tables change rarely, and
 // every write path through this process invalidates its own copy at once.
 import type { Db } from '../../db/database.js';
 import { listCodeValues, listRoleTypes } from '../../db/queries/code-tables.js';
 import { findInstitutionById } from '../../db/queries/institutions.js';
-
-export const ROLE_TABLE = 'HFrUserRoles.roleType';
-
-export interface CodeValue {
-  code: string;
-  description: string;
-  attributes: Record<string, unknown>;
-  enabled: boolean;
-}
-
-export interface CodeTables {
-  /** The institution these tables belong to: scopes name it. */
-  institution: { code: string; name: string };
-  /** The value with this code, matched case-insensitively (the stored spelling wins). */
-  get(table: string, code: string): CodeValue | undefined;
-  list(table: string): CodeValue[];
-  names(): string[];
-}
-
-export function buildCodeTables(institution: CodeTables['institution'], values: (CodeValue & { table: string })[]): CodeTables {
-  const byTable = new Map<string, CodeValue[]>();
-  const index = new Map<string, CodeValue>();
-  for (const v of values) {
-    const list = byTable.get(v.table) ?? [];
-    list.push(v);
-    byTable.set(v.table, list);
-    index.set(`${v.table}\u0000${v.code.toLowerCase()}`, v);
-  }
-  return {
-    institution,
-    get: (table, code) => index.get(`${table}\u0000${code.toLowerCase()}`),
-    list: (table) => byTable.get(table) ?? [],
-    names: () => [...byTable.keys()].sort(),
-  };
-}
+import { buildCodeTables, ROLE_TABLE, type CodeTables } from '../../model/code-tables.js';
 
 export interface CodeTableCache {
   forInstitution(institutionId: string): Promise<CodeTables>;

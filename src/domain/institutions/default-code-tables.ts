@@ -1,12 +1,8 @@
 // The code tables a new institution starts with: the values Alma ships or that its public
 // fixtures show. Staff extend them per institution; the fixed ones (record and account types,
 // statuses) are the same everywhere because the rules depend on their values.
+import type { CodeValueSeed } from '../../model/code-tables.js';
 
-export interface CodeValueSeed {
-  code: string;
-  description: string;
-  attributes?: Record<string, unknown>;
-}
 
 const PERSON_RECORD_TYPES = ['PUBLIC', 'STAFF'];
 

@@ -14,7 +14,7 @@ import {
 import { AppError, assertThat } from '../../errors.js';
 import type { CodeTableCache } from './code-tables.js';
 import { DEFAULT_CODE_TABLES } from './default-code-tables.js';
-import { INSTITUTION_CODE, type Institution, type InstitutionSettings, type NetworkSettings } from './institution.js';
+import { INSTITUTION_CODE, type Institution, type InstitutionSettings, type NetworkSettings } from '../../model/institution.js';
 
 export interface CreateInstitutionInput {
   code: string;

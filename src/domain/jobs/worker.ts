@@ -11,8 +11,9 @@
 // with backoff until the database answers.
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { isDatabaseUnavailable, type Db } from '../../db/database.js';
+import type { Db } from '../../db/database.js';
 import { claimJob, claimNextJob, extendLease, finishJob, releaseJob, reportJobProgress, requeueJob } from '../../db/queries/jobs.js';
+import { isDatabaseUnavailable } from '../../model/db-errors.js';
 import type { Job, JobContext, JobOutcome, JobProgress } from './job.js';
 import { payloadProblem, type JobRegistry } from './registry.js';
 import { processIsGone } from './work-dirs.js';

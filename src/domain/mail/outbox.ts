@@ -2,7 +2,8 @@
 // link's token), so a rolled-back action sends nothing and a committed one is never lost. A sender
 // delivers due rows over SMTP with retry and backoff; without SMTP they wait in the outbox, readable
 // through the API, and in development each is printed to the log instead.
-import { isDatabaseUnavailable, type Db, type Queryable } from '../../db/database.js';
+import { isDatabaseUnavailable } from '../../model/db-errors.js';
+import type { Db, Queryable } from '../../db/database.js';
 import { claimDueMail, insertMail, listMail, markMailDone, markMailFailed, type MailRow, type MailStatus } from '../../db/queries/mail-outbox.js';
 import { AppError } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';

@@ -20,12 +20,12 @@ import { diffUsers, userAuditEvent } from '../audit/audit.js';
 import type { JobRecordError } from '../jobs/job.js';
 import { ZERO_SIS_COUNTERS, type JobRecordChange, type SisCounters } from '../../model/sis-load.js';
 import { LeaseLostError } from '../jobs/worker.js';
-import type { User, UserInput, UserRecordFields } from '../users/user.js';
+import type { User, UserInput, UserRecordFields } from '../../model/user.js';
 import { matchKeyOf, nextPrimaryId, primaryIdBase, type MatchKey } from './match.js';
 import { mapRawRecords, type FileFormat } from './parse/read-user-file.js';
 import { decide, sameValue, skipMatched, type Decision, type SisRules } from './merge.js';
 import type { FastDecision, SpoolRecord } from './spool.js';
-import { storableText } from '../safe-text.js';
+import { storableText } from '../../model/safe-text.js';
 
 export interface BatchEnv {
   db: Db;

@@ -13,14 +13,13 @@
 //   "" or "-"                 a column the load ignores
 // A file owns only what its mapping names: a column it does not have leaves that field alone.
 import { AppError, assertThat } from '../../errors.js';
-import type { Json } from '../../http/alma/json-values.js';
+import type { Json } from '../../alma/json-values.js';
 import { restoreCsvCell } from '../csv.js';
-import type { User } from '../users/user.js';
+import type { CsvMapping } from '../../model/profile.js';
+import type { User } from '../../model/user.js';
 import type { OwnedFields } from './owned-fields.js';
 import { SIS_SCALAR_COLUMNS, columnToKey } from './owned-fields.js';
 
-/** Header → field path (null: ignored). */
-export type CsvMapping = Record<string, string | null>;
 
 const ADDRESS_PARTS = ['line1', 'line2', 'line3', 'line4', 'line5', 'city', 'state_province', 'postal_code', 'country', 'type'];
 const TYPED = /^(email|phone|identifier|note)(?::([A-Za-z0-9_.-]{1,64}))?$/;

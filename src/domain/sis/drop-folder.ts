@@ -11,7 +11,7 @@ import type { Db } from '../../db/database.js';
 import { listProfilesWithDropFolder } from '../../db/queries/integration-profiles.js';
 import { hasJobForDropFile } from '../../db/queries/sis-load-progress.js';
 import type { Actor } from '../access/actor.js';
-import type { IntegrationProfile } from './profile.js';
+import type { IntegrationProfile } from '../../model/profile.js';
 import type { SisService } from './sis-service.js';
 
 const CONTENT_TYPES: Record<string, string> = {

@@ -12,14 +12,15 @@ import { existsSync } from 'node:fs';
 import { mkdir, rename } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Type, type Static } from 'typebox';
-import { isUniqueViolation, type Db } from '../../db/database.js';
+import type { Db } from '../../db/database.js';
+import { isUniqueViolation } from '../../model/db-errors.js';
 import { findInstitutionById, findNetworkById, listInstitutionIdsOfNetwork } from '../../db/queries/institutions.js';
 import { findProfileById } from '../../db/queries/integration-profiles.js';
 import { findJob, insertJobErrors, saveJobProgress } from '../../db/queries/jobs.js';
 import { deleteSeenKeys, listBatchRanges } from '../../db/queries/sis-load-progress.js';
 import { AppError } from '../../errors.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
-import type { Institution } from '../institutions/institution.js';
+import type { Institution } from '../../model/institution.js';
 import type { FileStore } from '../jobs/file-store.js';
 import { defineJobKind, type Job, type JobContext, type JobOutcome } from '../jobs/job.js';
 import { createWorkDir } from '../jobs/work-dirs.js';
@@ -31,7 +32,7 @@ import { OWNS_ALL } from './owned-fields.js';
 import { recordHash, rulesFingerprint } from './record-hash.js';
 import { createScan } from './scan-batch.js';
 import { readSpool, spoolFile, type SpoolRecord } from './spool.js';
-import { storableText } from '../safe-text.js';
+import { storableText } from '../../model/safe-text.js';
 
 const UUID = { pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' };
 

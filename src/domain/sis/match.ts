@@ -1,6 +1,6 @@
 // Matching a file's record to a stored user, and Alma's primary-id generation for new users.
 // Pure: the batch step asks the database once for all the keys and candidates these name.
-import type { UserInput } from '../users/user.js';
+import type { UserInput } from '../../model/user.js';
 
 export interface MatchKey {
   /** Lower-cased: primary ids and identifier values are case-insensitive. */

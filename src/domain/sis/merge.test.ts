@@ -2,10 +2,10 @@
 // what the load must do. Pure: no database, the real code tables and validation.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { buildCodeTables } from '../institutions/code-tables.js';
+import { buildCodeTables } from '../../model/code-tables.js';
 import { DEFAULT_CODE_TABLES } from '../institutions/default-code-tables.js';
-import { DEFAULT_INSTITUTION_SETTINGS, type Institution } from '../institutions/institution.js';
-import type { User, UserInput, UserRecordFields } from '../users/user.js';
+import { DEFAULT_INSTITUTION_SETTINGS, type Institution } from '../../model/institution.js';
+import type { User, UserInput, UserRecordFields } from '../../model/user.js';
 import { decide, type Decision, type SisRules } from './merge.js';
 import { OWNS_ALL } from './owned-fields.js';
 import { ownedByMapping } from './csv-mapping.js';

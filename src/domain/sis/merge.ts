@@ -14,20 +14,13 @@
 // - A user group not managed by SIS is never changed.
 // - External segments are replaced by the file's; internal segments are kept.
 import { AppError } from '../../errors.js';
-import type { CodeTables } from '../institutions/code-tables.js';
-import type { Institution } from '../institutions/institution.js';
-import {
-  SCALAR_FIELDS,
-  type ContactInfo,
-  type SegmentType,
-  type User,
-  type UserInput,
-  type UserRecordFields,
-} from '../users/user.js';
+import type { CodeTables } from '../../model/code-tables.js';
+import type { Institution } from '../../model/institution.js';
+import { SCALAR_FIELDS, type ContactInfo, type SegmentType, type User, type UserInput, type UserRecordFields } from '../../model/user.js';
 import { assertMandatoryIdentifier, validateUser } from '../users/validate-user.js';
 import { sameValue } from '../users/same-value.js';
 import { SIS_SCALAR_KEYS, ownsScalar, ownsSegment, type OwnedFields } from './owned-fields.js';
-import type { IntegrationProfile } from './profile.js';
+import type { IntegrationProfile } from '../../model/profile.js';
 
 export interface SisRules {
   profile: Pick<IntegrationProfile, 'code' | 'recordType' | 'matchBy' | 'mode'>;

@@ -1,7 +1,7 @@
 // Which fields an SIS file may set. Alma tags each field of rest_user.xsd with `sis` or not:
 // record type, account type, external id, passwords and roles are not SIS fields (they come
 // from the profile or not at all), and the linked-account and status-date fields are Alma's own.
-import { SCALAR_FIELDS, type UserScalars } from '../users/user.js';
+import { SCALAR_FIELDS, type UserScalars } from '../../model/user.js';
 
 const NOT_FROM_SIS: ReadonlySet<keyof UserScalars> = new Set<keyof UserScalars>([
   'recordType',

@@ -1,12 +1,13 @@
 // Use cases on integration profiles: list, read, create, change, delete (User Administrator or
 // General System Administrator: permission sis:manage).
 import type { Db } from '../../db/database.js';
-import { isUniqueViolation } from '../../db/database.js';
+import { isUniqueViolation } from '../../model/db-errors.js';
 import { deleteProfile, findProfileByCode, insertProfile, listProfiles, updateProfile } from '../../db/queries/integration-profiles.js';
 import { AppError } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
-import { validateProfile, type IntegrationProfile, type ProfileInput } from './profile.js';
+import { validateProfile } from './profile.js';
+import type { IntegrationProfile, ProfileInput } from '../../model/profile.js';
 
 export function createProfileService({ db, codeTables }: { db: Db; codeTables: CodeTableCache }) {
   async function byCode(institutionId: string, code: string): Promise<IntegrationProfile> {

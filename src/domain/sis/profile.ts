@@ -1,59 +1,9 @@
-// An integration profile: one campus feed loading one record type into one institution, as
-// Alma's "Users" integration profile. Its code is the external_id of every user it loads.
+// Validating an integration profile (its shape: src/model/profile.ts).
 import { AppError, assertThat } from '../../errors.js';
-import type { CodeTables } from '../institutions/code-tables.js';
-import { RECORD_TYPES, type RecordType } from '../users/user.js';
-import { mappedIdentifierTypes, parseCsvMapping, type CsvMapping } from './csv-mapping.js';
-
-export const SIS_MODES = ['import', 'synchronize'] as const;
-export const SIS_FORMATS = ['alma_xml', 'csv', 'jsonl'] as const;
-export type SisMode = (typeof SIS_MODES)[number];
-export type SisFormat = (typeof SIS_FORMATS)[number];
-
-export interface ProfileSettings {
-  /** A dropped file is taken only once it has not changed for this long (an upload in progress). */
-  settleSeconds?: number;
-}
-
-export interface IntegrationProfile {
-  id: string;
-  institutionId: string;
-  code: string;
-  name: string;
-  recordType: RecordType;
-  /** 'primary_id' or an identifier type code (its stored spelling). */
-  matchBy: string;
-  mode: SisMode;
-  format: SisFormat;
-  csvMapping: CsvMapping | null;
-  dropFolder: string | null;
-  pollSeconds: number;
-  /** After a full file with no failed record, deactivate this profile's users it did not name. */
-  deactivateMissing: boolean;
-  settings: ProfileSettings;
-  createdAt: Date;
-  updatedAt: Date;
-}
-
-export type ProfileFields = Omit<IntegrationProfile, 'id' | 'institutionId' | 'createdAt' | 'updatedAt'>;
-
-/** What a client sends; every field optional so one shape serves create and patch. */
-export interface ProfileInput {
-  code?: unknown;
-  name?: unknown;
-  recordType?: unknown;
-  matchBy?: unknown;
-  mode?: unknown;
-  format?: unknown;
-  csvMapping?: unknown;
-  dropFolder?: unknown;
-  pollSeconds?: unknown;
-  deactivateMissing?: unknown;
-  settings?: unknown;
-}
-
-/** Profile codes become external_id values, so they keep to a safe, short alphabet. */
-export const PROFILE_CODE = /^[A-Za-z0-9_-]{1,64}$/;
+import type { CodeTables } from '../../model/code-tables.js';
+import { RECORD_TYPES, type RecordType } from '../../model/user.js';
+import { mappedIdentifierTypes, parseCsvMapping } from './csv-mapping.js';
+import { PROFILE_CODE, SIS_FORMATS, SIS_MODES, type ProfileFields, type ProfileInput, type ProfileSettings } from '../../model/profile.js';
 
 function oneOf<T extends string>(field: string, v: unknown, allowed: readonly T[]): T {
   const s = typeof v === 'string' ? v.trim() : '';

@@ -15,7 +15,7 @@ import type { JobService } from '../jobs/job-service.js';
 import { SIS_EXPORT, type ExportPayload } from './export.js';
 import { SIS_LOAD, type LoadPayload } from './load.js';
 import type { ProfileService } from './profile-service.js';
-import { isCalendarDate } from '../safe-text.js';
+import { isCalendarDate } from '../../model/safe-text.js';
 
 export interface LoadRequest {
   fileName: string;

@@ -11,7 +11,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { AppError } from '../../errors.js';
-import { shownText, unsafeTextReason } from '../safe-text.js';
+import { shownText, unsafeTextReason } from '../../model/safe-text.js';
 import { rawMatchKey } from './match.js';
 import { readUserFile, type FileFormat, type RawRecord } from './parse/read-user-file.js';
 import { fileRefused, textLines, utf8Text } from './parse/text.js';

@@ -1,48 +1,8 @@
 // Alma's brief search: q=field~value[ AND field~value...], limit, offset, order_by.
 // Parsing and its rules live here; turning terms into SQL is the query module's business.
 import { AppError, assertThat } from '../../errors.js';
-import { isCalendarDate } from '../safe-text.js';
-
-/** The largest offset a search takes (PostgreSQL's integer; no list is longer). */
-export const MAX_SEARCH_OFFSET = 2_147_483_647;
-
-export const SEARCH_FIELDS = [
-  'primary_id',
-  'first_name',
-  'last_name',
-  'middle_name',
-  'email',
-  'phone_number',
-  'job_category',
-  'identifiers',
-  'birth_date',
-  'user_group',
-  'campus_code',
-  'block_type',
-  'id_type',
-  'note_text',
-  'note_type',
-  'statistic_category',
-  'general_info',
-  'ALL',
-] as const;
-export type SearchField = (typeof SEARCH_FIELDS)[number];
-
-export interface SearchTerm {
-  field: SearchField;
-  value: string;
-}
-
-export const ORDER_FIELDS = ['last_name', 'first_name', 'primary_id'] as const;
-export type OrderField = (typeof ORDER_FIELDS)[number];
-
-export interface BriefSearch {
-  terms: SearchTerm[];
-  modifiedSince: string | null;
-  orderBy: OrderField[];
-  limit: number;
-  offset: number;
-}
+import { isCalendarDate } from '../../model/safe-text.js';
+import { MAX_SEARCH_OFFSET, ORDER_FIELDS, SEARCH_FIELDS, type BriefSearch, type OrderField, type SearchField, type SearchTerm } from '../../model/brief-search.js';
 
 export interface BriefSearchParams {
   q?: string | undefined;
@@ -93,10 +53,4 @@ export function parseBriefSearch(p: BriefSearchParams): BriefSearch {
     orderBy = first === 'primary_id' ? ['primary_id'] : [first, 'primary_id'];
   }
   return { terms, modifiedSince, orderBy, limit, offset };
-}
-
-/** Contains-match pattern for LIKE: the user's * is a wildcard, LIKE's own specials are literal. */
-export function likePattern(value: string): string {
-  const escaped = value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
-  return `%${escaped}%`;
 }

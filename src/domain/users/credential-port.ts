@@ -2,7 +2,7 @@
 // goes with the record's transaction; only the identity module knows how it is stored.
 import type { Queryable } from '../../db/database.js';
 import type { Actor } from '../access/actor.js';
-import type { User } from './user.js';
+import type { User } from '../../model/user.js';
 
 export interface CredentialPort {
   /** Checks the institution's policy (AppError PASSWORD_POLICY) and stores a new hash. */

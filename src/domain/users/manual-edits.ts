@@ -7,7 +7,7 @@ import { findUserById, findUserByIdentifier, updateManualEdits } from '../../db/
 import { AppError } from '../../errors.js';
 import { actorLabel, authorize, type Actor } from '../access/actor.js';
 import { sameValue } from './same-value.js';
-import { PROTECTED_FIELDS, SCALAR_FIELDS, type User, type UserRecordFields } from './user.js';
+import { PROTECTED_FIELDS, SCALAR_FIELDS, type User, type UserRecordFields } from '../../model/user.js';
 
 /** Fields with no column on the user record (the PIN lives with the credentials). */
 const NOT_ON_RECORD = new Set(['pinNumber']);

@@ -3,7 +3,7 @@
 // keeps its value when staff edited it by hand or when the input leaves it empty, unless the
 // caller names it in `override`. Segment lists left out of the input are kept; an empty list
 // deletes (Alma: "an empty segment list deletes those segments").
-import { PROTECTED_FIELDS, SCALAR_FIELDS, type User, type UserInput } from './user.js';
+import { PROTECTED_FIELDS, SCALAR_FIELDS, type User, type UserInput } from '../../model/user.js';
 
 const today = () => new Date().toISOString().slice(0, 10);
 const isEmpty = (v: unknown) => v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);

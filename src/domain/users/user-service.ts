@@ -1,6 +1,7 @@
 // Use cases on users: find, search, create, replace (Alma's swap-all PUT), delete. Each write is
 // one transaction: validation, identifier uniqueness, the record, credentials, the audit event.
-import { isUniqueViolation, type Db, type Queryable } from '../../db/database.js';
+import { isUniqueViolation } from '../../model/db-errors.js';
+import type { Db, Queryable } from '../../db/database.js';
 import { findInstitutionById, findNetworkById, listInstitutionIdsOfNetwork } from '../../db/queries/institutions.js';
 import {
   deleteUser,
@@ -18,12 +19,12 @@ import { AppError, assertThat } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
 import { auditUserChange } from '../audit/audit.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
-import type { Institution } from '../institutions/institution.js';
+import type { Institution } from '../../model/institution.js';
 import { parseBriefSearch, type BriefSearchParams } from './brief-search.js';
 import type { CredentialPort } from './credential-port.js';
 import { mergeForReplace } from './merge-user.js';
 import { markManualEdits } from './manual-edits.js';
-import type { User, UserInput, UserRecordFields } from './user.js';
+import type { User, UserInput, UserRecordFields } from '../../model/user.js';
 import { assertMandatoryIdentifier, validateUser } from './validate-user.js';
 
 export interface UserServiceDeps {

@@ -2,20 +2,10 @@
 // identifier types per record type, segment types, the institution's primary-id format.
 // Returns the complete record to store, with codes in their stored spelling, or throws AppError.
 import { AppError, assertThat } from '../../errors.js';
-import { isCalendarDate, shownText, unsafeTextReason } from '../safe-text.js';
-import { ROLE_TABLE, type CodeTables } from '../institutions/code-tables.js';
-import type { Institution } from '../institutions/institution.js';
-import {
-  ACCOUNT_TYPES,
-  RECORD_TYPES,
-  SCALAR_FIELDS,
-  STATUSES,
-  type ContactInfo,
-  type SegmentType,
-  type Status,
-  type UserInput,
-  type UserRecordFields,
-} from './user.js';
+import { isCalendarDate, shownText, unsafeTextReason } from '../../model/safe-text.js';
+import { ROLE_TABLE, type CodeTables } from '../../model/code-tables.js';
+import type { Institution } from '../../model/institution.js';
+import { ACCOUNT_TYPES, RECORD_TYPES, SCALAR_FIELDS, STATUSES, type ContactInfo, type SegmentType, type Status, type UserInput, type UserRecordFields } from '../../model/user.js';
 
 // Control characters break XML output, logs and e-mail headers; no legitimate field needs them.
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;

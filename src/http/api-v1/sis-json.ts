@@ -1,7 +1,7 @@
 // Integration profiles and jobs as /api/v1 JSON (snake_case, as the rest of Carrel's API).
 import type { JobShape } from '../../domain/jobs/job-service.js';
 import type { Job } from '../../model/job.js';
-import type { IntegrationProfile, ProfileInput } from '../../domain/sis/profile.js';
+import type { IntegrationProfile, ProfileInput } from '../../model/profile.js';
 
 export function profileToJson(p: IntegrationProfile) {
   return {

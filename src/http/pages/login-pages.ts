@@ -7,7 +7,7 @@ import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
 import { isDatabaseUnavailable } from '../../db/database.js';
-import type { Institution } from '../../domain/institutions/institution.js';
+import type { Institution } from '../../model/institution.js';
 import type { ResolvedSession } from '../../domain/identity/browser-sessions.js';
 import { AppError } from '../../errors.js';
 import { html, message, page, type Html } from './html.js';

@@ -4,7 +4,7 @@ import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { XMLBuilder } from 'fast-xml-parser';
 import type { App } from '../../app.js';
-import type { CodeValue } from '../../domain/institutions/code-tables.js';
+import type { CodeValue } from '../../model/code-tables.js';
 import { AppError } from '../../errors.js';
 import { apiKeyAuth, institutionOf } from '../alma/api-key-auth.js';
 import { responseFormat, send } from '../alma/format.js';

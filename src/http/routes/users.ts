@@ -4,13 +4,13 @@ import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
-import type { User, UserInput } from '../../domain/users/user.js';
+import type { User, UserInput } from '../../model/user.js';
 import { AppError } from '../../errors.js';
 import { apiKeyAuth, institutionOf } from '../alma/api-key-auth.js';
 import { requestFormat, responseFormat, send } from '../alma/format.js';
-import { almaJsonToUserInput, userToAlmaJson } from '../alma/user-json.js';
-import { almaXmlToUserInput, userToAlmaXml } from '../alma/user-xml.js';
-import { usersListToJson, usersListToXml } from '../alma/users-list.js';
+import { almaJsonToUserInput, userToAlmaJson } from '../../alma/user-json.js';
+import { almaXmlToUserInput, userToAlmaXml } from '../../alma/user-xml.js';
+import { usersListToJson, usersListToXml } from '../../alma/users-list.js';
 import { linkBase } from '../proxies.js';
 
 const Format = Type.Optional(Type.Union([Type.Literal('json'), Type.Literal('xml')], { description: 'Response format; else Accept, else XML' }));

@@ -7,8 +7,9 @@ import { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
 import { AppError } from '../../../errors.js';
 import { restoreCsvCell } from '../../csv.js';
-import { almaJsonToUserInput } from '../../../http/alma/user-json.js';
-import { csvRowToAlmaJson, type CsvMapping } from '../csv-mapping.js';
+import { almaJsonToUserInput } from '../../../alma/user-json.js';
+import { csvRowToAlmaJson } from '../csv-mapping.js';
+import type { CsvMapping } from '../../../model/profile.js';
 import { at, fileRefused, type MappedRecord, type RawRecord } from './text.js';
 
 const MAX_FIELD_CHARS = 1 << 20;

@@ -2,8 +2,8 @@
 // A line that is not JSON fails on its own; a file whose first record is not JSON is not JSON
 // lines at all, and is refused.
 import { AppError } from '../../../errors.js';
-import { isObject, readCode, readList, readText } from '../../../http/alma/json-values.js';
-import { almaJsonToUserInput } from '../../../http/alma/user-json.js';
+import { isObject, readCode, readList, readText } from '../../../alma/json-values.js';
+import { almaJsonToUserInput } from '../../../alma/user-json.js';
 import { at, fileRefused, textLines, type MappedRecord, type RawRecord } from './text.js';
 
 const MAX_LINE_CHARS = 1 << 20;

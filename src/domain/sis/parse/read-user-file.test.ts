@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import { zipSync } from 'fflate';
 import { AppError } from '../../../errors.js';
-import type { CsvMapping } from '../csv-mapping.js';
+import type { CsvMapping } from '../../../model/profile.js';
 import { mapRawRecords, readUserFile, type RawRecord } from './read-user-file.js';
-import type { UserInput } from '../../users/user.js';
+import type { UserInput } from '../../../model/user.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'carrel-parse-'));
 after(() => rmSync(dir, { recursive: true, force: true }));

@@ -4,8 +4,7 @@
 // mapRawRecords.
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
-import type { CsvMapping } from '../csv-mapping.js';
-import type { SisFormat } from '../profile.js';
+import type { CsvMapping, SisFormat } from '../../../model/profile.js';
 import { mapCsvUsers, readCsvUsers } from './csv-users.js';
 import { mapJsonlUsers, readJsonlUsers } from './jsonl-users.js';
 import { fileRefused, utf8Text, type MappedRecord, type RawRecord } from './text.js';

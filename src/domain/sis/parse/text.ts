@@ -1,7 +1,7 @@
 // Bytes to text for SIS files: UTF-8 only, checked as it streams, with the line of the first
 // bad byte. A file in another encoding is refused whole rather than loaded as mojibake.
 import { AppError } from '../../../errors.js';
-import type { UserInput } from '../../users/user.js';
+import type { UserInput } from '../../../model/user.js';
 
 /**
  * A record as pass one reads it: its raw text (mapped later, and only if needed) and the few

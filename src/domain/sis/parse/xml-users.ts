@@ -9,8 +9,8 @@
 // XML bodies, for the records that need it (a nightly file is mostly unchanged users).
 import { SaxesParser } from 'saxes';
 import { AppError } from '../../../errors.js';
-import { almaXmlTreeToUserInput } from '../../../http/alma/user-xml.js';
-import { MAX_XML_DEPTH } from '../../../http/alma/xml-codec.js';
+import { almaXmlTreeToUserInput } from '../../../alma/user-xml.js';
+import { MAX_XML_DEPTH } from '../../../alma/xml-codec.js';
 import { at, fileRefused, type MappedRecord, type RawRecord } from './text.js';
 
 /** No honest <user> comes near this; a bigger one is a broken or hostile file. */

@@ -1,21 +1,8 @@
 // The Alma JSON user object (GET/POST/PUT /almaws/v1/users) to and from the domain's User.
 // The XML form is derived from this JSON shape (user-xml.ts), so the two cannot drift.
 // Reading lives in user-json-input.ts and is re-exported here: one module per wire shape.
-import { ROLE_TABLE, type CodeTables } from '../../domain/institutions/code-tables.js';
-import {
-  SCALAR_FIELDS,
-  fullName,
-  type ScalarField,
-  type Address,
-  type Email,
-  type Phone,
-  type User,
-  type UserBlock,
-  type UserIdentifier,
-  type UserNote,
-  type UserRole,
-  type UserStatistic,
-} from '../../domain/users/user.js';
+import { ROLE_TABLE, type CodeTables } from '../model/code-tables.js';
+import { SCALAR_FIELDS, fullName, type ScalarField, type Address, type Email, type Phone, type User, type UserBlock, type UserIdentifier, type UserNote, type UserRole, type UserStatistic } from '../model/user.js';
 import { codeOut, compact, dateOut, dateTimeOut, type CodeOut, type Json } from './json-values.js';
 
 export { almaJsonToUserInput, OUTPUT_ONLY_FIELDS } from './user-json-input.js';

@@ -1,8 +1,8 @@
 // GET /users answers (rest_users.xsd): {"total_record_count": N, "user": [...]} and
 // <users total_record_count="N"><user link="...">. Brief entries by default, whole users with
 // expand=full.
-import type { CodeTables } from '../../domain/institutions/code-tables.js';
-import { fullName, type BriefUser, type User, type UserScalars } from '../../domain/users/user.js';
+import type { CodeTables } from '../model/code-tables.js';
+import { fullName, type BriefUser, type User, type UserScalars } from '../model/user.js';
 import { codeOut, dateOut, type Json } from './json-values.js';
 import { userLink, userToAlmaJson } from './user-json.js';
 import { USER_XML_SHAPE } from './user-xml.js';

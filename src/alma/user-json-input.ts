@@ -1,21 +1,6 @@
 // Alma JSON user bodies (POST/PUT) read into the domain's UserInput. The XML reader converts
 // to this JSON shape first, so both formats share this one mapping.
-import {
-  SCALAR_FIELDS,
-  type Address,
-  type ContactInfo,
-  type Email,
-  type Phone,
-  type RoleParameter,
-  type SegmentType,
-  type Status,
-  type UserBlock,
-  type UserIdentifier,
-  type UserInput,
-  type UserNote,
-  type UserRole,
-  type UserStatistic,
-} from '../../domain/users/user.js';
+import { SCALAR_FIELDS, type Address, type ContactInfo, type Email, type Phone, type RoleParameter, type SegmentType, type Status, type UserBlock, type UserIdentifier, type UserInput, type UserNote, type UserRole, type UserStatistic } from '../model/user.js';
 import {
   at,
   invalid,

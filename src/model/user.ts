@@ -1,5 +1,6 @@
-// The user record in the domain's own words: camelCase, codes only (descriptions are the wire
-// format's business), no HTTP, no SQL. The Alma JSON/XML mapping lives in src/http/alma/.
+// The user record in Carrel's own words, shared by db, domain and the Alma format: camelCase,
+// codes only (descriptions are the wire format's business), no HTTP, no SQL. The Alma JSON/XML
+// mapping lives in src/alma/; the rules that judge a user live in src/domain/users/.
 
 export const RECORD_TYPES = ['PUBLIC', 'STAFF', 'CONTACT'] as const;
 export const ACCOUNT_TYPES = ['INTERNAL', 'EXTERNAL'] as const;

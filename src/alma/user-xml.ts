@@ -1,7 +1,7 @@
 // The Alma XML user (rest_user.xsd): the JSON user object rewritten by xml-codec.ts, so the two
 // formats cannot drift. The root carries no namespace, as Alma's does not.
-import type { CodeTables } from '../../domain/institutions/code-tables.js';
-import type { User, UserInput } from '../../domain/users/user.js';
+import type { CodeTables } from '../model/code-tables.js';
+import type { User, UserInput } from '../model/user.js';
 import { almaJsonToUserInput, userToAlmaJson, type AlmaUserOptions } from './user-json.js';
 import { parseXmlDocument, toXmlDocument, toXmlElement, xmlTreeToJsonShape, type XmlShape } from './xml-codec.js';
 

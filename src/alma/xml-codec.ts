@@ -3,7 +3,7 @@
 // properties and {value, desc} for a code with its description. These two functions apply and
 // undo exactly that, so each resource needs only its JSON mapping plus a table of names.
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
-import { AppError } from '../../errors.js';
+import { AppError } from '../errors.js';
 import { isObject, type Json } from './json-values.js';
 
 export interface XmlShape {

@@ -1,6 +1,6 @@
 // Networks (consortia), their network zone and member institutions, and the settings that shape
-// the user rules of each.
-import type { RecordType } from '../users/user.js';
+// the user rules of each, with their defaults.
+import type { RecordType } from './user.js';
 
 export interface InstitutionSettings {
   /** A primary id must match this (anchored) when set, as Alma's primary_identifier_regex. */
@@ -59,6 +59,18 @@ export const DEFAULT_NETWORK_SETTINGS: NetworkSettings = Object.freeze({
   uniqueIdsAcrossNetwork: false,
   namedUserLicense: null,
 });
+
+/**
+ * The settings in force: the defaults, overlaid by what was stored. The one place a stored
+ * settings object (which may predate a setting) becomes whole settings.
+ */
+export function institutionSettings(stored: unknown): InstitutionSettings {
+  return { ...DEFAULT_INSTITUTION_SETTINGS, ...(stored as Partial<InstitutionSettings> | null) };
+}
+
+export function networkSettings(stored: unknown): NetworkSettings {
+  return { ...DEFAULT_NETWORK_SETTINGS, ...(stored as Partial<NetworkSettings> | null) };
+}
 
 /** Institution codes follow Alma's shape (01UNI_INST): letters, digits, underscore. */
 export const INSTITUTION_CODE = /^[A-Za-z0-9_]{2,64}$/;

@@ -1,9 +1,9 @@
 // Alma's JSON value conventions in both directions. Reading is tolerant the way Alma is (a code
 // as {"value":"X"} or "X", a list as an array or one object, booleans as strings) but never
 // guesses across types: a number where a name belongs is a client bug, not a name.
-import type { CodeTables } from '../../domain/institutions/code-tables.js';
-import { AppError } from '../../errors.js';
-import { shownText } from '../../domain/safe-text.js';
+import type { CodeTables } from '../model/code-tables.js';
+import { AppError } from '../errors.js';
+import { shownText } from '../model/safe-text.js';
 
 export type Json = Record<string, unknown>;
 

@@ -1,0 +1,43 @@
+// Alma's brief search as parsed (src/domain/users/brief-search.ts) and run as SQL
+// (src/db/queries/users.ts).
+
+/** The largest offset a search takes (PostgreSQL's integer; no list is longer). */
+export const MAX_SEARCH_OFFSET = 2_147_483_647;
+
+export const SEARCH_FIELDS = [
+  'primary_id',
+  'first_name',
+  'last_name',
+  'middle_name',
+  'email',
+  'phone_number',
+  'job_category',
+  'identifiers',
+  'birth_date',
+  'user_group',
+  'campus_code',
+  'block_type',
+  'id_type',
+  'note_text',
+  'note_type',
+  'statistic_category',
+  'general_info',
+  'ALL',
+] as const;
+export type SearchField = (typeof SEARCH_FIELDS)[number];
+
+export interface SearchTerm {
+  field: SearchField;
+  value: string;
+}
+
+export const ORDER_FIELDS = ['last_name', 'first_name', 'primary_id'] as const;
+export type OrderField = (typeof ORDER_FIELDS)[number];
+
+export interface BriefSearch {
+  terms: SearchTerm[];
+  modifiedSince: string | null;
+  orderBy: OrderField[];
+  limit: number;
+  offset: number;
+}
