@@ -1,6 +1,8 @@
-// SQL for the user aggregate in bulk (SIS loads, exports): a fixed number of statements per batch
-// whatever its size, each carrying the whole batch as one JSON parameter. The single-user
-// statements are in users.ts; the columns and row mapping are shared from there.
+// The SQL that writes the user aggregate (app_user with its user_identifier and user_role rows),
+// and bulk reads for SIS loads and exports: a fixed number of statements per batch whatever its
+// size, each carrying the whole batch as one JSON parameter. This is the only module that inserts
+// or updates those tables (a write of one user is a batch of one, through
+// domain/users/write-users.ts); the single-user reads are in users.ts, with the row mapping.
 import type { Queryable, Row } from '../database.js';
 import { SCALAR_FIELDS, type User, type UserRecordFields } from '../../model/user.js';
 import { rowToUser, SELECT_USER } from './users.js';
@@ -129,7 +131,7 @@ export async function findIdsWithPrefixes(db: Queryable, institutionIds: string[
   return new Set(rows.map((r) => r.v));
 }
 
-/** Inserts the users with their identifiers; returns the new ids by lower-cased primary id. */
+/** Inserts the users with their identifiers and roles; returns the new ids by lower-cased primary id. */
 export async function insertUsers(db: Queryable, institutionId: string, users: BatchRecord[]): Promise<Map<string, string>> {
   if (!users.length) return new Map();
   const rows = await db.query<{ id: string; key: string }>(
@@ -140,7 +142,9 @@ export async function insertUsers(db: Queryable, institutionId: string, users: B
     [institutionId, JSON.stringify(users.map(rowOf))],
   );
   const ids = new Map(rows.map((r) => [r.key, r.id]));
-  await insertIdentifiers(db, institutionId, users.map((u) => ({ userId: ids.get(u.primaryId.toLowerCase())!, user: u })));
+  const children = users.map((u) => ({ userId: ids.get(u.primaryId.toLowerCase())!, user: u }));
+  await insertIdentifiers(db, institutionId, children);
+  await insertRoles(db, institutionId, children);
   return ids;
 }
 
@@ -157,17 +161,33 @@ async function insertIdentifiers(db: Queryable, institutionId: string, users: { 
   );
 }
 
+async function insertRoles(db: Queryable, institutionId: string, users: { userId: string; user: UserRecordFields }[]): Promise<void> {
+  const roles = users.flatMap(({ userId, user }) =>
+    user.roles.map((r, position) => ({ user_id: userId, position, role_type: r.roleType, scope: r.scope, status: r.status, expiry_date: r.expiryDate, parameters: r.parameters })),
+  );
+  if (!roles.length) return;
+  await db.query(
+    `INSERT INTO user_role (user_id, institution_id, position, role_type, scope, status, expiry_date, parameters)
+     SELECT x.user_id, $1, x.position, x.role_type, x.scope, x.status, x.expiry_date, x.parameters
+     FROM json_to_recordset($2::json) AS x(user_id uuid, position int, role_type text, scope text, status text,
+       expiry_date date, parameters jsonb)`,
+    [institutionId, JSON.stringify(roles)],
+  );
+}
+
 export interface BatchUpdate {
   id: string;
   version: number;
   record: BatchRecord;
   /** Rewrite the user's identifier rows (only when they changed). */
   identifiersChanged: boolean;
+  /** Rewrite the user's role rows (only when they changed). */
+  rolesChanged: boolean;
 }
 
 /**
- * Replaces the users' records (roles untouched) where the version is still the one read; returns
- * the ids it updated. The caller read the rows FOR UPDATE, so a miss means a bug, not a race.
+ * Replaces the users' records where the version is still the one read, as a new version of each;
+ * returns the ids it updated. Callers read the rows FOR UPDATE, so a miss means a bug, not a race.
  */
 export async function updateUsers(db: Queryable, institutionId: string, updates: BatchUpdate[]): Promise<Set<string>> {
   if (!updates.length) return new Set();
@@ -179,12 +199,26 @@ export async function updateUsers(db: Queryable, institutionId: string, updates:
      RETURNING u.id`,
     [JSON.stringify(updates.map((u) => ({ id: u.id, version: u.version, ...rowOf(u.record) })))],
   );
-  const changed = updates.filter((u) => u.identifiersChanged);
-  if (changed.length) {
-    await db.query('DELETE FROM user_identifier WHERE user_id = ANY($1::uuid[])', [changed.map((u) => u.id)]);
-    await insertIdentifiers(db, institutionId, changed.map((u) => ({ userId: u.id, user: u.record })));
+  const done = new Set(rows.map((r) => r.id));
+  const children = (changed: (u: BatchUpdate) => boolean) =>
+    updates.filter((u) => done.has(u.id) && changed(u)).map((u) => ({ userId: u.id, user: u.record }));
+  const identifiers = children((u) => u.identifiersChanged);
+  if (identifiers.length) {
+    await db.query('DELETE FROM user_identifier WHERE user_id = ANY($1::uuid[])', [identifiers.map((u) => u.userId)]);
+    await insertIdentifiers(db, institutionId, identifiers);
   }
-  return new Set(rows.map((r) => r.id));
+  const roles = children((u) => u.rolesChanged);
+  if (roles.length) {
+    await db.query('DELETE FROM user_role WHERE user_id = ANY($1::uuid[])', [roles.map((u) => u.userId)]);
+    await insertRoles(db, institutionId, roles);
+  }
+  return done;
+}
+
+/** Deletes the users; their identifiers, roles and credentials go with them (ON DELETE CASCADE). */
+export async function deleteUsers(db: Queryable, ids: string[]): Promise<void> {
+  if (!ids.length) return;
+  await db.query('DELETE FROM app_user WHERE id = ANY($1::uuid[])', [ids]);
 }
 
 /** Status only (deactivating users a full file no longer names), as a new version of each. */

@@ -1,9 +1,8 @@
-// SQL for the user aggregate: app_user with its user_identifier and user_role rows.
-// Children are written with one statement each (json_to_recordset), so a batch of users costs a
-// fixed number of round trips per user whatever its size.
+// SQL that reads the user aggregate (app_user with its user_identifier and user_role rows), one
+// user or a search at a time. Writes are set-based, in user-batches.ts, for one user as for many.
 import type { Queryable, Row } from '../database.js';
 import type { BriefSearch, SearchField } from '../../model/brief-search.js';
-import { SCALAR_FIELDS, type BriefUser, type User, type UserIdentifier, type UserRole, type UserRecordFields, type UserScalars, type UserSegments } from '../../model/user.js';
+import { SCALAR_FIELDS, type BriefUser, type User } from '../../model/user.js';
 
 const SCALAR_COLUMNS = SCALAR_FIELDS.map((f) => `u.${f.column}`).join(', ');
 
@@ -39,95 +38,6 @@ export function rowToUser(row: Row): User {
   };
   for (const f of SCALAR_FIELDS) user[f.key] = row[f.column] ?? (f.kind === 'boolean' ? false : null);
   return user as unknown as User;
-}
-
-export type UserRecord = UserRecordFields & { manualEdits: string[] };
-
-function scalarValues(u: UserRecord): unknown[] {
-  return SCALAR_FIELDS.map((f) => u[f.key]);
-}
-
-const json = (v: unknown) => JSON.stringify(v);
-
-async function insertChildren(db: Queryable, userId: string, institutionId: string, u: UserSegments): Promise<void> {
-  if (u.identifiers.length) {
-    await db.query(
-      `INSERT INTO user_identifier (user_id, institution_id, position, id_type, value, note, status, segment_type)
-       SELECT $1, $2, x.position, x."idType", x.value, x.note, x.status, x."segmentType"
-       FROM json_to_recordset($3::json) AS x(position int, "idType" text, value text, note text, status text, "segmentType" text)`,
-      [userId, institutionId, json(u.identifiers.map((i: UserIdentifier, position) => ({ ...i, position })))],
-    );
-  }
-  if (u.roles.length) {
-    await db.query(
-      `INSERT INTO user_role (user_id, institution_id, position, role_type, scope, status, expiry_date, parameters)
-       SELECT $1, $2, x.position, x."roleType", x.scope, x.status, x."expiryDate", x.parameters
-       FROM json_to_recordset($3::json) AS x(position int, "roleType" text, scope text, status text,
-         "expiryDate" date, parameters jsonb)`,
-      [userId, institutionId, json(u.roles.map((r: UserRole, position) => ({ ...r, position })))],
-    );
-  }
-}
-
-const SEGMENT_COLUMNS = 'contact_info, notes, blocks, statistics, rs_libraries, library_notices, manual_edits';
-const segmentValues = (u: UserRecord) => [
-  json(u.contactInfo),
-  json(u.notes),
-  json(u.blocks),
-  json(u.statistics),
-  json(u.rsLibraries),
-  json(u.libraryNotices),
-  u.manualEdits,
-];
-
-export async function insertUser(db: Queryable, institutionId: string, u: UserRecord): Promise<string> {
-  const columns = [...SCALAR_FIELDS.map((f) => f.column), ...SEGMENT_COLUMNS.split(', ')];
-  const values = [...scalarValues(u), ...segmentValues(u)];
-  const placeholders = values.map((_, i) => `$${i + 2}`).join(', ');
-  const row = await db.one<{ id: string }>(
-    `INSERT INTO app_user (institution_id, ${columns.join(', ')}) VALUES ($1, ${placeholders}) RETURNING id`,
-    [institutionId, ...values],
-  );
-  await insertChildren(db, row.id, institutionId, u);
-  return row.id;
-}
-
-/** Replaces the whole record if its version is still `version`; false when someone got there first. */
-export async function replaceUser(
-  db: Queryable,
-  id: string,
-  institutionId: string,
-  version: number,
-  u: UserRecord,
-  children: { identifiers: boolean; roles: boolean },
-): Promise<boolean> {
-  const columns = [...SCALAR_FIELDS.map((f) => f.column), ...SEGMENT_COLUMNS.split(', ')];
-  const values = [...scalarValues(u), ...segmentValues(u)];
-  const sets = columns.map((c, i) => `${c} = $${i + 3}`).join(', ');
-  const updated = await db.query(
-    `UPDATE app_user SET ${sets}, version = version + 1, updated_at = now()
-     WHERE id = $1 AND version = $2 RETURNING id`,
-    [id, version, ...values],
-  );
-  if (updated.length === 0) return false;
-  if (children.identifiers) await db.query('DELETE FROM user_identifier WHERE user_id = $1', [id]);
-  if (children.roles) await db.query('DELETE FROM user_role WHERE user_id = $1', [id]);
-  await insertChildren(db, id, institutionId, {
-    ...u,
-    identifiers: children.identifiers ? u.identifiers : [],
-    roles: children.roles ? u.roles : [],
-  });
-  return true;
-}
-
-export async function deleteUser(db: Queryable, id: string, version?: number): Promise<boolean> {
-  const rows = await db.query(
-    version === undefined
-      ? 'DELETE FROM app_user WHERE id = $1 RETURNING id'
-      : 'DELETE FROM app_user WHERE id = $1 AND version = $2 RETURNING id',
-    version === undefined ? [id] : [id, version],
-  );
-  return rows.length === 1;
 }
 
 export async function findUserById(db: Queryable, id: string, forUpdate = false): Promise<User | undefined> {

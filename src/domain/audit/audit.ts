@@ -1,9 +1,8 @@
 // Audit events for users: before/after of the fields that changed, nothing else. The user record
 // holds no secret (credentials live in the identity module), so a diff can never leak one.
-import { insertAuditEvent, type AuditEventInput } from '../../db/queries/audit-events.js';
-import type { Queryable } from '../../db/database.js';
+import type { AuditEventInput } from '../../db/queries/audit-events.js';
 import { actorLabel, type Actor } from '../access/actor.js';
-import { SCALAR_FIELDS, SEGMENT_KEYS, type User, type UserScalars, type UserSegments } from '../../model/user.js';
+import { SCALAR_FIELDS, SEGMENT_KEYS, type UserScalars, type UserSegments } from '../../model/user.js';
 
 type Snapshot = Partial<UserScalars & UserSegments>;
 export type Changes = Record<string, { before: unknown; after: unknown }>;
@@ -23,37 +22,13 @@ export function diffUsers(before: Snapshot | undefined, after: Snapshot | undefi
   return changes;
 }
 
-export async function auditUserChange(
-  db: Queryable,
-  actor: Actor,
-  action: 'user.create' | 'user.update' | 'user.delete',
-  before: User | undefined,
-  after: User | undefined,
-  context: Record<string, unknown> = {},
-): Promise<void> {
-  const subject = (after ?? before)!;
-  const who = actorLabel(actor);
-  await insertAuditEvent(db, {
-    institutionId: subject.institutionId,
-    actorType: who.type,
-    actorId: who.id,
-    actorLabel: who.label,
-    action,
-    entityType: 'user',
-    entityId: subject.id,
-    entityLabel: subject.primaryId,
-    changes: diffUsers(before, after),
-    context,
-  });
-}
-
-/** The event auditUserChange writes, built without writing it (batch loads insert many at once). */
+/** A user's audit event; users/write-users.ts writes them (many in one statement for a batch). */
 export function userAuditEvent(
   actor: Actor,
-  action: 'user.create' | 'user.update',
+  action: 'user.create' | 'user.update' | 'user.delete',
   subject: { id: string; institutionId: string; primaryId: string },
   before: Snapshot | undefined,
-  after: Snapshot,
+  after: Snapshot | undefined,
   context: Record<string, unknown>,
 ): AuditEventInput {
   const who = actorLabel(actor);

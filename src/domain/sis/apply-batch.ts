@@ -7,20 +7,18 @@
 // reported. What commitBatch writes was decided on a read outside its transaction, so it checks
 // first: a user changed meanwhile is read again (locked) and decided again.
 import type { Db, Queryable } from '../../db/database.js';
-import { insertAuditEvents, type AuditEventInput } from '../../db/queries/audit-events.js';
 import { addJobCounters, checkOwnJob, insertJobErrors } from '../../db/queries/jobs.js';
 import { insertBatchRanges, insertJobChanges } from '../../db/queries/sis-load-progress.js';
-import {
-  findIdsWithPrefixes, findUsersByMatchKeys, insertUsers, lockUserVersions, markSisState, updateUsers,
-} from '../../db/queries/user-batches.js';
-import { findValueHolders, lockIdentifierValues } from '../../db/queries/users.js';
+import { findIdsWithPrefixes, findUsersByMatchKeys, lockUserVersions, markSisState } from '../../db/queries/user-batches.js';
+import { lockIdentifierValues } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
 import type { Actor } from '../access/actor.js';
-import { diffUsers, userAuditEvent } from '../audit/audit.js';
+import { diffUsers } from '../audit/audit.js';
 import type { JobRecordError } from '../jobs/job.js';
 import { ZERO_SIS_COUNTERS, type JobRecordChange, type SisCounters } from '../../model/sis-load.js';
 import { LeaseLostError } from '../jobs/worker.js';
-import type { User, UserInput, UserRecordFields } from '../../model/user.js';
+import type { User, UserInput } from '../../model/user.js';
+import { checkIdentifiers, writeUsers, type Uniqueness, type UserWrite } from '../users/write-users.js';
 import { matchKeyOf, nextPrimaryId, primaryIdBase, type MatchKey } from './match.js';
 import { mapRawRecords, type FileFormat } from './parse/read-user-file.js';
 import { decide, sameValue, skipMatched, type Decision, type SisRules } from './merge.js';
@@ -35,7 +33,7 @@ export interface BatchEnv {
   dryRun: boolean;
   rules: SisRules;
   /** Where identifiers must be unique: the institution, or its network when the network says so. */
-  uniqueness: { scope: string; institutionIds: string[] };
+  uniqueness: Uniqueness;
   actor: Actor;
   /** How the file's raw records are mapped. */
   format: FileFormat;
@@ -61,14 +59,11 @@ export interface PreparedBatch {
   failures: { rec: SpoolRecord; reason: string; identifier: string | null }[];
 }
 
-interface Pending {
+interface Pending extends UserWrite {
   item: Item;
-  existing: User | undefined;
-  record: UserRecordFields;
-  manualEdits: string[];
 }
 
-const message = (code: 'SIS_MATCH_ID_MISSING' | 'SIS_DUPLICATE_IN_FILE' | 'IDENTIFIER_TAKEN', p: Record<string, string | number>) =>
+const message = (code: 'SIS_MATCH_ID_MISSING' | 'SIS_DUPLICATE_IN_FILE', p: Record<string, string | number>) =>
   new AppError(code, p).message;
 
 const writes = (d: Decision | undefined) => d === undefined || d.action === 'create' || d.action === 'update';
@@ -150,10 +145,20 @@ export async function commitBatch(env: BatchEnv, batch: PreparedBatch): Promise<
       } else if (d.action === 'skip') {
         counters.skipped++;
         if (d.report) errors.push({ recordNumber: item.rec.n, line: item.rec.line, outcome: 'skipped', identifier: item.key.value, reason: d.reason });
-      } else pending.push({ item, existing: item.existing, record: d.record, manualEdits: d.action === 'update' ? d.manualEdits : [] });
+      } else {
+        pending.push({
+          item,
+          existing: item.existing,
+          record: d.record,
+          manualEdits: d.action === 'update' ? d.manualEdits : [],
+          sisHash: item.hash,
+          context: { jobId, profile: rules.profile.code, recordNumber: item.rec.n },
+        });
+      }
     }
 
-    const writable = await checkIdentifiers(tx, env, pending, (p, reason) => fail(p.item.rec, reason, p.item.key.value));
+    const { ok: writable, refused } = await checkIdentifiers(tx, env.uniqueness, pending, { dryRun });
+    for (const r of refused) fail(r.write.item.rec, r.error.message, r.write.item.key.value);
     const creates = writable.filter((p) => !p.existing);
     const updates = writable.filter((p) => p.existing);
     counters.created += creates.length;
@@ -169,23 +174,7 @@ export async function commitBatch(env: BatchEnv, batch: PreparedBatch): Promise<
       await insertJobChanges(tx, jobId, changes);
     } else {
       await markSisState(tx, marks);
-      const ids = await insertUsers(tx, institutionId, creates.map((p) => ({ ...p.record, manualEdits: [], sisHash: p.item.hash })));
-      const done = await updateUsers(tx, institutionId, updates.map((p) => ({
-        id: p.existing!.id,
-        version: p.existing!.version,
-        record: { ...p.record, manualEdits: p.manualEdits, sisHash: p.item.hash },
-        identifiersChanged: !sameValue(p.existing!.identifiers, p.record.identifiers),
-      })));
-      if (done.size !== updates.length) throw new Error('a locked user changed under the batch');
-      const context = (p: Pending) => ({ jobId, profile: rules.profile.code, recordNumber: p.item.rec.n });
-      const events: AuditEventInput[] = [
-        ...creates.map((p) => {
-          const subject = { id: ids.get(p.record.primaryId.toLowerCase())!, institutionId, primaryId: p.record.primaryId };
-          return userAuditEvent(env.actor, 'user.create', subject, undefined, p.record, context(p));
-        }),
-        ...updates.map((p) => userAuditEvent(env.actor, 'user.update', { ...p.existing!, primaryId: p.record.primaryId }, p.existing, p.record, context(p))),
-      ];
-      await insertAuditEvents(tx, events);
+      await writeUsers(tx, env.actor, institutionId, writable);
     }
 
     await insertJobErrors(tx, jobId, errors.map((e) => ({ ...e, reason: storableText(e.reason), identifier: e.identifier && storableText(e.identifier) })));
@@ -249,51 +238,6 @@ async function generatePrimaryIds(tx: Queryable, env: BatchEnv, items: Item[]): 
     taken.add(id);
     item.input = { ...item.input, primaryId: id };
     item.decision = decide(undefined, item.input, env.rules);
-  });
-}
-
-/**
- * Every primary id and identifier a record brings must be free: not another user's, and not
- * claimed by an earlier record of this batch. Values the user already holds need no check.
- */
-async function checkIdentifiers(
-  tx: Queryable,
-  env: BatchEnv,
-  pending: Pending[],
-  fail: (p: Pending, reason: string) => void,
-): Promise<Pending[]> {
-  const valuesOf = (r: UserRecordFields) => [{ idType: 'primary_id', value: r.primaryId }, ...r.identifiers];
-  const claimed = new Map<string, Pending>();
-  const fresh: string[] = [];
-  const ok: Pending[] = [];
-  for (const p of pending) {
-    const own = new Set(p.existing ? valuesOf(p.existing).map((i) => i.value.toLowerCase()) : []);
-    const mine = valuesOf(p.record);
-    const conflict = mine.find((i) => claimed.has(i.value.toLowerCase()));
-    if (conflict) {
-      fail(p, message('IDENTIFIER_TAKEN', { type: conflict.idType, value: conflict.value }));
-      continue;
-    }
-    for (const i of mine) {
-      const v = i.value.toLowerCase();
-      claimed.set(v, p);
-      if (!own.has(v)) fresh.push(v);
-    }
-    ok.push(p);
-  }
-  if (!fresh.length) return ok;
-  // Across a network only this check keeps values unique, so it runs under the same advisory
-  // locks single writes take. Within one institution the unique indexes have the last word: a
-  // writer that slips in between makes the insert fail, and the batch is redone record by record.
-  if (!env.dryRun && env.uniqueness.institutionIds.length > 1) await lockIdentifierValues(tx, env.uniqueness.scope, fresh);
-  const holder = new Map((await findValueHolders(tx, env.uniqueness.institutionIds, fresh)).map((c) => [c.value, c.userId]));
-  return ok.filter((p) => {
-    const clash = valuesOf(p.record).find((i) => {
-      const other = holder.get(i.value.toLowerCase());
-      return other !== undefined && other !== p.existing?.id;
-    });
-    if (clash) fail(p, message('IDENTIFIER_TAKEN', { type: clash.idType, value: clash.value }));
-    return !clash;
   });
 }
 

@@ -14,13 +14,12 @@ import { basename, dirname, join } from 'node:path';
 import { Type, type Static } from 'typebox';
 import type { Db } from '../../db/database.js';
 import { isUniqueViolation } from '../../model/db-errors.js';
-import { findInstitutionById, findNetworkById, listInstitutionIdsOfNetwork } from '../../db/queries/institutions.js';
+import { findInstitutionById } from '../../db/queries/institutions.js';
 import { findProfileById } from '../../db/queries/integration-profiles.js';
 import { findJob, insertJobErrors, saveJobProgress } from '../../db/queries/jobs.js';
 import { deleteSeenKeys, listBatchRanges } from '../../db/queries/sis-load-progress.js';
 import { AppError } from '../../errors.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
-import type { Institution } from '../../model/institution.js';
 import type { FileStore } from '../jobs/file-store.js';
 import { defineJobKind, type Job, type JobContext, type JobOutcome } from '../jobs/job.js';
 import { createWorkDir } from '../jobs/work-dirs.js';
@@ -33,6 +32,7 @@ import { recordHash, rulesFingerprint } from './record-hash.js';
 import { createScan } from './scan-batch.js';
 import { readSpool, spoolFile, type SpoolRecord } from './spool.js';
 import { storableText } from '../../model/safe-text.js';
+import { uniquenessOf } from '../users/write-users.js';
 
 const UUID = { pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' };
 
@@ -62,16 +62,6 @@ export interface SisLoadDeps {
 }
 
 export const SIS_LOAD = 'sis.load';
-
-async function uniquenessOf(db: Db, institution: Institution) {
-  if (institution.networkId) {
-    const network = await findNetworkById(db, institution.networkId);
-    if (network?.settings.uniqueIdsAcrossNetwork) {
-      return { scope: network.id, institutionIds: await listInstitutionIdsOfNetwork(db, network.id) };
-    }
-  }
-  return { scope: institution.id, institutionIds: [institution.id] };
-}
 
 /** A dropped file goes to processed/ or failed/ beside it once its job ends (when it is on this machine). */
 async function settleDropFile(path: string | undefined, ok: boolean): Promise<void> {

@@ -2,30 +2,19 @@
 // one transaction: validation, identifier uniqueness, the record, credentials, the audit event.
 import { isUniqueViolation } from '../../model/db-errors.js';
 import type { Db, Queryable } from '../../db/database.js';
-import { findInstitutionById, findNetworkById, listInstitutionIdsOfNetwork } from '../../db/queries/institutions.js';
-import {
-  deleteUser,
-  findValueHolders,
-  findUserById,
-  findUserByIdentifier,
-  findUsersByIds,
-  insertUser,
-  lockIdentifierValues,
-  replaceUser,
-  searchUsers,
-  type BriefUserRow,
-} from '../../db/queries/users.js';
+import { findInstitutionById } from '../../db/queries/institutions.js';
+import { findUserById, findUserByIdentifier, findUsersByIds, searchUsers, type BriefUserRow } from '../../db/queries/users.js';
 import { AppError, assertThat } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
-import { auditUserChange } from '../audit/audit.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
 import type { Institution } from '../../model/institution.js';
 import { parseBriefSearch, type BriefSearchParams } from './brief-search.js';
 import type { CredentialPort } from './credential-port.js';
 import { mergeForReplace } from './merge-user.js';
 import { markManualEdits } from './manual-edits.js';
-import type { User, UserInput, UserRecordFields } from '../../model/user.js';
+import type { User, UserInput } from '../../model/user.js';
 import { assertMandatoryIdentifier, validateUser } from './validate-user.js';
+import { checkIdentifiers, deleteUsersAudited, uniquenessOf, writeUsers, type UserWrite } from './write-users.js';
 
 export interface UserServiceDeps {
   db: Db;
@@ -70,24 +59,11 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
     throw new AppError('USER_NOT_FOUND_BY_TYPE', { id, type: idType ?? 'all_unique' });
   }
 
-  /** Every value must be free in the institution, or in the whole network when it says so. */
-  async function assertIdentifiersFree(tx: Queryable, institution: Institution, u: UserRecordFields, self: string | null) {
-    let scope = institution.id;
-    let institutionIds = [institution.id];
-    if (institution.networkId) {
-      const network = await findNetworkById(tx, institution.networkId);
-      if (network?.settings.uniqueIdsAcrossNetwork) {
-        scope = network.id;
-        institutionIds = await listInstitutionIdsOfNetwork(tx, network.id);
-      }
-    }
-    const values = [u.primaryId, ...u.identifiers.map((i) => i.value)].map((v) => v.toLowerCase());
-    await lockIdentifierValues(tx, scope, values);
-    const clash = (await findValueHolders(tx, institutionIds, values)).find((h) => h.userId !== self);
-    if (clash) {
-      const mine = [{ idType: 'primary_id', value: u.primaryId }, ...u.identifiers].find((i) => i.value.toLowerCase() === clash.value);
-      throw new AppError('IDENTIFIER_TAKEN', { type: mine?.idType ?? 'identifier', value: mine?.value ?? clash.value });
-    }
+  /** One user through the one write path: a batch of one, refused with the batch's own error. */
+  async function writeOne(tx: Queryable, actor: Actor, institution: Institution, write: UserWrite): Promise<User> {
+    const { refused } = await checkIdentifiers(tx, await uniquenessOf(tx, institution), [write]);
+    if (refused[0]) throw refused[0].error;
+    return (await writeUsers(tx, actor, institution.id, [write], { readBack: true })).users[0]!;
   }
 
   async function withUniqueGuard<T>(write: () => Promise<T>): Promise<T> {
@@ -143,11 +119,8 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
       assertMandatoryIdentifier(institution, record);
       return withUniqueGuard(() =>
         db.transaction(async (tx) => {
-          await assertIdentifiersFree(tx, institution, record, null);
-          const id = await insertUser(tx, institutionId, { ...record, manualEdits: [] });
-          const user = (await findUserById(tx, id))!;
+          const user = await writeOne(tx, actor, institution, { record, manualEdits: [] });
           await setCredentials(tx, user, input, actor);
-          await auditUserChange(tx, actor, 'user.create', undefined, user);
           return user;
         }),
       );
@@ -176,19 +149,11 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
             });
             assertThat(record.externalId === existing.externalId, 'EXTERNAL_ID_CHANGED');
           }
-          await assertIdentifiersFree(tx, institution, record, existing.id);
-          const ok = await replaceUser(tx, existing.id, institutionId, existing.version, { ...record, manualEdits }, {
-            identifiers: input.identifiers !== undefined,
-            roles: input.roles !== undefined,
-          });
-          // The row is locked above, so only a bug could get here; refuse rather than overwrite.
-          if (!ok) throw new AppError('VERSION_MISMATCH', { given: existing.version, current: 'newer' });
-          const user = (await findUserById(tx, existing.id))!;
+          const user = await writeOne(tx, actor, institution, { existing, record, manualEdits, context: override.length ? { override } : {} });
           if (existing.accountType === 'INTERNAL' && user.accountType === 'EXTERNAL' && !institution.settings.externalPasswordFallback) {
             await credentials.removeForUser(tx, user);
           }
           await setCredentials(tx, user, input, actor);
-          await auditUserChange(tx, actor, 'user.update', existing, user, override.length ? { override } : {});
           return user;
         }),
       );
@@ -205,8 +170,7 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
         }
         // Deleting a user deletes its password with it, in the same transaction.
         await credentials.removeForUser(tx, existing);
-        await deleteUser(tx, existing.id);
-        await auditUserChange(tx, actor, 'user.delete', existing, undefined);
+        await deleteUsersAudited(tx, actor, [existing]);
       });
     },
   };
