@@ -221,15 +221,6 @@ export async function deleteUsers(db: Queryable, ids: string[]): Promise<void> {
   await db.query('DELETE FROM app_user WHERE id = ANY($1::uuid[])', [ids]);
 }
 
-/** Status only (deactivating users a full file no longer names), as a new version of each. */
-export async function setUsersStatus(db: Queryable, ids: string[], status: 'ACTIVE' | 'INACTIVE', statusDate: string): Promise<void> {
-  if (!ids.length) return;
-  await db.query(
-    `UPDATE app_user SET status = $2, status_date = $3::date, version = version + 1, updated_at = now() WHERE id = ANY($1::uuid[])`,
-    [ids, status, statusDate],
-  );
-}
-
 /**
  * Active users of an SIS profile whose match key is not among the keys a job recorded: the ones a
  * full file no longer names. Keyset-paged by id.

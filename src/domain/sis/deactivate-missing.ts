@@ -3,11 +3,12 @@
 // each audited. Refused when any record failed: a record that failed may be a user still in
 // the feed (FOLIO's mod-user-import draws the same line). Resumable: users already deactivated
 // no longer qualify, and the checkpoint remembers where the scan got to.
-import { insertAuditEvents } from '../../db/queries/audit-events.js';
 import { lockOwnJob, saveJobProgress } from '../../db/queries/jobs.js';
 import { insertJobChanges } from '../../db/queries/sis-load-progress.js';
-import { findProfileUsersNotSeen, setUsersStatus } from '../../db/queries/user-batches.js';
-import { diffUsers, userAuditEvent } from '../audit/audit.js';
+import { findProfileUsersNotSeen, lockUserVersions } from '../../db/queries/user-batches.js';
+import { findUsersByIds } from '../../db/queries/users.js';
+import { diffUsers } from '../audit/audit.js';
+import { writeUsers } from '../users/write-users.js';
 import { LeaseLostError } from '../jobs/worker.js';
 import type { SisCounters } from '../../model/sis-load.js';
 import type { BatchEnv } from './apply-batch.js';
@@ -57,10 +58,16 @@ export async function deactivateMissing(
           changes: diffUsers(u, after(u)),
         })));
       } else {
-        await setUsersStatus(tx, users.map((u) => u.id), 'INACTIVE', rules.today);
-        await insertAuditEvents(tx, users.map((u) =>
-          userAuditEvent(env.actor, 'user.update', u, u, after(u), { jobId, profile: rules.profile.code, deactivatedMissing: true }),
-        ));
+        // Through the one write path (a version each, the audit event): read again under lock, as
+        // the page was read outside this transaction; a user someone reactivated meanwhile stays.
+        await lockUserVersions(tx, users.map((u) => u.id));
+        const fresh = (await findUsersByIds(tx, users.map((u) => u.id))).filter((u) => u.status === 'ACTIVE');
+        await writeUsers(tx, env.actor, rules.institution.id, fresh.map((u) => ({
+          existing: u,
+          record: after(u),
+          manualEdits: u.manualEdits,
+          context: { jobId, profile: rules.profile.code, deactivatedMissing: true },
+        })));
       }
       await saveJobProgress(tx, jobId, {
         counters: state.counters,
