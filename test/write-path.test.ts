@@ -100,6 +100,18 @@ describe('an identifier clash is refused the same way by the API and by an SIS l
     assert.equal(await auditCountOf(other.inst.id), before);
   });
 
+  test('a write that clashes on two values is refused naming the same (its first) value on both roads', async () => {
+    const t = await institutionWithProfile();
+    // One value is another user's barcode, the other another user's primary id.
+    assert.equal((await t.alma.post('/users', jsonUser('held-bar', { user_identifier: [barcode('TWO-BAR')] }))).statusCode, 200);
+    assert.equal((await t.alma.post('/users', jsonUser('two-prim'))).statusCode, 200);
+    const ids = [barcode('two-bar'), { id_type: { value: 'UNIV_ID' }, value: 'TWO-PRIM' }];
+    const apiError = almaError(await t.alma.post('/users', jsonUser('api-two', { user_identifier: ids })));
+    const { report } = await load(t.sis, [withIds(campusUser(12), { BARCODE: 'two-bar', UNIV_ID: 'TWO-PRIM' })]);
+    assert.equal(apiError.message, 'User with identifier two-bar of type BARCODE already exists.');
+    assert.deepEqual(report.map((r) => r[4]), [apiError.message]);
+  });
+
   test('a value two records of one write claim: the batch refuses the second with the same message', async () => {
     const t = await institutionWithProfile();
     const { job, report } = await load(t.sis, [
@@ -155,4 +167,18 @@ test('each write on either road is one new version with one audit event', async 
   assert.equal((await auditOf(user.id)).length, 3);
   assert.equal((await t.alma.delete(`/users/${encodeURIComponent(user.primaryId)}`)).statusCode, 204);
   assert.deepEqual((await auditOf(user.id)).map((e) => e.action), ['user.create', 'user.update', 'user.update', 'user.delete']);
+});
+
+test('only db/queries/user-batches.ts holds SQL that writes app_user, user_identifier or user_role', async () => {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const { join, relative } = await import('node:path');
+  const root = join(import.meta.dirname, '..');
+  const files = (readdirSync(join(root, 'src'), { recursive: true }) as string[])
+    .filter((f) => f.endsWith('.ts'))
+    .map((f) => join(root, 'src', f));
+  assert.ok(files.length > 50);
+  const writers = files
+    .filter((f) => /\b(insert\s+into|update|delete\s+from)\s+(app_user|user_identifier|user_role)\b/i.test(readFileSync(f, 'utf8')))
+    .map((f) => relative(root, f).replaceAll('\\', '/'));
+  assert.deepEqual(writers, ['src/db/queries/user-batches.ts']);
 });

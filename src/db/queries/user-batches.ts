@@ -222,6 +222,31 @@ export async function deleteUsers(db: Queryable, ids: string[]): Promise<void> {
 }
 
 /**
+ * The account-type toggle (identity module): only these two fields change, as a new version. Not
+ * through domain/users/write-users.ts: the identity module audits it as its own event
+ * (user.account_type, with what happened to the password), not as a user.update.
+ */
+export async function updateAccountType(
+  db: Queryable,
+  id: string,
+  accountType: 'INTERNAL' | 'EXTERNAL',
+  externalId: string | null,
+): Promise<void> {
+  await db.query(
+    'UPDATE app_user SET account_type = $2, external_id = $3, version = version + 1, updated_at = now() WHERE id = $1',
+    [id, accountType, externalId],
+  );
+}
+
+/**
+ * Protected fields staff edited by hand (restoring one hands it back to SIS loads), as a new
+ * version; audited by manual-edits.ts as user.restore_sis_fields (the record itself is unchanged).
+ */
+export async function updateManualEdits(db: Queryable, id: string, manualEdits: string[]): Promise<void> {
+  await db.query('UPDATE app_user SET manual_edits = $2, version = version + 1, updated_at = now() WHERE id = $1', [id, manualEdits]);
+}
+
+/**
  * Active users of an SIS profile whose match key is not among the keys a job recorded: the ones a
  * full file no longer names. Keyset-paged by id.
  */

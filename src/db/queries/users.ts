@@ -219,21 +219,3 @@ export async function countUsers(db: Queryable, institutionId: string): Promise<
   return (await db.one<{ n: number }>('SELECT count(*)::int AS n FROM app_user WHERE institution_id = $1', [institutionId]))
     .n;
 }
-
-/** The account-type toggle (identity module): only these two fields change, as a new version. */
-export async function updateAccountType(
-  db: Queryable,
-  id: string,
-  accountType: 'INTERNAL' | 'EXTERNAL',
-  externalId: string | null,
-): Promise<void> {
-  await db.query(
-    'UPDATE app_user SET account_type = $2, external_id = $3, version = version + 1, updated_at = now() WHERE id = $1',
-    [id, accountType, externalId],
-  );
-}
-
-/** Protected fields staff edited by hand (restoring one hands it back to SIS loads), as a new version. */
-export async function updateManualEdits(db: Queryable, id: string, manualEdits: string[]): Promise<void> {
-  await db.query('UPDATE app_user SET manual_edits = $2, version = version + 1, updated_at = now() WHERE id = $1', [id, manualEdits]);
-}

@@ -3,7 +3,8 @@
 // load sets it from the file again. API keys (scripts) do not mark fields; staff actors do.
 import type { Db } from '../../db/database.js';
 import { insertAuditEvent } from '../../db/queries/audit-events.js';
-import { findUserById, findUserByIdentifier, updateManualEdits } from '../../db/queries/users.js';
+import { updateManualEdits } from '../../db/queries/user-batches.js';
+import { findUserById, findUserByIdentifier } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
 import { actorLabel, authorize, type Actor } from '../access/actor.js';
 import { sameValue } from './same-value.js';
