@@ -103,7 +103,7 @@ const userColumns = (carrel: Carrel): [string, string][] => [
   ['rs_libraries', 'jsonb'], ['library_notices', 'jsonb'],
 ];
 
-/** Inserts validated records the way insertUser would, one statement per table for the whole batch. */
+/** Inserts validated records the way user-batches.ts: insertUsers would, one statement per table for the whole batch. */
 export async function insertBulk(carrel: Carrel, db: Queryable, institutionId: string, batch: { id: string; record: UserRecordFields }[]) {
   const USER_COLUMNS = userColumns(carrel);
   const users = batch.map(({ id, record }) => {
