@@ -36,6 +36,7 @@ export function start(command: string, args: string[], opts: StartOptions): Prom
   const proc = spawn(command, args, { env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(proc);
   const lines: string[] = [];
+  let stopping = false;
   const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
   exited.then(() => running.delete(proc));
   const child: Child = {
@@ -43,6 +44,7 @@ export function start(command: string, args: string[], opts: StartOptions): Prom
     tail: () => lines.slice(-30).join('\n'),
     async stop(graceMs = 10_000) {
       if (proc.exitCode !== null || proc.signalCode !== null) return;
+      stopping = true;
       proc.kill('SIGTERM');
       const timer = setTimeout(() => proc.kill('SIGKILL'), graceMs);
       await exited;
@@ -73,6 +75,8 @@ export function start(command: string, args: string[], opts: StartOptions): Prom
     proc.stderr!.on('data', (chunk: Buffer) => lines.push(...chunk.toString().split('\n').filter(Boolean)));
     proc.once('exit', (code, signal) => {
       clearTimeout(timer);
+      // A server that dies mid-run would otherwise surface only as a refused connection.
+      if (!stopping) console.error(`${opts.name} (pid ${proc.pid}) exited (${signal ?? code}); its last lines:\n${child.tail()}`);
       reject(new Error(`${opts.name} exited (${signal ?? code}) before it was ready:\n${child.tail()}`));
     });
   });

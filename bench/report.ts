@@ -35,7 +35,23 @@ export interface EngineResult {
   oneAtATime: { thin: Latency; carrel: Latency };
   paced: { carrel: PacedResult & Pick<Measured, 'cpuMsPerRequest' | 'otherBusy'>; thin: PacedResult & Pick<Measured, 'cpuMsPerRequest' | 'otherBusy'> };
   searchSequential: Latency;
+  /** Issue 8: each brief search, one at a time (the first is last_name~smi, as searchSequential). */
+  searches?: { path: string; matches: number; latency: Latency }[];
   searchLoad: LoadResult;
+  /**
+   * Issue 8 (PostgreSQL only): the reference server that sends Carrel's own documents ready-made,
+   * by one indexed select, loaded in the same rounds. Ratios are medians of the per-round ratios.
+   */
+  reference?: {
+    docs: { docs: number; jsonBytes: number; xmlBytes: number };
+    json: Rounds;
+    xml: Rounds;
+    carrelXml: Rounds;
+    jsonRatio: number;
+    xmlRatio: number;
+    jsonP99Ratio: number;
+    xmlP99Ratio: number;
+  };
   memory: { startRssMb: number; idleRssMb: number; afterLoadRssMb: number; peakRssMb: number };
   /** Share of CPU busy (others' work) seen just before the bare loop, each round, and the search. */
   cpuBusyBeforePhases: number[];
@@ -68,7 +84,28 @@ const TARGETS = {
   p99Ms: 10,
   searchP95Ms: 50,
   idleRssMb: 150,
+  refJsonRatio: 0.6,
+  refXmlRatio: 0.4,
+  refP99Ratio: 1.5,
 };
+
+const refRow = (label: string, value: (r: NonNullable<EngineResult['reference']>) => string, target?: string, pass?: (r: NonNullable<EngineResult['reference']>) => boolean): Row => ({
+  label,
+  value: (e) => (e.reference ? value(e.reference) : ''),
+  ...(target ? { target } : {}),
+  ...(pass ? { pass: (e: EngineResult) => (e.reference ? pass(e.reference) : false) } : {}),
+});
+
+const searchRow = (i: number): Row => ({
+  label: `search ${SEARCH_LABELS[i]} p95, sequential (ms)`,
+  value: (e) => {
+    const s = e.searches?.[i];
+    return s ? `${fmt(s.latency.p95, 2)} (${fmt(s.matches)} hits)` : '';
+  },
+  target: `< ${TARGETS.searchP95Ms}`,
+  pass: (e) => (e.searches?.[i]?.latency.p95 ?? Infinity) < TARGETS.searchP95Ms,
+});
+const SEARCH_LABELS = ['last_name~smi', 'email~smith', 'ALL~smith'];
 
 interface Row {
   label: string;
@@ -123,6 +160,17 @@ export const ROWS: Row[] = [
   },
   { label: 'CPU ms/req thin: server + postgres', value: (e) => cpuPair(e.thin.rounds) },
   { label: 'CPU ms/req Carrel: server + postgres', value: (e) => cpuPair(e.lookup.rounds) },
+  refRow('reference (ready-made doc) JSON (req/s)', (r) => fmt(r.json.rps)),
+  refRow('Carrel / reference, JSON', (r) => fmt(r.jsonRatio, 2), `>= ${TARGETS.refJsonRatio}`, (r) => r.jsonRatio >= TARGETS.refJsonRatio),
+  { label: 'p99 JSON: reference / Carrel (ms)', value: (e) => (e.reference ? `${fmt(e.reference.json.p99, 2)} / ${fmt(e.lookup.p99, 2)}` : '') },
+  refRow('p99 Carrel / reference, JSON', (r) => fmt(r.jsonP99Ratio, 2), `<= ${TARGETS.refP99Ratio}`, (r) => r.jsonP99Ratio <= TARGETS.refP99Ratio),
+  refRow('Carrel GET user XML (req/s)', (r) => fmt(r.carrelXml.rps)),
+  refRow('reference (ready-made doc) XML (req/s)', (r) => fmt(r.xml.rps)),
+  refRow('Carrel / reference, XML', (r) => fmt(r.xmlRatio, 2), `>= ${TARGETS.refXmlRatio}`, (r) => r.xmlRatio >= TARGETS.refXmlRatio),
+  refRow('p99 XML: reference / Carrel (ms)', (r) => `${fmt(r.xml.p99, 2)} / ${fmt(r.carrelXml.p99, 2)}`),
+  refRow('p99 Carrel / reference, XML', (r) => fmt(r.xmlP99Ratio, 2), `<= ${TARGETS.refP99Ratio}`, (r) => r.xmlP99Ratio <= TARGETS.refP99Ratio),
+  searchRow(1),
+  searchRow(2),
   { label: 'search smi, matches', value: (e) => fmt(e.smiMatches) },
   { label: 'search smi p50, sequential (ms)', value: (e) => fmt(e.searchSequential.p50, 2) },
   {

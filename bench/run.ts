@@ -14,6 +14,7 @@ import { barcodeOf, personOf } from './people.js';
 import { cpuSnapshot, cpuUsed, memoryOf, runToEnd, sleep, start, waitQuiet, type Child, type ProcCpu } from './procs.js';
 import { machineInfo, printTable, type EngineResult, type Measured, type Rounds, type RunResult } from './report.js';
 import { ensureSeeded, INSTITUTION_CODE, loadCarrel, type Engine, type Target } from './seed.js';
+import { fillDocs, JSON_ACCEPT, XML_ACCEPT } from './docs.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const { values } = parseArgs({
@@ -53,6 +54,8 @@ const opts = {
 const CARREL_ROOT = values['carrel-root'] ?? ROOT;
 const BENCH_DB = decodeURIComponent(new URL(values['database-url']).pathname.slice(1));
 const SEARCH_PATH = '/almaws/v1/users?q=last_name~smi';
+/** Brief searches timed one at a time (issue 8); the first is also loaded at 4 connections. */
+const SEARCHES = [SEARCH_PATH, '/almaws/v1/users?q=email~smith', '/almaws/v1/users?q=ALL~smith'];
 const RESULTS = join(ROOT, 'bench', 'results');
 const log = (s: string) => console.log(s);
 
@@ -84,6 +87,27 @@ async function startThin(target: Target): Promise<{ child: Child; baseUrl: strin
     { name: 'thin server', ready: /^\{"port":(\d+)\}$/ },
   );
   return { child, baseUrl: `http://127.0.0.1:${match[1]}` };
+}
+
+/** The reference of issue 8 (PostgreSQL only): the ready-made document by one indexed select. */
+async function startReference(databaseUrl: string): Promise<{ child: Child; baseUrl: string }> {
+  const { child, match } = await start(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'bench', 'doc-server.ts'), '--database-url', databaseUrl, '--port', '0'],
+    { name: 'reference server', ready: /^\{"port":(\d+)\}$/ },
+  );
+  return { child, baseUrl: `http://127.0.0.1:${match[1]}` };
+}
+
+/** The reference must send what Carrel sends, byte for byte, in both formats. */
+async function checkReference(refUrl: string, carrelUrl: string, headers: Record<string, string>, barcode: string): Promise<void> {
+  for (const accept of [JSON_ACCEPT, XML_ACCEPT]) {
+    const path = `/almaws/v1/users/${barcode}`;
+    const [ref, carrel] = [await get(refUrl + path, { accept }), await get(carrelUrl + path, { ...headers, accept })];
+    if (ref.status !== 200 || ref.body !== carrel.body) {
+      throw new Error(`the reference answers ${accept} otherwise than Carrel (${ref.status}): ${ref.body.slice(0, 200)} | ${carrel.body.slice(0, 200)}`);
+    }
+  }
 }
 
 async function startCarrel(target: Target): Promise<{ child: Child; baseUrl: string }> {
@@ -182,13 +206,36 @@ async function measureServers(target: Target, thinTarget: Target, apiKey: string
     await sleep(3000);
     const idleRssMb = memoryOf(carrel.child.pid).rssMb;
     log(`  Carrel idle RSS ${idleRssMb.toFixed(1)} MB (${startRssMb.toFixed(1)} MB just after start)`);
+    // After the idle reading: filling the reference asks Carrel 10,000 times, which is no warm-up.
+    let reference: { child: Child; baseUrl: string; docs: Awaited<ReturnType<typeof fillDocs>> } | undefined;
+    if (target.engine === 'postgres') {
+      const started = Date.now();
+      const docs = await fillDocs(target.databaseUrl!, carrel.baseUrl, apiKey, barcodes);
+      const ref = await startReference(target.databaseUrl!);
+      children.push(ref.child);
+      await checkReference(ref.baseUrl, carrel.baseUrl, headers, barcodes[0]!);
+      reference = { ...ref, docs };
+      log(`  reference: ${docs.docs} ready-made documents (JSON ${docs.jsonBytes} B, XML ${docs.xmlBytes} B) from Carrel's answers, ${((Date.now() - started) / 1000).toFixed(1)} s; same bytes checked`);
+    }
 
     const thinRun = { baseUrl: thin.baseUrl, paths: ids.map((id) => `/users/${id}`), connections: opts.connections };
     const carrelRun = { baseUrl: carrel.baseUrl, paths: carrelPaths, connections: opts.connections, headers };
+    const xmlHeaders = { ...headers, accept: XML_ACCEPT };
+    const carrelXmlRun = { ...carrelRun, headers: xmlHeaders };
+    const refRun = reference && { baseUrl: reference.baseUrl, paths: carrelPaths, connections: opts.connections, headers: { accept: JSON_ACCEPT } };
+    const refXmlRun = refRun && { ...refRun, headers: { accept: XML_ACCEPT } };
     await load({ ...thinRun, seconds: 5 });
     await load({ ...carrelRun, seconds: 5 });
+    if (refRun && refXmlRun) {
+      await load({ ...refRun, seconds: 3 });
+      await load({ ...carrelXmlRun, seconds: 3 });
+      await load({ ...refXmlRun, seconds: 3 });
+    }
     const thinRounds: Measured[] = [];
     const carrelRounds: Measured[] = [];
+    const refRounds: Measured[] = [];
+    const carrelXmlRounds: Measured[] = [];
+    const refXmlRounds: Measured[] = [];
     const busy: number[] = [];
     for (let r = 1, retries = 0; r <= opts.rounds; r++) {
       busy.push(await quiet());
@@ -196,8 +243,21 @@ async function measureServers(target: Target, thinTarget: Target, apiKey: string
       assertClean('thin server', t);
       const c = await loadWithCpu({ ...carrelRun, seconds: opts.seconds }, carrel.child.pid);
       assertClean('Carrel GET user', c);
+      // Issue 8: Carrel against the ready-made document, JSON then XML, in the same round.
+      const extra: Measured[] = [];
+      if (reference && refRun && refXmlRun) {
+        for (const [what, run, pid] of [
+          ['reference JSON', refRun, reference.child.pid],
+          ['Carrel GET user XML', carrelXmlRun, carrel.child.pid],
+          ['reference XML', refXmlRun, reference.child.pid],
+        ] as const) {
+          const m = await loadWithCpu({ ...run, seconds: opts.seconds }, pid);
+          assertClean(what, m);
+          extra.push(m);
+        }
+      }
       // Other people's processes took a share of the machine during the pair: measure it again.
-      const disturbed = Math.max(t.otherBusy, c.otherBusy);
+      const disturbed = Math.max(t.otherBusy, c.otherBusy, ...extra.map((m) => m.otherBusy));
       if (disturbed > opts.quietBusy / 2 && retries < opts.rounds) {
         retries++;
         r--;
@@ -207,6 +267,14 @@ async function measureServers(target: Target, thinTarget: Target, apiKey: string
       thinRounds.push(t);
       carrelRounds.push(c);
       log(`  round ${r}: thin ${t.rps} req/s p99 ${t.latency.p99} ms | Carrel ${c.rps} req/s p99 ${c.latency.p99} ms | ratio ${(c.rps / t.rps).toFixed(2)}`);
+      if (extra.length) {
+        const [rj, cx, rx] = extra as [Measured, Measured, Measured];
+        refRounds.push(rj);
+        carrelXmlRounds.push(cx);
+        refXmlRounds.push(rx);
+        log(`    reference JSON ${rj.rps} req/s p99 ${rj.latency.p99} ms (Carrel/ref ${(c.rps / rj.rps).toFixed(2)}, p99 x${(c.latency.p99 / rj.latency.p99).toFixed(2)})`);
+        log(`    Carrel XML ${cx.rps} req/s p99 ${cx.latency.p99} ms | reference XML ${rx.rps} req/s p99 ${rx.latency.p99} ms (Carrel/ref ${(cx.rps / rx.rps).toFixed(2)}, p99 x${(cx.latency.p99 / rx.latency.p99).toFixed(2)})`);
+      }
     }
     const thinRssMb = memoryOf(thin.child.pid).rssMb;
     const cpuLine = (m: CpuShare) => Object.entries(m.cpuMsPerRequest).map(([k, v]) => `${k} ${v}`).join(', ');
@@ -230,7 +298,14 @@ async function measureServers(target: Target, thinTarget: Target, apiKey: string
     log(`  CPU ms per request (paced): thin: ${cpuLine(pacedThin)} | Carrel: ${cpuLine(pacedCarrel)}`);
 
     busy.push(await quiet());
-    const searchSequential: Latency = await sequential(carrel.baseUrl, [SEARCH_PATH], opts.searchRequests, headers);
+    const searches: { path: string; matches: number; latency: Latency }[] = [];
+    for (const path of SEARCHES) {
+      const first = JSON.parse((await get(carrel.baseUrl + path, headers)).body) as { total_record_count?: number };
+      const latency = await sequential(carrel.baseUrl, [path], opts.searchRequests, headers);
+      searches.push({ path, matches: first.total_record_count ?? NaN, latency });
+      log(`  search ${path.split('q=')[1]}: ${first.total_record_count} matches, p50 ${latency.p50} p95 ${latency.p95} p99 ${latency.p99} ms one at a time`);
+    }
+    const searchSequential: Latency = searches[0]!.latency;
     const searchLoad = await load({ baseUrl: carrel.baseUrl, paths: [SEARCH_PATH], connections: 4, seconds: Math.max(5, opts.seconds / 2), headers });
     assertClean('Carrel search', searchLoad);
     log(`  search: p95 ${searchSequential.p95} ms sequential, ${searchLoad.latency.p95} ms at 4 connections`);
@@ -243,7 +318,22 @@ async function measureServers(target: Target, thinTarget: Target, apiKey: string
       paced: { carrel: pacedCarrel, thin: pacedThin },
       oneAtATime,
       searchSequential,
+      searches,
       searchLoad,
+      ...(reference
+        ? {
+            reference: {
+              docs: reference.docs,
+              json: summarize(refRounds),
+              xml: summarize(refXmlRounds),
+              carrelXml: summarize(carrelXmlRounds),
+              jsonRatio: median(carrelRounds.map((c, i) => c.rps / refRounds[i]!.rps)),
+              xmlRatio: median(carrelXmlRounds.map((c, i) => c.rps / refXmlRounds[i]!.rps)),
+              jsonP99Ratio: median(carrelRounds.map((c, i) => c.latency.p99 / refRounds[i]!.latency.p99)),
+              xmlP99Ratio: median(carrelXmlRounds.map((c, i) => c.latency.p99 / refXmlRounds[i]!.latency.p99)),
+            },
+          }
+        : {}),
       memory: { startRssMb, idleRssMb, afterLoadRssMb: after.rssMb, peakRssMb: after.peakRssMb },
       cpuBusyBeforePhases: busy,
     };

@@ -197,10 +197,12 @@ async function runEngine(engine: string): Promise<Phase[]> {
 build();
 const all: Phase[] = [];
 for (const engine of engines) all.push(...(await runEngine(engine)));
-log('\n| engine | phase | job s | command s | users/s | peak RSS MB | import CPU s | PostgreSQL CPU s | CPU busy before |');
-log('|---|---|---|---|---|---|---|---|---|');
+// Where the time goes (issue 8): CPU per user in the importer and in PostgreSQL's backends.
+const perUser = (s: number | null, users: number) => (s === null ? '-' : ((s * 1000) / users).toFixed(3));
+log('\n| engine | phase | job s | command s | users/s | peak RSS MB | import CPU s | PostgreSQL CPU s | import CPU ms/user | PostgreSQL CPU ms/user | CPU busy before |');
+log('|---|---|---|---|---|---|---|---|---|---|---|');
 for (const p of all) {
-  log(`| ${p.engine} | ${p.phase} | ${p.jobS} | ${p.wallS} | ${p.usersPerS} | ${p.peakRssMb} | ${p.importCpuS} | ${p.postgresCpuS ?? '-'} | ${Math.round(p.busyBefore * 100)}% |`);
+  log(`| ${p.engine} | ${p.phase} | ${p.jobS} | ${p.wallS} | ${p.usersPerS} | ${p.peakRssMb} | ${p.importCpuS} | ${p.postgresCpuS ?? '-'} | ${perUser(p.importCpuS, p.users)} | ${perUser(p.postgresCpuS, p.users)} | ${Math.round(p.busyBefore * 100)}% |`);
 }
 mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
 const out = join(ROOT, 'bench', 'results', `sis-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
