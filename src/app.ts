@@ -26,7 +26,14 @@ export async function createApp(config: Readonly<Config>, opts: { db?: Db; migra
   const db =
     opts.db ??
     (await openDb({ databaseUrl: config.databaseUrl, dataDir: join(config.dataDir, 'pg'), poolSize: config.dbPoolSize, connectTimeoutMs: config.dbConnectTimeoutMs }));
-  if (opts.migrate !== false) await migrate(db);
+  if (opts.migrate !== false) {
+    // A database this call opened is closed again when it cannot be migrated (it may not be up
+    // yet: `carrel serve` tries again), so a failed start leaves no pool behind.
+    await migrate(db).catch(async (err: unknown) => {
+      if (!opts.db) await db.close().catch(() => {});
+      throw err;
+    });
+  }
   const codeTables = createCodeTableCache(db);
   // The identity module's clock: tests move it to expire links and locks.
   const clock = opts.clock ?? (() => new Date());

@@ -23,6 +23,8 @@ export interface Config {
   dbPoolSize: number;
   /** How long a statement waits for a database connection before failing with 503 (PostgreSQL). */
   dbConnectTimeoutMs: number;
+  /** How long `carrel serve` waits at start for a database that cannot be reached yet (0: fail at once). */
+  dbStartWaitSeconds: number;
   /** How long a verified API key is trusted without asking the database: the most a revocation can take. */
   apiKeyCacheMs: number;
   /** argon2id cost for new password hashes (OWASP: 19456 KiB, 2 passes, 1 lane). */
@@ -101,6 +103,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     bodyLimit: int('bodyLimit', pick('bodyLimit', 'CARREL_BODY_LIMIT') ?? 1_048_576, 1024, 1_073_741_824),
     dbPoolSize: int('dbPoolSize', pick('dbPoolSize', 'CARREL_DB_POOL_SIZE') ?? 10, 1, 200),
     dbConnectTimeoutMs: int('dbConnectTimeoutMs', pick('dbConnectTimeoutMs', 'CARREL_DB_CONNECT_TIMEOUT_MS') ?? 10_000, 100, 600_000),
+    dbStartWaitSeconds: int('dbStartWaitSeconds', pick('dbStartWaitSeconds', 'CARREL_DB_START_WAIT_SECONDS') ?? 60, 0, 86_400),
     apiKeyCacheMs: int('apiKeyCacheMs', pick('apiKeyCacheMs', 'CARREL_API_KEY_CACHE_MS') ?? 5_000, 0, 600_000),
     argon2MemoryKiB: int('argon2MemoryKiB', pick('argon2MemoryKiB', 'CARREL_ARGON2_MEMORY_KIB') ?? 19_456, 8, 4_194_304),
     argon2TimeCost: int('argon2TimeCost', pick('argon2TimeCost', 'CARREL_ARGON2_TIME_COST') ?? 2, 1, 100),

@@ -1,6 +1,7 @@
 // `carrel serve`: the HTTP server on the configured database, until SIGINT or SIGTERM.
-import { createApp } from '../../app.js';
+import { createApp, type App } from '../../app.js';
 import type { Config } from '../../config.js';
+import { isDatabaseUnavailable } from '../../model/db-errors.js';
 import { buildServer } from '../../http/server.js';
 import { isLoopbackHost, publicBaseUrl } from '../../public-url.js';
 import { issueDemoKeys, seedDemo } from '../demo.js';
@@ -21,8 +22,26 @@ export function exposureWarning(config: Pick<Config, 'publicUrl' | 'trustedProxi
   );
 }
 
+/**
+ * The app, once its database answers. A service started beside its database (a container, a host
+ * booting) may come up first: it waits, trying again 1 s, 2 s, 4 s … 30 s apart, for at most
+ * `dbStartWaitSeconds`, and says so, rather than exiting for its supervisor to restart it blind.
+ */
+export async function startApp(config: Readonly<Config>, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<App> {
+  const deadline = Date.now() + config.dbStartWaitSeconds * 1000;
+  for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
+    try {
+      return await createApp(config);
+    } catch (err) {
+      if (!isDatabaseUnavailable(err) || Date.now() + delay > deadline) throw err;
+      log(`the database cannot be reached yet (${(err as Error).message}); trying again in ${delay / 1000} s`);
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
 export async function serve(config: Readonly<Config>, opts: { demo: boolean; worker?: boolean }): Promise<void> {
-  const app = await createApp(config);
+  const app = await startApp(config);
   const server = await buildServer(app);
   // The outbox is drained only when SMTP (or, in development, the log) is configured.
   const mailSender = app.services.mail.delivering ? app.services.mail.start({ intervalMs: config.mailIntervalMs, log: server.log }) : undefined;
