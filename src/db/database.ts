@@ -3,6 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import pg from 'pg';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from '../model/db-errors.js';
+import { doublingDelayMs } from '../model/backoff.js';
 
 // The driver-free predicates live in the model, so the domain can use them without loading `pg`;
 // re-exported here for the driver side (http, cli, tests).
@@ -197,16 +198,15 @@ function postgresListeners(url: string, types: unknown) {
     if (closed) throw new Error('the database is closed');
     let current: pg.Client | undefined;
     let retry: NodeJS.Timeout | undefined;
-    let delay = 500;
+    let failures = 0;
     let stopped = false;
     const lost = (c: pg.Client) => {
       if (current !== c) return;
       current = undefined;
       c.end().catch(() => {});
       if (stopped) return;
-      retry = setTimeout(() => void connect(true), delay);
+      retry = setTimeout(() => void connect(true), doublingDelayMs(++failures, 500, 10_000));
       retry.unref();
-      delay = Math.min(delay * 2, 10_000);
     };
     const connect = async (again: boolean) => {
       const c = new pg.Client({ connectionString: url, types: types as pg.CustomTypesConfig });
@@ -228,7 +228,7 @@ function postgresListeners(url: string, types: unknown) {
         await c.end().catch(() => {});
         return;
       }
-      delay = 500;
+      failures = 0;
       if (again) onReconnect();
     };
     stops.add(async () => {

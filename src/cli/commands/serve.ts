@@ -1,7 +1,7 @@
 // `carrel serve`: the HTTP server on the configured database, until SIGINT or SIGTERM.
 import { createApp, type App } from '../../app.js';
 import type { Config } from '../../config.js';
-import { isDatabaseUnavailable } from '../../model/db-errors.js';
+import { outlastOutage } from '../../model/backoff.js';
 import { buildServer } from '../../http/server.js';
 import { isLoopbackHost, publicBaseUrl } from '../../public-url.js';
 import { issueDemoKeys, seedDemo } from '../demo.js';
@@ -28,16 +28,12 @@ export function exposureWarning(config: Pick<Config, 'publicUrl' | 'trustedProxi
  * `dbStartWaitSeconds`, and says so, rather than exiting for its supervisor to restart it blind.
  */
 export async function startApp(config: Readonly<Config>, log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<App> {
-  const deadline = Date.now() + config.dbStartWaitSeconds * 1000;
-  for (let delay = 1000; ; delay = Math.min(delay * 2, 30_000)) {
-    try {
-      return await createApp(config);
-    } catch (err) {
-      if (!isDatabaseUnavailable(err) || Date.now() + delay > deadline) throw err;
-      log(`the database cannot be reached yet (${(err as Error).message}); trying again in ${delay / 1000} s`);
-      await new Promise((resolve) => setTimeout(resolve, delay));
-    }
-  }
+  return outlastOutage(() => createApp(config), {
+    firstMs: 1000,
+    maxMs: 30_000,
+    patienceMs: config.dbStartWaitSeconds * 1000,
+    onWait: (err, _attempt, waitMs) => log(`the database cannot be reached yet (${err.message}); trying again in ${waitMs / 1000} s`),
+  });
 }
 
 export async function serve(config: Readonly<Config>, opts: { demo: boolean; worker?: boolean }): Promise<void> {

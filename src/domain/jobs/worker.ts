@@ -13,6 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Db } from '../../db/database.js';
 import { claimJob, claimNextJob, extendLease, finishJob, releaseJob, reportJobProgress, requeueJob } from '../../db/queries/jobs.js';
+import { doublingDelayMs, outlastOutage } from '../../model/backoff.js';
 import { isDatabaseUnavailable } from '../../model/db-errors.js';
 import type { Job, JobContext, JobOutcome, JobProgress } from './job.js';
 import { payloadProblem, type JobRegistry } from './registry.js';
@@ -36,9 +37,9 @@ export interface WorkerOptions {
 }
 
 /** Delay before the next attempt of a job whose attempt `attempt` lost the database: 1 s, 2 s, 4 s … at most a minute. */
-export const jobRetryDelayMs = (attempt: number) => Math.min(60_000, 1000 * 2 ** Math.max(0, attempt - 1));
+export const jobRetryDelayMs = (attempt: number) => doublingDelayMs(attempt, 1000, 60_000);
 /** The worker's own waits while the database is away: 1 s, doubling, at most 10 s. */
-const outageWaitMs = (failures: number) => Math.min(10_000, 1000 * 2 ** Math.max(0, failures - 1));
+const OUTAGE_WAIT = { firstMs: 1000, maxMs: 10_000 };
 
 export function newWorkerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
@@ -70,18 +71,16 @@ export function createWorker(opts: WorkerOptions) {
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
 
-  /** Runs fn, and again with backoff while the database is unavailable (until the worker stops). */
-  async function persisting<T>(what: string, fn: () => Promise<T>): Promise<T> {
-    for (let failures = 1; ; failures++) {
-      try {
-        return await fn();
-      } catch (err) {
-        if (!isDatabaseUnavailable(err) || stopping) throw err;
-        if (failures === 1) log(`${what}: the database is unavailable; trying again`, { error: (err as Error).message }, 'warn');
-        await sleep(outageWaitMs(failures));
-      }
-    }
-  }
+  /** Runs fn, and again while the database is unavailable, until the worker stops. */
+  const persisting = <T>(what: string, fn: () => Promise<T>): Promise<T> =>
+    outlastOutage(fn, {
+      ...OUTAGE_WAIT,
+      stopped: () => stopping,
+      sleep,
+      onWait: (err, attempt) => {
+        if (attempt === 1) log(`${what}: the database is unavailable; trying again`, { error: err.message }, 'warn');
+      },
+    });
 
   /** One attempt at a claimed job; retryInMs when it lost the database and went back to the queue. */
   async function attempt(job: Job, onProgress?: ProgressListener): Promise<{ retryInMs?: number }> {
@@ -120,11 +119,12 @@ export function createWorker(opts: WorkerOptions) {
         outcome = await def.handler(ctx);
       }
     } catch (err) {
+      // The attempt is over: no lease to extend while the job is handed back or requeued.
+      clearInterval(heartbeat);
+      current = null;
       if (err instanceof LeaseLostError || controller.signal.aborted) {
         // Another worker owns the job now, or we are shutting down: hand it back to the queue.
         log('job interrupted', { jobId: job.id, reason: (err as Error).message });
-        clearInterval(heartbeat);
-        current = null;
         if (stopping) await releaseJob(db, job.id, workerId).catch(() => {});
         return {};
       }
@@ -134,8 +134,6 @@ export function createWorker(opts: WorkerOptions) {
           // What the attempt committed stays; the next one resumes after it.
           const retryInMs = jobRetryDelayMs(job.attempts);
           log('job lost the database; back to the queue', { jobId: job.id, attempt: job.attempts, maxAttempts: job.maxAttempts, retryInMs, error }, 'warn');
-          clearInterval(heartbeat);
-          current = null;
           await persisting('requeueing a job', () => requeueJob(db, job.id, workerId, retryInMs / 1000, `attempt ${job.attempts} lost the database: ${error}`));
           return { retryInMs };
         }
@@ -219,7 +217,7 @@ export function createWorker(opts: WorkerOptions) {
           } catch (err) {
             if (isDatabaseUnavailable(err)) {
               if (outage++ === 0) log('job queue unreachable: the database is unavailable; polling with backoff', { error: (err as Error).message }, 'warn');
-              if (!stopping) await sleep(outageWaitMs(outage));
+              if (!stopping) await sleep(doublingDelayMs(outage, OUTAGE_WAIT.firstMs, OUTAGE_WAIT.maxMs));
               continue;
             }
             log('worker error', { error: (err as Error).message }, 'warn');

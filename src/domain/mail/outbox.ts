@@ -2,6 +2,7 @@
 // link's token), so a rolled-back action sends nothing and a committed one is never lost. A sender
 // delivers due rows over SMTP with retry and backoff; without SMTP they wait in the outbox, readable
 // through the API, and in development each is printed to the log instead.
+import { doublingDelayMs, outlastOutage } from '../../model/backoff.js';
 import { isDatabaseUnavailable } from '../../model/db-errors.js';
 import type { Db, Queryable } from '../../db/database.js';
 import { claimDueMail, insertMail, listMail, markMailDone, markMailFailed, type MailRow, type MailStatus } from '../../db/queries/mail-outbox.js';
@@ -37,21 +38,8 @@ const BATCH = 50;
  */
 const MARK_SENT_PATIENCE_MS = 30_000;
 
-/** Runs a write, again with backoff while the database is unavailable, for at most patienceMs. */
-async function outlasting<T>(patienceMs: number, write: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + patienceMs;
-  for (let wait = 250; ; wait = Math.min(wait * 2, 4000)) {
-    try {
-      return await write();
-    } catch (err) {
-      if (!isDatabaseUnavailable(err) || Date.now() + wait > deadline) throw err;
-      await new Promise((r) => setTimeout(r, wait));
-    }
-  }
-}
-
 /** 1, 2, 4 … minutes, at most an hour, between attempts. */
-export const backoffMs = (attempts: number) => Math.min(3_600_000, 60_000 * 2 ** Math.max(0, attempts - 1));
+export const backoffMs = (attempts: number) => doublingDelayMs(attempts, 60_000, 3_600_000);
 
 // A plain address and nothing else: no display name, no CR/LF, no second recipient.
 const ADDRESS = /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$/;
@@ -96,8 +84,9 @@ export function createMailService({ db, clock, transport, devLog }: MailServiceD
       return giveUp ? 'failed' : 'retry';
     }
     // The message has left: a lost connection now must not make it go twice.
-    await outlasting(MARK_SENT_PATIENCE_MS, () =>
-      markMailDone(db, m.id, { status: 'sent', now: clock(), text: redactLinks(m.text), html: m.html && redactLinks(m.html) }),
+    await outlastOutage(
+      () => markMailDone(db, m.id, { status: 'sent', now: clock(), text: redactLinks(m.text), html: m.html && redactLinks(m.html) }),
+      { firstMs: 250, maxMs: 4000, patienceMs: MARK_SENT_PATIENCE_MS },
     );
     return 'sent';
   }
