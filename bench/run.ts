@@ -4,15 +4,15 @@
 //   npm run bench -- --users 100000 --duration 10 --engine both
 // Results print as one table and are saved as JSON under bench/results/ (not committed).
 import { cpSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { bareLoop, openBare, type BareResult } from './bare.js';
-import { closeAgent, get, load, paced, sequential, type Latency, type LoadResult } from './load.js';
+import { closeAgent, get, load, paced, sequential, type Latency } from './load.js';
 import { prng } from './names.js';
 import { barcodeOf, personOf } from './people.js';
-import { cpuSnapshot, cpuUsed, memoryOf, runToEnd, sleep, start, waitQuiet, type Child, type ProcCpu } from './procs.js';
-import { machineInfo, printTable, type EngineResult, type Measured, type Rounds, type RunResult } from './report.js';
+import { memoryOf, runToEnd, sleep, start, waitQuiet, type Child } from './procs.js';
+import { assertClean, median, summarize, withCpu, type CpuShare } from './measure.js';
+import { machineInfo, printTable, type EngineResult, type Measured, type RunResult } from './report.js';
 import { ensureSeeded, INSTITUTION_CODE, loadCarrel, type Engine, type Target } from './seed.js';
 import { fillDocs, JSON_ACCEPT, XML_ACCEPT } from './docs.js';
 
@@ -143,47 +143,7 @@ async function checkCarrel(baseUrl: string, headers: Record<string, string>, exp
   log(`  checked: full user ${user.body.length} bytes; search total_record_count ${expectedSmi}`);
 }
 
-/** A load run with the CPU it cost, per request, by whom: the server, PostgreSQL, autocannon, the rest. */
-interface CpuShare {
-  cpuMsPerRequest: Measured['cpuMsPerRequest'];
-  otherBusy: number;
-}
-
-/** Runs a load and adds the CPU it cost, per request, by whom: the server, PostgreSQL, the load generator, the rest. */
-async function withCpu<R extends { requests: number; seconds: number }>(serverPid: number, run: () => Promise<R>): Promise<R & CpuShare> {
-  const before = cpuSnapshot();
-  const result = await run();
-  const after = cpuSnapshot();
-  const perRequest = (which: (pid: number, p: ProcCpu) => boolean) =>
-    Math.round((cpuUsed(before, after, (pid, _comm, p) => which(pid, p)) * 1e6) / Math.max(1, result.requests)) / 1000;
-  // PostgreSQL backends serving the bench database; others' test databases count as "other".
-  const ours = (pid: number, p: ProcCpu) =>
-    pid === serverPid || pid === process.pid || (p.comm === 'postgres' && p.title.includes(` ${BENCH_DB} `));
-  const otherSeconds = cpuUsed(before, after, (pid, _comm, p) => !ours(pid, p));
-  return {
-    ...result,
-    otherBusy: Math.round((otherSeconds / (result.seconds * availableParallelism())) * 1000) / 1000,
-    cpuMsPerRequest: {
-      server: perRequest((pid) => pid === serverPid),
-      postgres: perRequest((_pid, p) => p.comm === 'postgres' && p.title.includes(` ${BENCH_DB} `)),
-      loadGenerator: perRequest((pid) => pid === process.pid),
-      other: perRequest((pid, p) => !ours(pid, p)),
-    },
-  };
-}
-
-const loadWithCpu = (opts: Parameters<typeof load>[0], serverPid: number): Promise<Measured> => withCpu(serverPid, () => load(opts));
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]!;
-
-function summarize(rounds: Measured[]): Rounds {
-  const pick = (f: (r: LoadResult) => number) => median(rounds.map(f));
-  return { rps: pick((r) => r.rps), p50: pick((r) => r.latency.p50), p99: pick((r) => r.latency.p99), rounds };
-}
-
-function assertClean(what: string, r: LoadResult): void {
-  if (r.non2xx || r.errors) throw new Error(`${what}: ${r.non2xx} non-2xx, ${r.errors} errors ${JSON.stringify(r.statusCodes)}`);
-}
+const loadWithCpu = (opts: Parameters<typeof load>[0], serverPid: number): Promise<Measured> => withCpu(BENCH_DB, serverPid, () => load(opts));
 
 /**
  * Thin server and Carrel run side by side and are loaded in alternating rounds, so background
@@ -292,8 +252,8 @@ async function measureServers(target: Target, thinTarget: Target, apiKey: string
     // The thin server gets the same paced load, for reference.
     const rate = Math.round(0.7 * median(thinRounds.map((t) => t.rps)));
     busy.push(await quiet());
-    const pacedCarrel = await withCpu(carrel.child.pid, () => paced({ ...carrelRun, seconds: opts.seconds, rate }));
-    const pacedThin = await withCpu(thin.child.pid, () => paced({ ...thinRun, seconds: opts.seconds, rate }));
+    const pacedCarrel = await withCpu(BENCH_DB, carrel.child.pid, () => paced({ ...carrelRun, seconds: opts.seconds, rate }));
+    const pacedThin = await withCpu(BENCH_DB, thin.child.pid, () => paced({ ...thinRun, seconds: opts.seconds, rate }));
     log(`  paced at ${rate} req/s: Carrel served ${pacedCarrel.rps} req/s, p99 ${pacedCarrel.latency.p99} ms | thin ${pacedThin.rps} req/s, p99 ${pacedThin.latency.p99} ms`);
     log(`  CPU ms per request (paced): thin: ${cpuLine(pacedThin)} | Carrel: ${cpuLine(pacedCarrel)}`);
 
