@@ -19,7 +19,18 @@ import { createSisModule } from './domain/sis/sis-module.js';
 import { createSmtpTransport } from './mail/smtp-transport.js';
 import { publicBaseUrl } from './public-url.js';
 
-export async function createApp(config: Readonly<Config>, opts: { db?: Db; migrate?: boolean; clock?: () => Date } = {}) {
+export interface AppOptions {
+  db?: Db;
+  migrate?: boolean;
+  clock?: () => Date;
+  /**
+   * Listen for API-key revocations made elsewhere (a connection of its own on PostgreSQL). Only a
+   * process that authenticates keys needs it; one-shot commands and the lone worker do not.
+   */
+  authenticatesKeys?: boolean;
+}
+
+export async function createApp(config: Readonly<Config>, opts: AppOptions = {}) {
   // Work folders of jobs whose process died (SIGKILL, a crash) hold patron data: gone at start.
   const spoolDir = join(config.dataDir, 'spool');
   sweepWorkDirs(spoolDir);
@@ -71,7 +82,7 @@ export async function createApp(config: Readonly<Config>, opts: { db?: Db; migra
   });
   jobKinds.register(...sisModule.jobKinds);
   const apiKeys = createApiKeyService(db, { cacheMs: config.apiKeyCacheMs });
-  await apiKeys.listen();
+  if (opts.authenticatesKeys !== false) await apiKeys.listen();
   const services = {
     institutions: createInstitutionService(db, codeTables),
     users: createUserService({ db, codeTables, credentials: identity.credentialPort }),

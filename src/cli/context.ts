@@ -15,7 +15,7 @@ export function configFrom(cmd: Command, extra: Partial<Config> = {}): Readonly<
 
 /** Runs a one-shot command against the app and closes it, whatever happens. */
 export async function withApp(cmd: Command, fn: (app: App) => Promise<void>): Promise<void> {
-  const app = await createApp(configFrom(cmd, { logLevel: 'warn' }));
+  const app = await createApp(configFrom(cmd, { logLevel: 'warn' }), { authenticatesKeys: false });
   try {
     await fn(app);
   } finally {

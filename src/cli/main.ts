@@ -41,7 +41,7 @@ program
   .description('apply pending database migrations')
   .action(async (_opts: unknown, cmd: Command) => {
     // createApp migrates on start; this command opens without it to report what it applies.
-    const app = await createApp(configFrom(cmd, { logLevel: 'warn' }), { migrate: false });
+    const app = await createApp(configFrom(cmd, { logLevel: 'warn' }), { migrate: false, authenticatesKeys: false });
     try {
       const { applied } = await migrate(app.db);
       console.log(applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');

@@ -25,7 +25,7 @@ export function workerCommand(program: Command): void {
     .command('worker')
     .description('run the job worker (SIS loads, exports, drop folders) without the HTTP server')
     .action(async (_opts: unknown, cmd: Command) => {
-      const app = await createApp(configFrom(cmd));
+      const app = await createApp(configFrom(cmd), { authenticatesKeys: false });
       const log: Log = (msg, extra, level = 'info') => console.log(JSON.stringify({ time: new Date().toISOString(), level, msg, ...extra }));
       const worker = startWorker(app, log);
       log('worker started', { workerId: worker.workerId });
