@@ -16,6 +16,7 @@ import { createJobService } from './domain/jobs/job-service.js';
 import { createJobRegistry } from './domain/jobs/registry.js';
 import { sweepWorkDirs } from './domain/jobs/work-dirs.js';
 import { createSisModule } from './domain/sis/sis-module.js';
+import { createEmailLinkSignIn } from './domain/sign-in/email-link-sign-in.js';
 import { createJitCreator } from './domain/sign-in/jit.js';
 import { createLoginMethodService } from './domain/sign-in/login-methods.js';
 import { createSignIn } from './domain/sign-in/sign-in.js';
@@ -91,6 +92,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     idleMinutes: config.sessionIdleMinutes,
     absoluteMinutes: config.sessionAbsoluteMinutes,
   });
+  const signIn = createSignIn({ db, clock, publicUrl: publicBaseUrl(config), sessions: browserSessions, jit: createJitCreator(users, codeTables) });
   const services = {
     institutions: createInstitutionService(db, codeTables),
     users,
@@ -98,13 +100,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     browserSessions,
     // Login methods (SAML, CAS, LDAP, OIDC, social, e-mail link) and the sign-in through them.
     loginMethods: createLoginMethodService({ db, codeTables, publicUrl: publicBaseUrl(config) }),
-    signIn: createSignIn({
-      db,
-      clock,
-      publicUrl: publicBaseUrl(config),
-      sessions: browserSessions,
-      jit: createJitCreator(users, codeTables),
-    }),
+    signIn,
+    emailLinkSignIn: createEmailLinkSignIn({ db, clock, publicUrl: publicBaseUrl(config), identity, mail, signIn }),
     mail,
     apiKeys,
     codeTables,
