@@ -12,6 +12,7 @@ import {
   updateNetworkSettings,
 } from '../../db/queries/institutions.js';
 import { AppError, assertThat } from '../../errors.js';
+import { assertMailHeaders } from '../mail/outbox.js';
 import type { CodeTableCache } from './code-tables.js';
 import { DEFAULT_CODE_TABLES } from './default-code-tables.js';
 import { INSTITUTION_CODE, type Institution, type InstitutionSettings, type NetworkSettings } from '../../model/institution.js';
@@ -90,6 +91,8 @@ export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
       const institution = await byCode(institutionCode);
       assertThat(institution.networkId, 'INVALID_VALUE', { field: 'network', value: institutionCode, reason: 'not in a network' });
       const network = (await findNetworkById(db, institution.networkId))!;
+      // Refused now rather than at the first break-glass sign-in, when nobody is watching.
+      for (const to of patch.breakGlassNotify ?? []) assertMailHeaders({ to, subject: '' });
       const settings = { ...network.settings, ...patch };
       await updateNetworkSettings(db, network.id, settings);
       return settings;
