@@ -9,6 +9,7 @@ import { createCodeTableCache } from './domain/institutions/code-tables.js';
 import { createInstitutionService } from './domain/institutions/institution-service.js';
 import { createBrowserSessions } from './domain/identity/browser-sessions.js';
 import { createIdentityService } from './domain/identity/identity-service.js';
+import { createSignInEvents } from './domain/identity/sign-in-events.js';
 import { createMailService } from './domain/mail/outbox.js';
 import { createUserService } from './domain/users/user-service.js';
 import { createFileStore } from './domain/jobs/file-store.js';
@@ -91,6 +92,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       idleMinutes: config.sessionIdleMinutes,
       absoluteMinutes: config.sessionAbsoluteMinutes,
     }),
+    signInEvents: createSignInEvents(db),
     mail,
     apiKeys,
     codeTables,

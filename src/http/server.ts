@@ -1,6 +1,7 @@
 // buildServer(app): Fastify with its parsers, error rendering and the explicit list of routes.
 // Handlers stay thin; everything they call is in app.services.
 import { randomBytes } from 'node:crypto';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -146,6 +147,9 @@ export async function buildServer(app: App, opts: { logger?: boolean; logStream?
     },
   });
   await server.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  // The session cookie is read by the login pages and by /api/v1 (a signed-in staff session).
+  await server.register(cookie);
 
   // The whole HTTP surface, in one list.
   await server.register(healthRoutes(app));

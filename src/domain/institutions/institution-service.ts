@@ -3,6 +3,7 @@ import type { Db } from '../../db/database.js';
 import { insertCodeValues } from '../../db/queries/code-tables.js';
 import {
   findInstitutionByCode,
+  findInstitutionById,
   findNetworkByCode,
   findNetworkById,
   insertInstitution,
@@ -35,6 +36,11 @@ export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
 
   return {
     byCode,
+    async byId(id: string): Promise<Institution> {
+      const institution = await findInstitutionById(db, id);
+      if (!institution) throw new AppError('NOT_FOUND', { entity: 'Institution', id });
+      return institution;
+    },
     list: () => listInstitutions(db),
 
     async create(input: CreateInstitutionInput): Promise<Institution> {

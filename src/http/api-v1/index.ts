@@ -8,6 +8,8 @@ import { manualEditRoutes } from './manual-edits.js';
 import { identityReportRoutes } from './identity-reports.js';
 import { identityRoutes } from './identity.js';
 import { sessionPolicyRoutes } from './session-policy.js';
+import { sessionRoutes } from './session.js';
+import { signInEventRoutes } from './sign-in-events.js';
 
 export function apiV1Routes(app: App): FastifyPluginAsync {
   return async (server) => {
@@ -19,5 +21,7 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     await server.register(identityRoutes(app));
     await server.register(identityReportRoutes(app));
     await server.register(sessionPolicyRoutes(app));
+    await server.register(sessionRoutes(app));
+    await server.register(signInEventRoutes(app));
   };
 }

@@ -2,7 +2,6 @@
 // JavaScript, a CSRF token on every form, one session cookie (HttpOnly, SameSite=Lax, Secure
 // outside localhost). A user who must change the password can reach nothing but that form.
 import csrf from '@fastify/csrf-protection';
-import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
@@ -12,7 +11,9 @@ import type { ResolvedSession } from '../../domain/identity/browser-sessions.js'
 import { AppError } from '../../errors.js';
 import { html, message, page, type Html } from './html.js';
 
-const SESSION = 'carrel_session';
+/** The browser session, at path / so that /api/v1 sees it too (a staff session acts there). */
+export const SESSION_COOKIE = 'carrel_session';
+const SESSION = SESSION_COOKIE;
 
 interface Params {
   institution: string;
@@ -57,7 +58,7 @@ export function loginPages(app: App): FastifyPluginAsync {
   }
 
   function setSession(req: FastifyRequest, reply: FastifyReply, i: Institution, value: string) {
-    reply.setCookie(SESSION, value, { path: base(i), httpOnly: true, sameSite: 'lax', secure: secure(req) });
+    reply.setCookie(SESSION, value, { path: '/', httpOnly: true, sameSite: 'lax', secure: secure(req) });
   }
 
   function loginForm(reply: FastifyReply, i: Institution, opts: { error?: string; notice?: string; identifier?: string }) {
@@ -104,7 +105,6 @@ ${csrfField(reply)}${newPasswordFields(true)}
   }
 
   return async (server) => {
-    await server.register(cookie);
     await server.register(formbody, { bodyLimit: 16 * 1024 });
     await server.register(csrf, {
       cookieKey: 'carrel_csrf',
@@ -177,7 +177,7 @@ ${csrfField(reply)}${newPasswordFields(true)}
     server.post<{ Params: Params }>('/:institution/logout', { schema: { hide: true }, preHandler: server.csrfProtection }, async (req, reply) => {
       const i = await institutionOf(req);
       await browserSessions.signOut(req.cookies[SESSION]);
-      reply.clearCookie(SESSION, { path: base(i) });
+      reply.clearCookie(SESSION, { path: '/' });
       return reply.redirect(`${base(i)}/login?done=logout`, 303);
     });
 
