@@ -1,7 +1,7 @@
 // A browser without a browser: a cookie jar, the login page's form (with its CSRF token), and
 // /api/v1 called the way a staff page would (the session cookie, and X-CSRF-Token from
 // GET /api/v1/session on unsafe methods).
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, InjectOptions } from 'fastify';
 import type { InjectResult } from './identity.js';
 
 const cookieOf = (setCookie: unknown, name: string): string | undefined => {
@@ -20,8 +20,8 @@ export function browser(server: FastifyInstance, institutionCode: string, opts: 
       if (v !== undefined) jar.set(name, v);
     }
   };
-  const inject = async (o: Parameters<FastifyInstance['inject']>[0] & object) => {
-    const res = (await server.inject({ ...(opts.ip ? { remoteAddress: opts.ip } : {}), ...o } as never)) as unknown as InjectResult;
+  const inject = async (o: InjectOptions) => {
+    const res = (await server.inject({ ...(opts.ip ? { remoteAddress: opts.ip } : {}), ...o })) as unknown as InjectResult;
     keep(res);
     return res;
   };
