@@ -81,6 +81,7 @@ institution
   .option('--preferred-identifier <type>', 'identifier shown for the user')
   .option('--unique-across-network <bool>', 'primary ids and identifiers unique across the whole network')
   .option('--named-user-license <n>', "the network's named-user licence")
+  .option('--break-glass-notify <addresses>', 'the network: e-mail these (comma-separated; "" for none) at every break-glass sign-in')
   .option('--external-password-fallback <bool>', 'EXTERNAL users may also hold a local password')
   .option('--password-min-length <n>', 'password policy: minimum length (never below 8)')
   .option('--password-classes <list>', 'password policy: required classes, of lower,upper,digit,symbol ("" for none)')
@@ -105,10 +106,13 @@ institution
       Object.assign(patch, identitySettingsPatch(opts));
       const updated = await institutions.updateSettings(code, patch);
       console.log(JSON.stringify(updated.settings, null, 2));
-      if (opts.uniqueAcrossNetwork !== undefined || opts.namedUserLicense !== undefined) {
+      if (opts.uniqueAcrossNetwork !== undefined || opts.namedUserLicense !== undefined || opts.breakGlassNotify !== undefined) {
         const network = await institutions.updateNetworkSettings(code, {
           ...(opts.uniqueAcrossNetwork !== undefined ? { uniqueIdsAcrossNetwork: opts.uniqueAcrossNetwork === 'true' } : {}),
           ...(opts.namedUserLicense !== undefined ? { namedUserLicense: Number(opts.namedUserLicense) } : {}),
+          ...(typeof opts.breakGlassNotify === 'string'
+            ? { breakGlassNotify: opts.breakGlassNotify.split(',').map((a) => a.trim()).filter(Boolean) }
+            : {}),
         });
         console.log(JSON.stringify(network, null, 2));
       }
