@@ -10,6 +10,7 @@ import { createInstitutionService } from './domain/institutions/institution-serv
 import { createBrowserSessions } from './domain/identity/browser-sessions.js';
 import { createIdentityService } from './domain/identity/identity-service.js';
 import { createSignInEvents } from './domain/identity/sign-in-events.js';
+import { createOutage } from './domain/identity/outage.js';
 import { createMailService } from './domain/mail/outbox.js';
 import { createUserService } from './domain/users/user-service.js';
 import { createFileStore } from './domain/jobs/file-store.js';
@@ -82,6 +83,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     baseUrl: publicBaseUrl(config),
   });
   jobKinds.register(...sisModule.jobKinds);
+  // The SSO-outage toggle and its revert, as jobs.
+  const outage = createOutage({ db, clock, jobs, identity });
+  jobKinds.register(...outage.jobKinds);
   const apiKeys = createApiKeyService(db, { cacheMs: config.apiKeyCacheMs });
   if (opts.authenticatesKeys !== false) await apiKeys.listen();
   const services = {
@@ -93,6 +97,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       absoluteMinutes: config.sessionAbsoluteMinutes,
     }),
     signInEvents: createSignInEvents(db),
+    outage,
     mail,
     apiKeys,
     codeTables,
