@@ -6,6 +6,7 @@ import { migrate } from '../db/migrate.js';
 import { AppError } from '../errors.js';
 import { apiKeyCommands } from './commands/apikey.js';
 import { serve } from './commands/serve.js';
+import { outageCommands } from './commands/outage.js';
 import { identitySettingsPatch, usersCommand } from './commands/users.js';
 import { sisCommands } from './commands/sis.js';
 import { profileCommands } from './commands/sis-profiles.js';
@@ -124,6 +125,7 @@ usersCommand(program);
 profileCommands(program);
 sisCommands(program);
 workerCommand(program);
+outageCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof AppError ? `error: ${err.message}` : err);
