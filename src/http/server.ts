@@ -141,6 +141,12 @@ export async function buildServer(app: App, opts: { logger?: boolean; logStream?
         securitySchemes: {
           apikey: { type: 'apiKey', in: 'query', name: 'apikey' },
           apikeyHeader: { type: 'apiKey', in: 'header', name: 'Authorization', description: 'apikey KEY' },
+          staffSession: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'carrel_session',
+            description: '/api/v1 only: a session signed in on /auth/{institution}/login; unsafe methods also send X-CSRF-Token (GET /api/v1/session)',
+          },
         },
       },
       security: [{ apikey: [] }, { apikeyHeader: [] }],

@@ -59,6 +59,9 @@ export function loginPages(app: App): FastifyPluginAsync {
 
   function setSession(req: FastifyRequest, reply: FastifyReply, i: Institution, value: string) {
     reply.setCookie(SESSION, value, { path: '/', httpOnly: true, sameSite: 'lax', secure: secure(req) });
+    // Releases before the cookie moved to / set it at /auth/{code}: a browser would send that one
+    // first on these pages, so it goes.
+    reply.clearCookie(SESSION, { path: base(i) });
   }
 
   function loginForm(reply: FastifyReply, i: Institution, opts: { error?: string; notice?: string; identifier?: string }) {
@@ -178,6 +181,7 @@ ${csrfField(reply)}${newPasswordFields(true)}
       const i = await institutionOf(req);
       await browserSessions.signOut(req.cookies[SESSION]);
       reply.clearCookie(SESSION, { path: '/' });
+      reply.clearCookie(SESSION, { path: base(i) });
       return reply.redirect(`${base(i)}/login?done=logout`, 303);
     });
 
