@@ -19,7 +19,7 @@ CREATE TABLE identity.outage_toggle (
   user_id uuid NOT NULL REFERENCES app_user (id) ON DELETE CASCADE,
   institution_id uuid NOT NULL REFERENCES institution (id),
   state text NOT NULL DEFAULT 'pending'
-    CHECK (state IN ('pending', 'toggled', 'failed', 'skipped', 'reverted', 'left')),
+    CHECK (state IN ('pending', 'toggled', 'failed', 'skipped', 'reverted', 'left', 'revert_failed')),
   temporary_password boolean NOT NULL DEFAULT false,
   sealed_password bytea,
   updated_at timestamptz NOT NULL DEFAULT now(),

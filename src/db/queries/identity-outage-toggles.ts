@@ -2,7 +2,7 @@
 // job column of identity.account_toggle (which job a user is INTERNAL from). Migration 0009.
 import type { Queryable, Row } from '../database.js';
 
-export type OutageRowState = 'pending' | 'toggled' | 'failed' | 'skipped' | 'reverted' | 'left';
+export type OutageRowState = 'pending' | 'toggled' | 'failed' | 'skipped' | 'reverted' | 'left' | 'revert_failed';
 
 export interface OutageRow {
   n: number;
@@ -59,7 +59,7 @@ export async function settleOutageRow(
   await tx.query(
     `UPDATE identity.outage_toggle SET state = $3, updated_at = $4,
        temporary_password = COALESCE($5, temporary_password),
-       sealed_password = CASE WHEN $3 = 'toggled' THEN $6::bytea ELSE NULL END
+       sealed_password = CASE $3 WHEN 'toggled' THEN $6::bytea WHEN 'revert_failed' THEN sealed_password ELSE NULL END
      WHERE job_id = $1 AND n = $2`,
     [jobId, n, s.state, s.now, s.temporaryPassword ?? null, s.sealed ?? null],
   );

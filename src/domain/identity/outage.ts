@@ -106,8 +106,9 @@ export function createOutage({ db, clock, jobs, identity }: OutageDeps) {
       });
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      // What the refusal left of the user's row stays as it was (a failed revert stays 'toggled').
-      const state: OutageRowState = ctx.job.kind === OUTAGE_TOGGLE ? 'failed' : 'toggled';
+      // Settled either way, so a resumed run does not count it twice; a failed revert is reported
+      // for staff to finish by hand (the user is still INTERNAL, with what the toggle gave it).
+      const state: OutageRowState = ctx.job.kind === OUTAGE_TOGGLE ? 'failed' : 'revert_failed';
       await db.transaction((tx) => book(tx, { state, counter: 'failed', reason: err.message }, user));
     }
   }
