@@ -56,8 +56,8 @@ test('successes and failures, newest first, with method, user, address and reaso
   assert.deepEqual(
     event.map((e) => [e.outcome, e.user_id, e.method, e.address, e.reason]),
     [
-      ['failure', null, 'password', '198.51.100.23', 'invalid_credentials'],
-      ['failure', 'reader1', 'password', '198.51.100.23', 'invalid_credentials'],
+      ['failure', null, 'password', '198.51.100.23', 'bad_credentials'],
+      ['failure', 'reader1', 'password', '198.51.100.23', 'bad_credentials'],
       ['success', 'reader1', 'password', '198.51.100.23', null],
     ],
     "this institution's events only",

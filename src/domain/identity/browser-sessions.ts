@@ -93,7 +93,7 @@ export function createBrowserSessions(db: Db, identity: IdentityService, clock: 
       const attempt = { institutionId, method: 'password', address: meta.clientAddress };
       if (result.outcome === 'failed') {
         // One reason whatever it was: the login never says, and the audit needs no more to count.
-        await auditSignIn(db, { ...attempt, user: await namedUser(db, institutionId, identifier), outcome: 'failure', reason: 'invalid_credentials' });
+        await auditSignIn(db, { ...attempt, user: await namedUser(db, institutionId, identifier), outcome: 'failure', reason: 'bad_credentials' });
         return { kind: 'failed' };
       }
       const user = result.user;
@@ -103,7 +103,7 @@ export function createBrowserSessions(db: Db, identity: IdentityService, clock: 
       const credential = await findCredential(db, user.id);
       const policy = credential?.concurrentSessions ?? 'allow';
       if (live.length > 0 && policy === 'refuse') {
-        await auditSignIn(db, { ...attempt, user, outcome: 'failure', reason: 'in_use_elsewhere' });
+        await auditSignIn(db, { ...attempt, user, outcome: 'failure', reason: 'in_use' });
         return { kind: 'refused_in_use' };
       }
       // Rotation: whatever session this browser had ends here; the new one gets a new id.

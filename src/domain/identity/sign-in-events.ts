@@ -1,7 +1,7 @@
 // Every sign-in and failed sign-in is an audit event: 'sign_in' or 'sign_in.failed', on the user
-// when known, with context { method, address, reason }. auditSignIn is the one writer; the
-// password login (browser-sessions.ts) calls it today, and each login method of the seam calls it
-// with its own method name. listSignInEvents is what staff read through /api/v1/sign-in-events.
+// when known, with context { method, address, reason } (the shape of the seam branch's
+// sign-in-audit.ts, whose writer replaces auditSignIn below at the merge; reasons as there:
+// 'bad_credentials', 'in_use', ...). listSignInEvents is what staff read through /api/v1/sign-in-events.
 // An unknown user name is not stored: people type passwords into the user name field.
 import type { Db, Queryable } from '../../db/database.js';
 import { insertAuditEvent, listSignInEvents, type AuditEvent } from '../../db/queries/audit-events.js';
