@@ -9,6 +9,8 @@ import { createCodeTableCache } from './domain/institutions/code-tables.js';
 import { createInstitutionService } from './domain/institutions/institution-service.js';
 import { createBrowserSessions } from './domain/identity/browser-sessions.js';
 import { createIdentityService } from './domain/identity/identity-service.js';
+import { createSignInEvents } from './domain/identity/sign-in-events.js';
+import { createOutage } from './domain/identity/outage.js';
 import { createMailService } from './domain/mail/outbox.js';
 import { createUserService } from './domain/users/user-service.js';
 import { createFileStore } from './domain/jobs/file-store.js';
@@ -85,6 +87,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     baseUrl: publicBaseUrl(config),
   });
   jobKinds.register(...sisModule.jobKinds);
+  // The SSO-outage toggle and its revert, as jobs.
+  const outage = createOutage({ db, clock, jobs, identity });
+  jobKinds.register(...outage.jobKinds);
   const apiKeys = createApiKeyService(db, { cacheMs: config.apiKeyCacheMs });
   if (opts.authenticatesKeys !== false) await apiKeys.listen();
   const users = createUserService({ db, codeTables, credentials: identity.credentialPort });
@@ -102,6 +107,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     loginMethods: createLoginMethodService({ db, codeTables, publicUrl: publicBaseUrl(config) }),
     signIn,
     emailLinkSignIn: createEmailLinkSignIn({ db, clock, publicUrl: publicBaseUrl(config), identity, mail, signIn }),
+    signInEvents: createSignInEvents(db),
+    outage,
     mail,
     apiKeys,
     codeTables,

@@ -85,6 +85,17 @@ export const ERRORS = {
     status: 400,
     message: 'API-key not defined or not configured to allow this API.',
   },
+  // A signed-in staff session on /api/v1.
+  CSRF_TOKEN_INVALID: {
+    alma: 'CARREL_CSRF_TOKEN_INVALID',
+    status: 403,
+    message: 'A signed-in session must send the csrf_token of GET /api/v1/session in the X-CSRF-Token header for this method.',
+  },
+  SESSION_PASSWORD_CHANGE_REQUIRED: {
+    alma: 'CARREL_PASSWORD_CHANGE_REQUIRED',
+    status: 403,
+    message: 'Choose a new password on the sign-in page first; until then this session may do nothing else.',
+  },
   // Transport.
   BODY_TOO_LARGE: { alma: 'CARREL_BODY_TOO_LARGE', status: 413, message: 'Request body is larger than {limit} bytes.' },
   UNSUPPORTED_MEDIA_TYPE: {
@@ -138,6 +149,17 @@ export const ERRORS = {
   },
   JOB_NOT_CANCELLABLE: { alma: 'CARREL_CONFLICT', status: 409, message: 'Job {id} has already ended ({status}).' },
   JOB_RESULT_MISSING: { alma: 'CARREL_NOT_FOUND', status: 404, message: 'Job {id} has no result file ({status}).' },
+  // The SSO-outage jobs (domain/identity/outage*.ts).
+  OUTAGE_PASSWORDS_GONE: {
+    alma: 'CARREL_GONE',
+    status: 410,
+    message: 'The temporary passwords of job {id} are not available: they were downloaded already, or the job set none.',
+  },
+  OUTAGE_DOWNLOAD_TOKEN_INVALID: {
+    alma: 'CARREL_DOWNLOAD_TOKEN_INVALID',
+    status: 403,
+    message: 'The download token is not the one given when job {id} was started.',
+  },
   // The queue refuses, at enqueue, a job no module registered or whose payload its kind's schema refuses.
   JOB_KIND_UNKNOWN: { alma: 'CARREL_JOB_KIND_UNKNOWN', status: 400, message: 'There is no job kind {kind}.' },
   JOB_PAYLOAD_INVALID: { alma: 'CARREL_JOB_PAYLOAD_INVALID', status: 400, message: 'The payload of a {kind} job is not valid: {reason}' },

@@ -7,6 +7,7 @@ import { AppError } from '../errors.js';
 import { apiKeyCommands } from './commands/apikey.js';
 import { loginMethodCommands } from './commands/login-methods.js';
 import { serve } from './commands/serve.js';
+import { outageCommands } from './commands/outage.js';
 import { identitySettingsPatch, usersCommand } from './commands/users.js';
 import { sisCommands } from './commands/sis.js';
 import { profileCommands } from './commands/sis-profiles.js';
@@ -82,6 +83,7 @@ institution
   .option('--preferred-identifier <type>', 'identifier shown for the user')
   .option('--unique-across-network <bool>', 'primary ids and identifiers unique across the whole network')
   .option('--named-user-license <n>', "the network's named-user licence")
+  .option('--break-glass-notify <addresses>', 'the network: e-mail these (comma-separated; "" for none) at every break-glass sign-in')
   .option('--external-password-fallback <bool>', 'EXTERNAL users may also hold a local password')
   .option('--password-min-length <n>', 'password policy: minimum length (never below 8)')
   .option('--password-classes <list>', 'password policy: required classes, of lower,upper,digit,symbol ("" for none)')
@@ -106,10 +108,13 @@ institution
       Object.assign(patch, identitySettingsPatch(opts));
       const updated = await institutions.updateSettings(code, patch);
       console.log(JSON.stringify(updated.settings, null, 2));
-      if (opts.uniqueAcrossNetwork !== undefined || opts.namedUserLicense !== undefined) {
+      if (opts.uniqueAcrossNetwork !== undefined || opts.namedUserLicense !== undefined || opts.breakGlassNotify !== undefined) {
         const network = await institutions.updateNetworkSettings(code, {
           ...(opts.uniqueAcrossNetwork !== undefined ? { uniqueIdsAcrossNetwork: opts.uniqueAcrossNetwork === 'true' } : {}),
           ...(opts.namedUserLicense !== undefined ? { namedUserLicense: Number(opts.namedUserLicense) } : {}),
+          ...(typeof opts.breakGlassNotify === 'string'
+            ? { breakGlassNotify: opts.breakGlassNotify.split(',').map((a) => a.trim()).filter(Boolean) }
+            : {}),
         });
         console.log(JSON.stringify(network, null, 2));
       }
@@ -122,6 +127,7 @@ profileCommands(program);
 loginMethodCommands(program);
 sisCommands(program);
 workerCommand(program);
+outageCommands(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof AppError ? `error: ${err.message}` : err);

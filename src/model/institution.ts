@@ -26,6 +26,8 @@ export interface NetworkSettings {
   uniqueIdsAcrossNetwork: boolean;
   /** Named users the consortium's licence allows; null when not tracked. */
   namedUserLicense: number | null;
+  /** Who is e-mailed each time a break-glass account signs in (the consortium office). */
+  breakGlassNotify: string[];
 }
 
 export interface Network {
@@ -58,6 +60,7 @@ export const DEFAULT_INSTITUTION_SETTINGS: InstitutionSettings = Object.freeze({
 export const DEFAULT_NETWORK_SETTINGS: NetworkSettings = Object.freeze({
   uniqueIdsAcrossNetwork: false,
   namedUserLicense: null,
+  breakGlassNotify: [],
 });
 
 /**

@@ -67,3 +67,45 @@ export async function listAuditEventsForEntity(db: Queryable, entityId: string, 
     context: r.context as Record<string, unknown>,
   }));
 }
+
+export interface SignInEventFilter {
+  institutionId: string;
+  /** One of the two sign-in actions, or both when absent. */
+  action?: 'sign_in' | 'sign_in.failed' | undefined;
+  userId?: string | undefined;
+  method?: string | undefined;
+  since?: Date | undefined;
+  /** Keyset: events older than this id (the previous page's last). */
+  before?: number | undefined;
+  limit: number;
+}
+
+/**
+ * Sign-in events of an institution, newest first, a page at a time (keyset on id). The action list
+ * is written out so the partial index of migration 0009 serves it.
+ */
+export async function listSignInEvents(db: Queryable, f: SignInEventFilter): Promise<AuditEvent[]> {
+  const rows = await db.query(
+    `SELECT id, institution_id, occurred_at, actor_type, actor_id, actor_label, action, entity_type, entity_id,
+       entity_label, changes, context FROM audit_event
+     WHERE institution_id = $1 AND action IN ('sign_in', 'sign_in.failed') AND ($2::text IS NULL OR action = $2)
+       AND ($3::uuid IS NULL OR entity_id = $3) AND ($4::text IS NULL OR context ->> 'method' = $4)
+       AND ($5::timestamptz IS NULL OR occurred_at >= $5) AND ($6::bigint IS NULL OR id < $6)
+     ORDER BY id DESC LIMIT $7`,
+    [f.institutionId, f.action ?? null, f.userId ?? null, f.method ?? null, f.since ?? null, f.before ?? null, f.limit],
+  );
+  return rows.map((r) => ({
+    id: Number(r.id),
+    institutionId: r.institution_id as string | null,
+    occurredAt: r.occurred_at as Date,
+    actorType: r.actor_type as string,
+    actorId: r.actor_id as string | null,
+    actorLabel: r.actor_label as string,
+    action: r.action as string,
+    entityType: r.entity_type as string,
+    entityId: r.entity_id as string | null,
+    entityLabel: r.entity_label as string | null,
+    changes: r.changes as AuditEvent['changes'],
+    context: r.context as Record<string, unknown>,
+  }));
+}

@@ -137,3 +137,20 @@ export async function institutionHasPasswords(db: Queryable, institutionId: stri
   const r = await db.maybeOne('SELECT 1 AS yes FROM identity.credential WHERE institution_id = $1 AND hash IS NOT NULL LIMIT 1', [institutionId]);
   return r !== undefined;
 }
+
+/** Break-glass accounts: their every sign-in is announced (domain/identity/break-glass.ts). */
+export async function isBreakGlass(db: Queryable, userId: string): Promise<boolean> {
+  const r = await db.maybeOne<{ break_glass: boolean }>('SELECT break_glass FROM identity.credential WHERE user_id = $1', [userId]);
+  return r?.break_glass === true;
+}
+
+/** Marks or unmarks; a user without a password still gets a row to hold the mark. The previous value. */
+export async function setBreakGlass(db: Queryable, userId: string, institutionId: string, on: boolean, now: Date): Promise<boolean> {
+  const before = await isBreakGlass(db, userId);
+  await db.query(
+    `INSERT INTO identity.credential (user_id, institution_id, break_glass, updated_at) VALUES ($1, $2, $3, $4)
+     ON CONFLICT (user_id) DO UPDATE SET break_glass = EXCLUDED.break_glass, updated_at = EXCLUDED.updated_at`,
+    [userId, institutionId, on, now],
+  );
+  return before;
+}

@@ -1,6 +1,7 @@
 // Who is asking. The HTTP layer only establishes the actor; each use case asks authorize() what
 // that actor may do, in one place, never by URL pattern.
 import { AppError } from '../../errors.js';
+import type { User } from '../../model/user.js';
 
 export interface StaffRole {
   roleType: string;
@@ -66,4 +67,13 @@ export function actorLabel(actor: Actor): { type: string; id: string | null; lab
     case 'system':
       return { type: 'system', id: null, label: actor.label };
   }
+}
+
+/** A signed-in user as an actor: the roles that are active and not expired today act. */
+export function staffActor(user: Pick<User, 'id' | 'institutionId' | 'primaryId' | 'roles'>, sessionId: string, now: Date): Actor {
+  const today = now.toISOString().slice(0, 10);
+  const roles = user.roles
+    .filter((r) => r.status === 'ACTIVE' && (!r.expiryDate || r.expiryDate.slice(0, 10) >= today))
+    .map((r) => ({ roleType: r.roleType, scope: r.scope }));
+  return { kind: 'staff', userId: user.id, institutionId: user.institutionId, primaryId: user.primaryId, roles, sessionId };
 }

@@ -49,7 +49,14 @@ export interface BulkResult {
 export const MAX_BULK = 1000;
 
 export function createAccountTypes({ db, clock, credentials, links }: { db: Db; clock: () => Date; credentials: Credentials; links: Links }) {
-  async function toggleIn(tx: Queryable, actor: Actor, institution: Institution, ref: string, input: ToggleInput, bulk: boolean): Promise<ToggleResult> {
+  async function toggleIn(
+    tx: Queryable,
+    actor: Actor,
+    institution: Institution,
+    ref: string,
+    input: ToggleInput,
+    context: Record<string, unknown>,
+  ): Promise<ToggleResult> {
     const found = await findUserByIdentifier(tx, institution.id, ref);
     if (!found) throw new AppError('USER_NOT_FOUND', { id: ref });
     const before = (await findUserById(tx, found.id, true))!;
@@ -87,7 +94,7 @@ export function createAccountTypes({ db, clock, credentials, links }: { db: Db; 
       if (institution.settings.externalPasswordFallback) password = 'kept';
       else password = (await credentials.removePassword(tx, user)) ? 'removed' : 'none';
     }
-    await auditIdentity(tx, actor, 'user.account_type', user, { password, ...(bulk ? { bulk: true } : {}) }, diffUsers(before, user));
+    await auditIdentity(tx, actor, 'user.account_type', user, { password, ...context }, diffUsers(before, user));
     return { user, password };
   }
 
@@ -99,9 +106,12 @@ export function createAccountTypes({ db, clock, credentials, links }: { db: Db; 
   }
 
   return {
+    /** One toggle in the caller's transaction (an outage job's unit of work; it authorized at enqueue). */
+    toggleInTx: toggleIn,
+
     async toggleAccountType(actor: Actor, institutionId: string, ref: string, input: ToggleInput): Promise<ToggleResult> {
       const institution = await institutionFor(actor, institutionId);
-      return db.transaction((tx) => toggleIn(tx, actor, institution, ref, input, false));
+      return db.transaction((tx) => toggleIn(tx, actor, institution, ref, input, {}));
     },
 
     /**
@@ -120,7 +130,7 @@ export function createAccountTypes({ db, clock, credentials, links }: { db: Db; 
       const results: BulkResult[] = [];
       for (const ref of [...new Set(refs)]) {
         try {
-          const r = await db.transaction((tx) => toggleIn(tx, actor, institution, ref, { accountType: input.accountType, sendLink: input.sendLink }, true));
+          const r = await db.transaction((tx) => toggleIn(tx, actor, institution, ref, { accountType: input.accountType, sendLink: input.sendLink }, { bulk: true }));
           results.push({ userId: ref, ok: true, accountType: r.user.accountType, password: r.password });
         } catch (err) {
           if (!(err instanceof AppError)) throw err;

@@ -2,7 +2,7 @@
 // worthless; the shared-account policy; the audit event) for the local password and every login
 // method alike; idle and absolute timeouts; sign out.
 // The cookie value is a random secret returned once; only its SHA-256 is stored.
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../../db/database.js';
 import { findCredential, setConcurrentSessions, type CredentialRow } from '../../db/queries/identity-credentials.js';
 import {
@@ -14,7 +14,7 @@ import {
 } from '../../db/queries/identity-sessions.js';
 import { findUserById, findUserByIdentifier } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
-import { authorize, type Actor } from '../access/actor.js';
+import { authorize, staffActor, type Actor } from '../access/actor.js';
 import { auditIdentity } from './identity-audit.js';
 import { auditSignIn } from './sign-in-audit.js';
 import type { User } from '../../model/user.js';
@@ -46,6 +46,22 @@ export interface ResolvedSession {
   session: SessionRow;
   user: User;
   mustChange: boolean;
+}
+
+/**
+ * The CSRF token of a session for /api/v1: derived from the cookie's secret (keyed, and unlike the
+ * stored SHA-256), so it needs no storage, dies with the session, and only a page that can read
+ * a same-origin answer (GET /api/v1/session) learns it; the HttpOnly cookie itself never shows.
+ */
+export function csrfTokenOf(cookie: string): string {
+  return createHmac('sha256', cookie).update('carrel /api/v1 csrf').digest('base64url');
+}
+
+export function csrfTokenMatches(cookie: string, given: unknown): boolean {
+  if (typeof given !== 'string' || given.length > 100) return false;
+  const want = Buffer.from(csrfTokenOf(cookie));
+  const got = Buffer.from(given);
+  return got.length === want.length && timingSafeEqual(got, want);
 }
 
 const hashOf = (cookie: string) => createHash('sha256').update(cookie).digest();
@@ -98,9 +114,25 @@ export function createBrowserSessions(db: Db, identity: IdentityService, clock: 
       address: meta.clientAddress,
       extra: { session: session.id, ...(opts.extra ?? {}) },
     });
+    // A break-glass account's every sign-in is announced to the network (break-glass.ts).
+    await identity.breakGlass.noteSignIn(user, { method: opts.method, address: meta.clientAddress, userAgent: meta.userAgent, sessionId: session.id });
     // A forced change of the local password holds up a session the password began, no other.
     const mustChange = opts.mustChange || (opts.method === PASSWORD_METHOD && credential?.mustChange === true);
     return { kind: 'ok', cookie, user, mustChange, inUseElsewhere: live.length > 0 && policy === 'warn' };
+  }
+
+  /** The signed-in user behind a cookie, or undefined when it is unknown, expired or idle too long. */
+  async function resolve(cookie: string | undefined): Promise<ResolvedSession | undefined> {
+    const session = await find(cookie);
+    if (!session) return undefined;
+    const now = clock();
+    if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) await touchSession(db, session.id, now);
+    const user = await findUserById(db, session.userId);
+    if (!user || user.status !== 'ACTIVE') return undefined;
+    // A forced password change concerns the local password only: a session an IdP began is not held up by it.
+    if (session.authMethod !== PASSWORD_METHOD) return { session, user, mustChange: false };
+    const credential = await findCredential(db, user.id);
+    return { session, user, mustChange: credential?.mustChange === true };
   }
 
   return {
@@ -119,18 +151,18 @@ export function createBrowserSessions(db: Db, identity: IdentityService, clock: 
       return establish(result.user, { method: PASSWORD_METHOD, mustChange: result.outcome === 'must_change', meta });
     },
 
-    /** The signed-in user behind a cookie, or undefined when it is unknown, expired or idle too long. */
-    async resolve(cookie: string | undefined): Promise<ResolvedSession | undefined> {
-      const session = await find(cookie);
-      if (!session) return undefined;
-      const now = clock();
-      if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) await touchSession(db, session.id, now);
-      const user = await findUserById(db, session.userId);
-      if (!user || user.status !== 'ACTIVE') return undefined;
-      // A forced password change concerns the local password only: a session an IdP began is not held up by it.
-      if (session.authMethod !== PASSWORD_METHOD) return { session, user, mustChange: false };
-      const credential = await findCredential(db, user.id);
-      return { session, user, mustChange: credential?.mustChange === true };
+    resolve,
+
+    /**
+     * The staff actor of a session for /api/v1: its user's active roles decide. Undefined for no
+     * session; 'must_change' when the user must first choose a new password (that session may do
+     * nothing else).
+     */
+    async apiActor(cookie: string | undefined): Promise<{ actor: Actor; resolved: ResolvedSession } | 'must_change' | undefined> {
+      const resolved = await resolve(cookie);
+      if (!resolved) return undefined;
+      if (resolved.mustChange) return 'must_change';
+      return { actor: staffActor(resolved.user, resolved.session.id, clock()), resolved };
     },
 
     async signOut(cookie: string | undefined): Promise<void> {

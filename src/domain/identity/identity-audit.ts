@@ -17,7 +17,9 @@ export type IdentityAction =
   | 'credential.password_changed'
   | 'user.account_type'
   | 'session.revoked'
-  | 'session.policy';
+  | 'session.policy'
+  | 'credential.break_glass'
+  | 'break_glass.sign_in';
 
 /** Who acted: a staff member or key, Carrel itself, or the user on their own account. */
 export type IdentityActor = Actor | { kind: 'self' };

@@ -9,6 +9,7 @@ import { authorize, type Actor } from '../access/actor.js';
 import type { MailService } from '../mail/outbox.js';
 import type { User } from '../../model/user.js';
 import { createAccountTypes } from './account-type.js';
+import { createBreakGlass } from './break-glass.js';
 import { createCredentials } from './credentials.js';
 import { createLinks } from './links.js';
 import { createLogin } from './login.js';
@@ -60,6 +61,7 @@ export function createIdentityService({ db, mail, clock, options, hasher: given 
   });
   const accountTypes = createAccountTypes({ db, clock, credentials, links });
   const staff = createStaffActions({ db, clock, hasher, credentials, links });
+  const breakGlass = createBreakGlass({ db, mail, clock });
 
   return {
     /** Stops the hashing threads this service started (a hasher given by a test is its own). */
@@ -108,6 +110,12 @@ export function createIdentityService({ db, mail, clock, options, hasher: given 
       });
       return { cookie, session };
     },
+
+    /** Break-glass accounts: marking them, and what every sign-in path calls after a success. */
+    breakGlass,
+    /** For the outage jobs (outage.ts): the toggle of one user in the caller's transaction, and password removal. */
+    toggleInTx: accountTypes.toggleInTx,
+    removePasswordInTx: credentials.removePassword,
 
     toggleAccountType: accountTypes.toggleAccountType,
     bulkToggleAccountType: accountTypes.bulkToggleAccountType,

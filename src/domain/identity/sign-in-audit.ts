@@ -6,6 +6,9 @@ import type { Queryable } from '../../db/database.js';
 import { insertAuditEvent } from '../../db/queries/audit-events.js';
 import type { User } from '../../model/user.js';
 
+export const SIGN_IN = 'sign_in';
+export const SIGN_IN_FAILED = 'sign_in.failed';
+
 export interface SignInEvent {
   institutionId: string;
   /** The user the attempt was for, when known. */
@@ -27,7 +30,7 @@ export async function auditSignIn(q: Queryable, e: SignInEvent): Promise<void> {
     actorType: e.user ? 'self' : 'anonymous',
     actorId: e.user?.id ?? null,
     actorLabel: e.user?.primaryId ?? e.address ?? 'unknown',
-    action: e.reason ? 'sign_in.failed' : 'sign_in',
+    action: e.reason ? SIGN_IN_FAILED : SIGN_IN,
     entityType: 'user',
     entityId: e.user?.id ?? null,
     entityLabel: e.user?.primaryId ?? null,

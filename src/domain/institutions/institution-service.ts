@@ -3,6 +3,7 @@ import type { Db } from '../../db/database.js';
 import { insertCodeValues } from '../../db/queries/code-tables.js';
 import {
   findInstitutionByCode,
+  findInstitutionById,
   findNetworkByCode,
   findNetworkById,
   insertInstitution,
@@ -12,6 +13,7 @@ import {
   updateNetworkSettings,
 } from '../../db/queries/institutions.js';
 import { AppError, assertThat } from '../../errors.js';
+import { assertMailHeaders } from '../mail/outbox.js';
 import type { CodeTableCache } from './code-tables.js';
 import { DEFAULT_CODE_TABLES } from './default-code-tables.js';
 import { INSTITUTION_CODE, type Institution, type InstitutionSettings, type NetworkSettings } from '../../model/institution.js';
@@ -34,6 +36,11 @@ export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
 
   return {
     byCode,
+    async byId(id: string): Promise<Institution> {
+      const institution = await findInstitutionById(db, id);
+      if (!institution) throw new AppError('NOT_FOUND', { entity: 'Institution', id });
+      return institution;
+    },
     list: () => listInstitutions(db),
 
     async create(input: CreateInstitutionInput): Promise<Institution> {
@@ -90,6 +97,8 @@ export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
       const institution = await byCode(institutionCode);
       assertThat(institution.networkId, 'INVALID_VALUE', { field: 'network', value: institutionCode, reason: 'not in a network' });
       const network = (await findNetworkById(db, institution.networkId))!;
+      // Refused now rather than at the first break-glass sign-in, when nobody is watching.
+      for (const to of patch.breakGlassNotify ?? []) assertMailHeaders({ to, subject: '' });
       const settings = { ...network.settings, ...patch };
       await updateNetworkSettings(db, network.id, settings);
       return settings;

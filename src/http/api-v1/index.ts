@@ -2,6 +2,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../../app.js';
 import { apiV1Auth } from './auth.js';
+import { breakGlassRoutes } from './break-glass.js';
+import { outageRoutes } from './outage.js';
 import { integrationProfileRoutes } from './integration-profiles.js';
 import { jobRoutes } from './jobs.js';
 import { loginMethodRoutes } from './login-methods.js';
@@ -9,6 +11,8 @@ import { manualEditRoutes } from './manual-edits.js';
 import { identityReportRoutes } from './identity-reports.js';
 import { identityRoutes } from './identity.js';
 import { sessionPolicyRoutes } from './session-policy.js';
+import { sessionRoutes } from './session.js';
+import { signInEventRoutes } from './sign-in-events.js';
 
 export function apiV1Routes(app: App): FastifyPluginAsync {
   return async (server) => {
@@ -21,5 +25,9 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     await server.register(identityReportRoutes(app));
     await server.register(sessionPolicyRoutes(app));
     await server.register(loginMethodRoutes(app));
+    await server.register(sessionRoutes(app));
+    await server.register(signInEventRoutes(app));
+    await server.register(breakGlassRoutes(app));
+    await server.register(outageRoutes(app));
   };
 }
