@@ -6,6 +6,7 @@
 // ticket is offered to the server once: a second callback with it is a replay.
 import { XMLParser } from 'fast-xml-parser';
 import { Type, type Static } from 'typebox';
+import { AppError } from '../../../errors.js';
 import { defineMethod, type Callback, type MethodContext, type Refusal, type Started, type Verified } from '../method.js';
 
 export const CAS_CONFIG = Type.Object(
@@ -193,6 +194,10 @@ export const cas = defineMethod({
   kind: 'redirect',
   config: CAS_CONFIG,
   secrets: [],
+  check(config) {
+    const reason = casConfigProblem(config);
+    if (reason) throw new AppError('LOGIN_METHOD_INVALID', { reason });
+  },
   start,
   finish,
 });

@@ -6,6 +6,7 @@
 import { Client, Filter, FilterParser, InvalidCredentialsError, ResultCodeError, SizeLimitExceededError } from 'ldapts';
 import type { Entry } from 'ldapts';
 import { Type, type Static } from 'typebox';
+import { AppError } from '../../../errors.js';
 import { defineMethod, type MethodContext, type Refusal, type Verified } from '../method.js';
 
 export const LDAP_CONFIG = Type.Object(
@@ -161,5 +162,9 @@ export const ldap = defineMethod({
   kind: 'password',
   config: LDAP_CONFIG,
   secrets: ['bind_password'],
+  check(config) {
+    const reason = ldapConfigProblem(config);
+    if (reason) throw new AppError('LOGIN_METHOD_INVALID', { reason });
+  },
   verify: verifyLdap,
 });
