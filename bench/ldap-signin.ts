@@ -7,7 +7,9 @@
 //
 // --via page (default): Carrel's method login page, POST /auth/{inst}/login/{code} with the form's
 // CSRF token, as a browser does (the sign-in service, the user match, the session and its cookie),
-// served by Carrel in this process on PostgreSQL (--database-url) or PGlite (--engine pglite).
+// served by Carrel in this process over a socket, on a fresh database (--engine postgres, the
+// default, at CARREL_TEST_DATABASE_URL as in the tests; or --engine pglite). The load generator
+// shares the process with it, as it does with the bare loop.
 // --via module: the LDAP module alone (src/domain/sign-in/methods/ldap.ts), no HTTP or database.
 // Both legs open one connection per sign-in (Carrel does, so no state outlives an attempt).
 // Results print as a table and are saved as JSON under bench/results/ (not committed).
@@ -30,7 +32,6 @@ const { values } = parseArgs({
     concurrency: { type: 'string', default: '8' },
     via: { type: 'string', default: 'page' },
     engine: { type: 'string', default: 'postgres' },
-    'database-url': { type: 'string', default: 'postgres://postgres@127.0.0.1:5432/carrel_bench_ldap' },
   },
 });
 const opts = {
@@ -40,7 +41,6 @@ const opts = {
   concurrency: Number(values.concurrency),
   via: values.via === 'module' ? ('module' as const) : ('page' as const),
   engine: values.engine === 'pglite' ? ('pglite' as const) : ('postgres' as const),
-  databaseUrl: values['database-url']!,
 };
 const log = (s: string) => console.log(s);
 const median = (xs: number[]) => {
@@ -117,7 +117,7 @@ async function main(): Promise<void> {
     carrel = { attempt: async (p) => !('refused' in (await verifyLdap(ctx, p.uid, p.password))), close: async () => undefined };
   } else {
     log(`starting Carrel (${opts.engine}) with ${opts.people} users and the LDAP method`);
-    carrel = await startCarrelLeg({ engine: opts.engine, databaseUrl: opts.databaseUrl, config, people });
+    carrel = await startCarrelLeg({ engine: opts.engine, config, people });
   }
   const bare = bareAttempt(slapd);
   try {
