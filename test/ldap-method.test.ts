@@ -64,6 +64,9 @@ describe('LDAP method', { skip: !slapdAvailable() && !process.env.CI ? 'slapd is
     assert.match(unknown.detail!, /no entry/);
     assert.match(ambiguous.detail!, /more than one/);
     for (const r of [wrong, unknown, ambiguous]) assert.doesNotMatch(r.detail!, /not-her-password|anything|sam-pass/);
+    // An unknown name costs the directory a bind too (a decoy it refuses), so timing tells nothing.
+    await new Promise((res) => setTimeout(res, 200));
+    assert.match(slapd.log(), /BIND dn="cn=carrel-no-such-entry-[0-9a-f]+,ou=people,dc=lib,dc=test"/);
   });
 
   test('an empty password is refused before any bind, though this directory accepts an unauthenticated bind', async () => {
@@ -71,8 +74,11 @@ describe('LDAP method', { skip: !slapdAvailable() && !process.env.CI ? 'slapd is
     const raw = new Client({ url: slapd.url });
     await raw.bind(`uid=alice,${PEOPLE}`, '');
     await raw.unbind();
+    const binds = (slapd.log().match(/ BIND dn=/g) ?? []).length;
     const r = refused(await verify('alice', ''), 'bad_credentials');
     assert.equal(r.detail, 'empty password');
+    await new Promise((res) => setTimeout(res, 200));
+    assert.equal((slapd.log().match(/ BIND dn=/g) ?? []).length, binds, 'the directory was asked nothing');
     // Not even the service account is bound: a down directory gives the same answer.
     refused(await verify('alice', '', { url: 'ldap://127.0.0.1:1' }), 'bad_credentials');
   });

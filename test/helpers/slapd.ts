@@ -40,6 +40,8 @@ export interface Slapd {
   ca: string;
   /** A CA that signed nothing here: a directory "signed by someone else". */
   otherCa: string;
+  /** slapd's recent stats log (connections, BIND dn=…, SRCH filter=…): what the directory was asked. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -132,7 +134,7 @@ access to * by users read by * none
 async function waitForPort(port: number, child: ChildProcess, stderr: () => string): Promise<void> {
   const { connect } = await import('node:net');
   for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`slapd exited (${child.exitCode}): ${stderr()}`);
+    if (child.exitCode !== null) throw new Error(`slapd exited (${child.exitCode}): ${stderr().slice(-4000)}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
       s.once('connect', () => (s.destroy(), resolve(true)));
@@ -141,7 +143,7 @@ async function waitForPort(port: number, child: ChildProcess, stderr: () => stri
     if (ok) return;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`slapd did not listen on ${port}: ${stderr()}`);
+  throw new Error(`slapd did not listen on ${port}: ${stderr().slice(-4000)}`);
 }
 
 export async function startSlapd(people: Person[] = PEOPLE_SEED): Promise<Slapd> {
@@ -152,12 +154,13 @@ export async function startSlapd(people: Person[] = PEOPLE_SEED): Promise<Slapd>
   writeFileSync(join(dir, 'seed.ldif'), seedLdif(people));
   execFileSync('/usr/sbin/slapadd', ['-f', join(dir, 'slapd.conf'), '-l', join(dir, 'seed.ldif')], { stdio: 'pipe' });
   const [port, tlsPort] = [await freePort(), await freePort()];
-  // -d 0 keeps slapd in the foreground, so it is our child and dies with the test.
-  const child = spawn(SLAPD, ['-f', join(dir, 'slapd.conf'), '-h', `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${tlsPort}/`, '-d', '0'], {
+  // -d keeps slapd in the foreground, so it is our child and dies with the test; level 256
+  // (stats) logs each operation, which tests read to see what the directory was asked.
+  const child = spawn(SLAPD, ['-f', join(dir, 'slapd.conf'), '-h', `ldap://127.0.0.1:${port}/ ldaps://127.0.0.1:${tlsPort}/`, '-d', '256'], {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let err = '';
-  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-200_000)));
   try {
     await Promise.all([waitForPort(port, child, () => err), waitForPort(tlsPort, child, () => err)]);
   } catch (e) {
@@ -170,6 +173,7 @@ export async function startSlapd(people: Person[] = PEOPLE_SEED): Promise<Slapd>
     ldapsUrl: `ldaps://localhost:${tlsPort}`,
     ca: readFileSync(join(dir, 'ca.pem'), 'utf8'),
     otherCa: readFileSync(join(dir, 'other-ca.pem'), 'utf8'),
+    log: () => err,
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once('exit', r));

@@ -3,6 +3,7 @@
 // matches the user name (escaped per RFC 4515, so `*)(uid=*` is a literal name, not a wildcard),
 // then bind as that entry's DN with the password. The user's own bind is the proof; nothing else
 // is. One connection per attempt, closed on every path, so no bound state outlives the attempt.
+import { randomBytes } from 'node:crypto';
 import { Client, Filter, FilterParser, InvalidCredentialsError, ResultCodeError, SizeLimitExceededError } from 'ldapts';
 import type { Entry } from 'ldapts';
 import { Type, type Static } from 'typebox';
@@ -94,6 +95,7 @@ export async function verifyLdap(ctx: MethodContext<LdapConfig>, username: strin
     await client.bind(c.bind_dn, c.bind_password);
     stage = 'search';
     let entries: Entry[];
+    let ambiguous = false;
     try {
       ({ searchEntries: entries } = await client.search(c.search_base, {
         scope: 'sub',
@@ -103,11 +105,16 @@ export async function verifyLdap(ctx: MethodContext<LdapConfig>, username: strin
         sizeLimit: 2,
       }));
     } catch (e) {
-      if (e instanceof SizeLimitExceededError) return { refused: 'bad_credentials', detail: 'user name matches more than one entry' };
-      throw e;
+      if (!(e instanceof SizeLimitExceededError)) throw e;
+      entries = [];
+      ambiguous = true;
     }
     if (entries.length !== 1) {
-      return { refused: 'bad_credentials', detail: entries.length === 0 ? 'no entry for the user name' : 'user name matches more than one entry' };
+      // The same round trips as a wrong password, so the time taken does not tell whether the
+      // name exists: a bind the directory must refuse (an entry that cannot exist).
+      stage = 'decoy bind';
+      await client.bind(`cn=carrel-no-such-entry-${randomBytes(12).toString('hex')},${c.search_base}`, password).catch(() => undefined);
+      return { refused: 'bad_credentials', detail: entries.length === 0 && !ambiguous ? 'no entry for the user name' : 'user name matches more than one entry' };
     }
     const entry = entries[0]!;
     stage = 'user bind';
