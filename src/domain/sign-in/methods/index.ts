@@ -3,10 +3,14 @@
 // such a type is not offered on the login page.
 import type { LoginMethodType } from '../../../model/login-method.js';
 import type { MethodModule } from '../method.js';
+import { cas } from './cas.js';
 import { emailLink } from './email-link.js';
+import { ldap } from './ldap.js';
 
 const MODULES: MethodModule[] = [
   emailLink,
+  cas,
+  ldap,
   // saml, cas, ldap, oidc, google, facebook, twitter: one line each, beside their import above.
 ];
 
