@@ -94,17 +94,18 @@ export function createLogin({ db, hasher, clock, credentials, addressMaxFailures
       account: user ? { userId: user.id, intervalSeconds: rule.accountIntervalSeconds } : null,
       name: { key: name, windowSeconds: rule.lockSeconds },
       address: source?.kind === 'address' ? { key: addressKey(source.bucket), windowSeconds: addressWindowMinutes * 60 } : null,
-      pair:
-        user && source
-          ? {
-              key: pairKey(user.id, sourceName(source)),
-              max: rule.pairMax,
-              free: rule.pairFree,
-              lockSeconds: rule.lockSeconds,
-              maxRefusalSeconds: MAX_PAIR_REFUSAL_SECONDS,
-              resetAt: found!.state.credential?.throttleResetAt ?? null,
-            }
-          : null,
+      // Not a guess (unknown user, refused attempt): a decoy streak under the name, so that every
+      // failure from a source writes the same rows as a counted one.
+      pair: source
+        ? {
+            key: user ? pairKey(user.id, sourceName(source)) : `${name}:${sourceName(source)}`,
+            max: rule.pairMax,
+            free: rule.pairFree,
+            lockSeconds: rule.lockSeconds,
+            maxRefusalSeconds: MAX_PAIR_REFUSAL_SECONDS,
+            resetAt: (user && found?.state.credential?.throttleResetAt) || null,
+          }
+        : null,
     });
     if (now.getTime() - lastPrune > 600_000) {
       lastPrune = now.getTime();
