@@ -70,7 +70,7 @@ ${csrfField(reply)}
 <input type="password" id="password" name="password" autocomplete="current-password" required>
 <button type="submit">Sign in</button>
 </form>
-<p class="links"><a href="${base(i)}/forgot-password">Forgot your password, or cannot sign in?</a></p>`;
+<p class="links"><a href="${base(i)}/forgot-password">Forgot your password?</a></p>`;
   }
 
   function newPasswordFields(withCurrent: boolean): Html {
@@ -152,7 +152,7 @@ ${csrfField(reply)}${newPasswordFields(true)}
       });
       if (result.kind === 'failed') {
         // One answer for an unknown user, a wrong password and a locked account.
-        return show(reply, i, 'Sign in', loginForm(reply, i, { error: 'The user name or password is not right, or the account is locked for a while.', identifier: req.body.identifier }), 401);
+        return show(reply, i, 'Sign in', loginForm(reply, i, { error: 'The user name or password is not right, or signing in is paused for a while. If you cannot get in, "Forgot your password?" mails you a link that lets you in.', identifier: req.body.identifier }), 401);
       }
       if (result.kind === 'refused_in_use') {
         return show(reply, i, 'Sign in', loginForm(reply, i, { error: 'This account is already signed in somewhere else. Sign out there first.' }), 409);
