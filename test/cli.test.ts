@@ -70,6 +70,20 @@ test('institution create makes a network zone and a member; apikey create prints
   assert.match(unknown.err, /NOPE/);
 });
 
+test('apikey create --trust-client-address and apikey trust [--off] mark a key trusted to name the end user (op=auth throttling)', () => {
+  assert.equal(carrel('institution', 'create', '01CLI_TRUST', '--name', 'CLI Trust').code, 0);
+  const made = carrel('apikey', 'create', '--institution', '01CLI_TRUST', '--read-only', '--trust-client-address', '--label', 'discovery');
+  assert.equal(made.code, 0, made.err);
+  assert.match(made.out, /trusted to send X-Carrel-Client-Address/);
+  const prefix = /^carrel_([a-f0-9]{12})_/.exec(made.out.trim().split('\n').at(-1)!)![1]!;
+  const access = () => carrel('apikey', 'list', '--institution', '01CLI_TRUST').out.split('\n').find((l) => l.startsWith(`${prefix}\t`))!.split('\t')[1];
+  assert.equal(access(), 'read-only+client-address');
+  assert.equal(carrel('apikey', 'trust', prefix, '--institution', '01CLI_TRUST', '--off').code, 0);
+  assert.equal(access(), 'read-only');
+  assert.equal(carrel('apikey', 'trust', prefix, '--institution', '01CLI_TRUST').code, 0);
+  assert.equal(access(), 'read-only+client-address');
+});
+
 test('apikey list shows the keys without their secrets; apikey revoke refuses a key at once, also on a running server', async () => {
   assert.equal(carrel('institution', 'create', '01CLI_KEYS', '--name', 'CLI Keys').code, 0);
   const made = carrel('apikey', 'create', '--institution', '01CLI_KEYS', '--label', 'discovery layer');

@@ -1,6 +1,6 @@
-// Lockout and throttling: per account (a small N here), per client address, the known-address
-// exemption that keeps a cheap lockout from shutting the owner out, and the same answer with the
-// same work for unknown users, users without a password, locked accounts and wrong passwords.
+// Throttling with a small N: per (account, source), per client address, the familiar-address
+// exemption, and the same answer with the same work for unknown users, users without a password,
+// refused attempts and wrong passwords. The redesign against lockout: sign-in-throttling.test.ts.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Db, Queryable } from '../src/db/database.js';
@@ -44,8 +44,8 @@ async function user(id: string, extra: Record<string, unknown> = {}) {
 const login = (id: string, password: string, address: string | null) =>
   ctx.app.services.identity.verifyLogin(inst.id, id, password, address).then((r) => r.outcome);
 
-describe('per account', () => {
-  test('N failures lock the account for the window; the right password is refused until it ends', async () => {
+describe('per (account, source)', () => {
+  test('N failures through one key refuse that key for the window; the right password is refused until it ends', async () => {
     await user('lock01');
     for (let i = 0; i < 3; i++) assert.equal((await opAuth(ctx.server, inst.key, 'lock01', 'wrong')).statusCode, 400);
     assert.equal((await opAuth(ctx.server, inst.key, 'lock01', PW)).statusCode, 400, 'locked');
@@ -77,8 +77,8 @@ describe('per account', () => {
   });
 });
 
-describe('the known-address exemption (cheap lockout is not a denial of service)', () => {
-  test('an attacker elsewhere locks the account, but its owner still gets in from a known address', async () => {
+describe('a source refused is that source only', () => {
+  test('an attacker elsewhere is refused, but the owner still gets in from home; at home guessing is capped too', async () => {
     await user('owner01');
     const home = '192.0.2.44';
     const attacker = '203.0.113.66';
@@ -141,7 +141,7 @@ describe('the same answer, the same work', () => {
     await api.post('/users', jsonUser('same-ext', { account_type: { value: 'EXTERNAL' }, external_id: 'SIS' }));
     await user('same-inactive', { status: { value: 'INACTIVE' } });
     await user('same-locked');
-    for (let i = 0; i < 3; i++) await login('same-locked', 'wrong', null);
+    for (let i = 0; i < 3; i++) await login('same-locked', 'wrong', '192.0.2.99');
 
     for (const id of ['nobody-here', 'same-nopw', 'same-ext', 'same-inactive', 'same-locked', 'same01']) {
       verifies = 0;
@@ -173,8 +173,12 @@ describe('the same answer, the same work', () => {
       await api.post('/users', jsonUser('stmt-nopw'));
       await api.post('/users', jsonUser('stmt-ext', { account_type: { value: 'EXTERNAL' }, external_id: 'SIS' }));
       await user('stmt-locked');
-      for (let i = 0; i < 3; i++) await login('stmt-locked', 'wrong', null);
       const actor = { kind: 'apiKey', id: 'k', institutionId: inst.id, readOnly: true, label: 'test' } as const;
+      // Refused from both sources the runs use: through the key, and from the address.
+      for (let i = 0; i < 3; i++) {
+        await login('stmt-locked', 'wrong', '192.0.2.98');
+        await ctx.app.services.identity.checkPassword(actor, inst.id, 'stmt-locked', 'wrong').catch(() => {});
+      }
       // The first failure of a fresh service also prunes old counters (every ten minutes at most).
       await identity.checkPassword(actor, inst.id, 'warm-up', 'x').catch(() => {});
       for (const address of [null, '192.0.2.98']) {

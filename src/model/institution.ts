@@ -14,7 +14,11 @@ export interface InstitutionSettings {
   /** Password policy: Alma's baseline (8 characters, no identifier or name, not a common password) plus these. */
   passwordMinLength: number;
   passwordRequiredClasses: PasswordCharacterClass[];
-  /** Failed logins before an account locks, and for how long (Alma: 15, then 30 minutes). */
+  /**
+   * Alma's 15 failures, then 30 minutes: failed sign-ins from one source (an address, or an API key)
+   * before that source is refused for an account, and for how long; twice loginMaxFailures is the
+   * account's burst across sources, then one guess per loginLockMinutes (identity/throttle.ts).
+   */
   loginMaxFailures: number;
   loginLockMinutes: number;
 }

@@ -4,6 +4,10 @@
 import type { Command } from 'commander';
 import { withApp } from '../context.js';
 
+const TRUST_HELP =
+  "op=auth with this key may name the end user's address in X-Carrel-Client-Address, so failures are throttled per end user, " +
+  'not per key; only for an application that takes the address from its own connection';
+
 const day = (d: Date | null) => (d ? d.toISOString().replace('T', ' ').slice(0, 19) : '-');
 
 export function apiKeyCommands(program: Command): void {
@@ -14,11 +18,17 @@ export function apiKeyCommands(program: Command): void {
     .requiredOption('--institution <code>', 'institution the key acts for')
     .option('--read-only', 'the key may read but not write')
     .option('--label <text>', 'what the key is for')
-    .action(async (opts: { institution: string; readOnly?: boolean; label?: string }, cmd: Command) =>
+    .option('--trust-client-address', TRUST_HELP)
+    .action(async (opts: { institution: string; readOnly?: boolean; label?: string; trustClientAddress?: boolean }, cmd: Command) =>
       withApp(cmd, async (app) => {
         const inst = await app.services.institutions.byCode(opts.institution);
-        const { id, key } = await app.services.apiKeys.create(inst.id, { readOnly: opts.readOnly === true, label: opts.label });
-        console.log(`created ${opts.readOnly ? 'read-only' : 'read-write'} key ${id} for ${inst.code}`);
+        const { id, key } = await app.services.apiKeys.create(inst.id, {
+          readOnly: opts.readOnly === true,
+          label: opts.label,
+          trustClientAddress: opts.trustClientAddress === true,
+        });
+        const trusted = opts.trustClientAddress ? ', trusted to send X-Carrel-Client-Address' : '';
+        console.log(`created ${opts.readOnly ? 'read-only' : 'read-write'} key ${id} for ${inst.code}${trusted}`);
         console.log(key);
       }),
     );
@@ -31,9 +41,21 @@ export function apiKeyCommands(program: Command): void {
         const inst = await app.services.institutions.byCode(opts.institution);
         console.log(['PREFIX', 'ACCESS', 'CREATED', 'LAST USED', 'REVOKED', 'LABEL', 'ID'].join('\t'));
         for (const k of await app.services.apiKeys.list(inst.id)) {
-          const access = k.readOnly ? 'read-only' : 'read-write';
+          const access = (k.readOnly ? 'read-only' : 'read-write') + (k.trustsClientAddress ? '+client-address' : '');
           console.log([k.prefix, access, day(k.createdAt), day(k.lastUsedAt), day(k.revokedAt), k.label ?? '-', k.id].join('\t'));
         }
+      }),
+    );
+  apikey
+    .command('trust <prefix-or-id>')
+    .description(`mark a key trusted to send X-Carrel-Client-Address on op=auth (--off to withdraw): ${TRUST_HELP}`)
+    .requiredOption('--institution <code>', 'institution the key belongs to')
+    .option('--off', 'no longer trusted: op=auth with this key counts failures per key again')
+    .action(async (prefixOrId: string, opts: { institution: string; off?: boolean }, cmd: Command) =>
+      withApp(cmd, async (app) => {
+        const inst = await app.services.institutions.byCode(opts.institution);
+        const key = await app.services.apiKeys.setTrustsClientAddress(inst.id, prefixOrId, opts.off !== true);
+        console.log(`key ${key.prefix} (${key.id}) of ${inst.code} ${opts.off ? 'is no longer' : 'is'} trusted to send the client address`);
       }),
     );
   apikey

@@ -9,22 +9,23 @@ export interface ApiKeyRow {
   read_only: boolean;
   label: string | null;
   revoked_at: Date | null;
+  trusts_client_address: boolean;
 }
 
 export async function insertApiKey(
   db: Queryable,
-  k: { institutionId: string; prefix: string; secretHash: Buffer; readOnly: boolean; label: string | null },
+  k: { institutionId: string; prefix: string; secretHash: Buffer; readOnly: boolean; label: string | null; trustsClientAddress: boolean },
 ): Promise<string> {
   const row = await db.one<{ id: string }>(
-    `INSERT INTO api_key (institution_id, prefix, secret_hash, read_only, label) VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-    [k.institutionId, k.prefix, k.secretHash, k.readOnly, k.label],
+    `INSERT INTO api_key (institution_id, prefix, secret_hash, read_only, label, trusts_client_address) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+    [k.institutionId, k.prefix, k.secretHash, k.readOnly, k.label, k.trustsClientAddress],
   );
   return row.id;
 }
 
 export async function findApiKeyByPrefix(db: Queryable, prefix: string): Promise<ApiKeyRow | undefined> {
   return db.maybeOne<ApiKeyRow & Record<string, unknown>>(
-    'SELECT id, institution_id, prefix, secret_hash, read_only, label, revoked_at FROM api_key WHERE prefix = $1',
+    'SELECT id, institution_id, prefix, secret_hash, read_only, label, revoked_at, trusts_client_address FROM api_key WHERE prefix = $1',
     [prefix],
   );
 }
@@ -59,12 +60,13 @@ export interface ApiKeyListing {
   prefix: string;
   label: string | null;
   readOnly: boolean;
+  trustsClientAddress: boolean;
   createdAt: Date;
   lastUsedAt: Date | null;
   revokedAt: Date | null;
 }
 
-const LISTING = `id, prefix, label, read_only AS "readOnly", created_at AS "createdAt", last_used_at AS "lastUsedAt",
+const LISTING = `id, prefix, label, read_only AS "readOnly", trusts_client_address AS "trustsClientAddress", created_at AS "createdAt", last_used_at AS "lastUsedAt",
   revoked_at AS "revokedAt"`;
 
 /** An institution's keys, oldest first: never the secret's hash. */
@@ -80,4 +82,9 @@ export async function findApiKeyListing(db: Queryable, institutionId: string, pr
     `SELECT ${LISTING} FROM api_key WHERE institution_id = $1 AND (prefix = $2 OR id::text = $2)`,
     [institutionId, prefixOrId],
   );
+}
+
+/** Whether op=auth calls with this key may name the end user's address (throttle.ts). */
+export async function setApiKeyTrustsClientAddress(db: Queryable, id: string, trusts: boolean): Promise<void> {
+  await db.query('UPDATE api_key SET trusts_client_address = $2 WHERE id = $1', [id, trusts]);
 }

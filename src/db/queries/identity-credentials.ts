@@ -24,7 +24,7 @@ export async function findCredential(db: Queryable, userId: string, forUpdate = 
   );
 }
 
-/** A new password (or imported hash): clears the lockout, since the old secret is gone. */
+/** A new password (or imported hash): lifts every sign-in block (see throttle.ts), since the old secret is gone. */
 export async function upsertPassword(
   db: Queryable,
   c: { userId: string; institutionId: string; algorithm: string; hash: string; legacy: boolean; mustChange: boolean; now: Date },
@@ -33,7 +33,8 @@ export async function upsertPassword(
     `INSERT INTO identity.credential (user_id, institution_id, algorithm, hash, legacy, must_change, password_changed_at, created_at, updated_at)
      VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)
      ON CONFLICT (user_id) DO UPDATE SET algorithm = EXCLUDED.algorithm, hash = EXCLUDED.hash, legacy = EXCLUDED.legacy,
-       must_change = EXCLUDED.must_change, failed_count = 0, locked_until = NULL, password_changed_at = $7, updated_at = $7`,
+       must_change = EXCLUDED.must_change, failed_count = 0, locked_until = NULL, guess_debt_until = NULL, throttle_reset_at = $7,
+       password_changed_at = $7, updated_at = $7`,
     [c.userId, c.institutionId, c.algorithm, c.hash, c.legacy, c.mustChange, c.now],
   );
 }
@@ -71,12 +72,24 @@ export async function clearPassword(db: Queryable, userId: string, now: Date): P
   return rows.length === 1;
 }
 
-/** A success resets the count (not a lock still running: that one only admits known addresses). */
+/**
+ * The last login time (an hour's precision is enough). failed_count and locked_until are the lock
+ * of before migration 0007, cleared here and no longer read: the guess budget (throttle.ts) is
+ * not reset by a success, or each of the owner's logins would hand an attacker a fresh burst.
+ */
 export async function recordCredentialSuccess(db: Queryable, userId: string, now: Date): Promise<void> {
   await db.query(
     `UPDATE identity.credential SET failed_count = 0, locked_until = NULL, last_login_at = $2
-     WHERE user_id = $1 AND (locked_until IS NULL OR locked_until <= $2)
+     WHERE user_id = $1
        AND (failed_count <> 0 OR locked_until IS NOT NULL OR last_login_at IS NULL OR last_login_at < $2::timestamptz - interval '1 hour')`,
+    [userId, now],
+  );
+}
+
+/** Lifts every sign-in block on the account (an unlock link): the guess budget and all its pair streaks. */
+export async function liftThrottle(db: Queryable, userId: string, now: Date): Promise<void> {
+  await db.query(
+    'UPDATE identity.credential SET guess_debt_until = NULL, throttle_reset_at = $2, failed_count = 0, locked_until = NULL WHERE user_id = $1',
     [userId, now],
   );
 }

@@ -1,5 +1,6 @@
-// SQL for the login path: identity.login_counter (fixed-window failure counters),
-// identity.known_address, and the one read a login needs.
+// SQL for the login path: identity.login_counter (fixed-window failure counters, and the
+// (account, source) streaks), identity.known_address, the account's guess budget, and the one
+// read a login needs. The rules: src/domain/identity/throttle.ts.
 import type { Queryable, Row } from '../database.js';
 import { institutionSettings, type InstitutionSettings } from '../../model/institution.js';
 import type { CredentialRow } from './identity-credentials.js';
@@ -7,24 +8,41 @@ import { ANY_IDENTIFIER_TARGET } from './users.js';
 
 export interface LoginState {
   settings: InstitutionSettings;
-  credential: (Pick<CredentialRow, 'algorithm' | 'hash' | 'mustChange' | 'legacy' | 'failedCount' | 'lockedUntil'> & { lastLoginAt: Date | null }) | undefined;
-  /** Last success of this account from this address, if any. */
+  credential:
+    | (Pick<CredentialRow, 'algorithm' | 'hash' | 'mustChange' | 'legacy'> & {
+        lastLoginAt: Date | null;
+        guessDebtUntil: Date | null;
+        /** Counters of this account older than this no longer count (an unlock, a new password). */
+        throttleResetAt: Date | null;
+      })
+    | undefined;
+  /** Last success of this account from this source, if any. */
   knownAt: Date | null;
-  /** Failures of this account from this address in the pair counter's current window. */
+  /** The (account, source) streak since the last lift: its length and its delay or lock. */
   pairFailures: number;
-  pairWindowStart: Date | null;
+  pairRefuseUntil: Date | null;
 }
 
 export interface LoginCandidate {
   /** The user the identifier names, if any: just what deciding a login needs. */
   user: { id: string; status: string; accountType: string } | undefined;
   state: LoginState;
-  /** Failures from this address (all accounts) in the address window. */
+  /** Failures from this address (all accounts) in the address window (0 for an API key source). */
   addressFailures: number;
 }
 
+/** What the login query needs to know about the source (throttle.ts: sourceName, pairKeyAround, addressKey). */
+export interface SourceQuery {
+  name: string;
+  pairKey: { before: string; after: string };
+  addressKey: string | null;
+  since: Date;
+}
+
 const STATE_COLUMNS = `i.settings, c.user_id IS NOT NULL AS has_credential, c.algorithm, c.hash, c.must_change, c.legacy,
-  c.failed_count, c.locked_until, c.last_login_at`;
+  c.last_login_at, c.guess_debt_until, c.throttle_reset_at`;
+/** A pair streak counts only if it ran after the account's last lift. */
+const PAIR_LIVE = `lc.window_start > coalesce(c.throttle_reset_at, '-infinity'::timestamptz)`;
 
 function toState(r: Row): LoginState {
   return {
@@ -35,46 +53,44 @@ function toState(r: Row): LoginState {
           hash: r.hash as string | null,
           mustChange: r.must_change as boolean,
           legacy: r.legacy as boolean,
-          failedCount: r.failed_count as number,
-          lockedUntil: r.locked_until as Date | null,
           lastLoginAt: r.last_login_at as Date | null,
+          guessDebtUntil: r.guess_debt_until as Date | null,
+          throttleResetAt: r.throttle_reset_at as Date | null,
         }
       : undefined,
     knownAt: (r.known_at as Date | null) ?? null,
     pairFailures: (r.pair_failures as number | null) ?? 0,
-    pairWindowStart: (r.pair_window_start as Date | null) ?? null,
+    pairRefuseUntil: (r.pair_refuse_until as Date | null) ?? null,
   };
 }
 
 /**
  * Everything a login by identifier needs, in one round trip: the user any of whose identifiers
- * matches (the same lookup as findUserByIdentifier), its credential, the institution's settings
- * and, with a client address, the address and (account, address) counters. A login is an argon2
- * verify plus as little else as possible. Keys: `addressKey` whole; the pair key is
- * `pairKey.before` + user id + `pairKey.after`.
+ * matches (the same lookup as findUserByIdentifier), its credential with the guess budget, the
+ * institution's settings and, with a source, whether the account knows it, the (account, source)
+ * streak and the address counter. A login is an argon2 verify plus as little else as possible.
  */
 export async function findLoginCandidate(
   db: Queryable,
   institutionId: string,
   identifier: string,
-  address: { bucket: string; addressKey: string; pairKey: { before: string; after: string }; since: Date } | null,
+  source: SourceQuery | null,
 ): Promise<LoginCandidate | undefined> {
   const from = `FROM institution i
     LEFT JOIN app_user u ON u.id = (${ANY_IDENTIFIER_TARGET} LIMIT 1)
     LEFT JOIN identity.credential c ON c.user_id = u.id`;
   const user = 'u.id AS user_id, u.status, u.account_type';
-  // Without an address (op=auth) the address tables are not asked at all.
-  const r = address
+  const r = source
     ? await db.maybeOne(
         `SELECT ${user}, ${STATE_COLUMNS}, k.last_success_at AS known_at, lc.failures AS pair_failures,
-           lc.window_start AS pair_window_start,
+           lc.refuse_until AS pair_refuse_until,
            (SELECT a.failures FROM identity.login_counter a WHERE a.key = $4 AND a.window_start > $6) AS address_failures
          ${from}
          LEFT JOIN identity.known_address k ON k.user_id = u.id AND k.address = $3
-         LEFT JOIN identity.login_counter lc ON lc.key = $5 || u.id::text || $7
+         LEFT JOIN identity.login_counter lc ON lc.key = $5 || u.id::text || $7 AND ${PAIR_LIVE}
          WHERE i.id = $1`,
-        [institutionId, identifier, address.bucket, address.addressKey, address.pairKey.before, address.since, address.pairKey.after],
-        { name: 'identity-login-candidate-address' },
+        [institutionId, identifier, source.name, source.addressKey, source.pairKey.before, source.since, source.pairKey.after],
+        { name: 'identity-login-candidate-source' },
       )
     : await db.maybeOne(`SELECT ${user}, ${STATE_COLUMNS} ${from} WHERE i.id = $1`, [institutionId, identifier], {
         name: 'identity-login-candidate',
@@ -92,18 +108,18 @@ export async function findLoginState(
   db: Queryable,
   userId: string,
   institutionId: string,
-  address: string | null,
+  source: string | null,
   pairKey: string | null,
 ): Promise<LoginState | undefined> {
-  const r = address
+  const r = source
     ? await db.maybeOne(
-        `SELECT ${STATE_COLUMNS}, k.last_success_at AS known_at, lc.failures AS pair_failures, lc.window_start AS pair_window_start
+        `SELECT ${STATE_COLUMNS}, k.last_success_at AS known_at, lc.failures AS pair_failures, lc.refuse_until AS pair_refuse_until
          FROM institution i
          LEFT JOIN identity.credential c ON c.user_id = $1
          LEFT JOIN identity.known_address k ON k.user_id = $1 AND k.address = $3
-         LEFT JOIN identity.login_counter lc ON lc.key = $4
+         LEFT JOIN identity.login_counter lc ON lc.key = $4 AND ${PAIR_LIVE}
          WHERE i.id = $2`,
-        [userId, institutionId, address, pairKey],
+        [userId, institutionId, source, pairKey],
       )
     : await db.maybeOne(`SELECT ${STATE_COLUMNS} FROM institution i LEFT JOIN identity.credential c ON c.user_id = $1 WHERE i.id = $2`, [
         userId,
@@ -137,48 +153,66 @@ export async function bumpCounter(db: Queryable, key: string, now: Date, windowS
 }
 
 /**
- * Everything one failed login writes, in one statement and so one round trip and one commit: the
- * account's failure (the lock, when this is the max-th, is written before anyone is answered), and
- * the counters. The same statement runs for every failure, with nulls for what does not apply, so
- * an unknown user costs what a wrong password costs (a timing difference would tell which user
- * names exist): the name counter, bumped for every failure, is the write an unknown user makes.
- * The account's `max`-th failure locks it for lockSeconds and starts the count again; failures
- * while locked do not count, so an attacker cannot extend a lock by hammering it.
+ * Everything one failed login writes, in one statement and so one round trip and one commit. The
+ * same statement runs for every failure, with nulls for what does not apply, so an unknown user
+ * costs what a wrong password costs (a timing difference would tell which user names exist): the
+ * name counter, bumped for every failure, is the write an unknown user makes. A failure that was
+ * refused before any verify (throttle.ts: admits) passes no account and no pair: a refusal is not
+ * a guess, and hammering a refused source does not extend its refusal.
+ *   - account: the guess budget's debt moves one interval on (from now at the earliest);
+ *   - pair: the (account, source) streak; one more failure, or a new streak when the last failure
+ *     is a lock period old or older than the account's last lift; refused until now + the delay
+ *     its length gives (throttle.ts), the lock period at the maximum, more past it.
  */
 export async function recordLoginFailure(
   db: Queryable,
   f: {
     now: Date;
-    /** The account's credential to count against (null: unknown user, no password, not allowed). */
-    credential: { userId: string; max: number; lockSeconds: number } | null;
+    /** The account's credential to charge (null: unknown user, no password, not allowed, refused). */
+    account: { userId: string; intervalSeconds: number } | null;
     name: { key: string; windowSeconds: number };
     address: { key: string; windowSeconds: number } | null;
-    pair: { key: string; windowSeconds: number } | null;
+    pair: { key: string; max: number; free: number; lockSeconds: number; maxRefusalSeconds: number; resetAt: Date | null } | null;
   },
 ): Promise<void> {
+  const streak = `CASE WHEN lc.window_start <= $1::timestamptz - make_interval(secs => $9::float8)
+      OR lc.window_start <= coalesce($12::timestamptz, '-infinity'::timestamptz) THEN 1 ELSE lc.failures + 1 END`;
+  const delay = (n: string) => `make_interval(secs => CASE
+      WHEN ${n} >= $10::int THEN least($9::float8 * (${n} - $10::int + 1), $13::float8)
+      WHEN ${n} > $11::int THEN least(power(2, ${n} - $11::int - 1), $9::float8)
+      ELSE 0 END)`;
   await db.query(
-    `WITH credential AS (
+    `WITH account AS (
        UPDATE identity.credential SET
-         failed_count = CASE WHEN failed_count + 1 >= $3 THEN 0 ELSE failed_count + 1 END,
-         locked_until = CASE WHEN failed_count + 1 >= $3 THEN $1::timestamptz + make_interval(secs => $4::float8) ELSE NULL END,
+         guess_debt_until = greatest(coalesce(guess_debt_until, $1::timestamptz), $1::timestamptz) + make_interval(secs => $3::float8),
          last_failed_at = $1
-       WHERE user_id = $2::uuid AND (locked_until IS NULL OR locked_until <= $1)
+       WHERE user_id = $2::uuid
        RETURNING 1),
-     name AS (${bumpSql('$5', '$1', '$6')}),
-     address AS (${bumpSql('$7', '$1', '$8')}),
-     pair AS (${bumpSql('$9', '$1', '$10')})
+     name AS (${bumpSql('$4', '$1', '$5')}),
+     address AS (${bumpSql('$6', '$1', '$7')}),
+     pair AS (
+       INSERT INTO identity.login_counter AS lc (key, window_start, failures, refuse_until)
+       SELECT $8::text, $1::timestamptz, 1, $1::timestamptz + ${delay('1')} WHERE $8::text IS NOT NULL
+       ON CONFLICT (key) DO UPDATE SET
+         failures = ${streak},
+         window_start = $1::timestamptz,
+         refuse_until = $1::timestamptz + ${delay(`(${streak})`)}
+       RETURNING failures)
      SELECT 1 AS done`,
     [
       f.now,
-      f.credential?.userId ?? null,
-      f.credential?.max ?? 0,
-      f.credential?.lockSeconds ?? 0,
+      f.account?.userId ?? null,
+      f.account?.intervalSeconds ?? 0,
       f.name.key,
       f.name.windowSeconds,
       f.address?.key ?? null,
       f.address?.windowSeconds ?? 0,
       f.pair?.key ?? null,
-      f.pair?.windowSeconds ?? 0,
+      f.pair?.lockSeconds ?? 0,
+      f.pair?.max ?? 0,
+      f.pair?.free ?? 0,
+      f.pair?.resetAt ?? null,
+      f.pair?.maxRefusalSeconds ?? 0,
     ],
     { name: 'identity-login-failure' },
   );
@@ -196,8 +230,8 @@ export async function rememberAddress(db: Queryable, userId: string, address: st
   );
 }
 
-/** Housekeeping: counters whose window ended long ago, addresses not seen for long. */
+/** Housekeeping: counters whose window (and refusal) ended long ago, addresses not seen for long. */
 export async function pruneLoginRecords(db: Queryable, countersBefore: Date, addressesBefore: Date): Promise<void> {
-  await db.query('DELETE FROM identity.login_counter WHERE window_start < $1', [countersBefore]);
+  await db.query('DELETE FROM identity.login_counter WHERE window_start < $1 AND (refuse_until IS NULL OR refuse_until < $1)', [countersBefore]);
   await db.query('DELETE FROM identity.known_address WHERE last_success_at < $1', [addressesBefore]);
 }

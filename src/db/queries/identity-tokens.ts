@@ -1,7 +1,8 @@
 // SQL for identity.token: one-time links, looked up by the SHA-256 of the token.
 import type { Queryable, Row } from '../database.js';
 
-export type TokenKind = 'reset' | 'set_password' | 'email_login';
+/** 'unlock' (migration 0007): lifts every sign-in block on the account, once (identity/throttle.ts). */
+export type TokenKind = 'reset' | 'set_password' | 'email_login' | 'unlock';
 
 export interface TokenRow {
   id: string;

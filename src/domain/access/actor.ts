@@ -11,7 +11,15 @@ export interface StaffRole {
 
 export type Actor =
   /** An institution's API key: read-only, or read-write on everything of its institution, as in Alma. */
-  | { kind: 'apiKey'; id: string; institutionId: string; readOnly: boolean; label: string }
+  | {
+      kind: 'apiKey';
+      id: string;
+      institutionId: string;
+      readOnly: boolean;
+      label: string;
+      /** op=auth may name the end user's address (X-Carrel-Client-Address): see identity/throttle.ts. */
+      trustsClientAddress?: boolean;
+    }
   /** A signed-in staff user: what they may do follows their active roles. */
   | { kind: 'staff'; userId: string; institutionId: string; primaryId: string; roles: StaffRole[]; sessionId: string }
   /** Carrel itself: the CLI, jobs, the demo seed. */

@@ -16,6 +16,7 @@ import {
   listApiKeys,
   revokeApiKey,
   revokeApiKeysByLabel,
+  setApiKeyTrustsClientAddress,
   touchApiKey,
   type ApiKeyListing,
 } from '../../db/queries/api-keys.js';
@@ -44,7 +45,15 @@ export function createApiKeyService(db: Db, { cacheMs = 5_000 }: ApiKeyServiceOp
   };
 
   return {
-    async create(institutionId: string, opts: { readOnly: boolean; label?: string | undefined }): Promise<{ id: string; key: string }> {
+    /**
+     * trustClientAddress: op=auth with this key may name the end user's address, which then
+     * throttles per end user instead of per key (identity/throttle.ts). Only for an application
+     * that takes it from its own connection, never from what its clients send.
+     */
+    async create(
+      institutionId: string,
+      opts: { readOnly: boolean; label?: string | undefined; trustClientAddress?: boolean },
+    ): Promise<{ id: string; key: string }> {
       const prefix = randomBytes(6).toString('hex');
       const secret = randomBytes(32).toString('base64url');
       const id = await insertApiKey(db, {
@@ -53,6 +62,7 @@ export function createApiKeyService(db: Db, { cacheMs = 5_000 }: ApiKeyServiceOp
         secretHash: sha256(secret),
         readOnly: opts.readOnly,
         label: opts.label ?? null,
+        trustsClientAddress: opts.trustClientAddress === true,
       });
       return { id, key: `carrel_${prefix}_${secret}` };
     },
@@ -77,6 +87,7 @@ export function createApiKeyService(db: Db, { cacheMs = 5_000 }: ApiKeyServiceOp
         institutionId: row.institution_id,
         readOnly: row.read_only,
         label: row.label ?? `api key ${row.prefix}`,
+        trustsClientAddress: row.trusts_client_address,
       };
       if (verified.size > 10_000) verified.clear();
       if (seen === generation) verified.set(cacheKey, { actor, keyId: row.id, until: Date.now() + cacheMs });
@@ -102,6 +113,15 @@ export function createApiKeyService(db: Db, { cacheMs = 5_000 }: ApiKeyServiceOp
       const revoked = (await revokeApiKey(db, key.id)).length === 1;
       forget(key.id);
       return { key, revoked };
+    },
+
+    /** Marks one of the institution's keys trusted (or not) to name the end user's address. */
+    async setTrustsClientAddress(institutionId: string, prefixOrId: string, trusts: boolean): Promise<ApiKeyListing> {
+      const key = await findApiKeyListing(db, institutionId, prefixOrId);
+      if (!key) throw new AppError('NOT_FOUND', { entity: 'API key', id: prefixOrId });
+      await setApiKeyTrustsClientAddress(db, key.id, trusts);
+      forget(key.id);
+      return { ...key, trustsClientAddress: trusts };
     },
 
     async revokeLabelled(institutionId: string, label: string): Promise<number> {

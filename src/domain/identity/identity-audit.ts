@@ -15,6 +15,7 @@ export type IdentityAction =
   | 'credential.link_sent'
   | 'credential.password_reset'
   | 'credential.password_changed'
+  | 'credential.unlocked'
   | 'user.account_type'
   | 'session.revoked'
   | 'session.policy'

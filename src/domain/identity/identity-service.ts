@@ -15,6 +15,7 @@ import { createLinks } from './links.js';
 import { createLogin } from './login.js';
 import { createPasswordHasher, type Argon2Params, type PasswordHasher } from './password-hasher.js';
 import { createStaffActions } from './staff-actions.js';
+import { sourceOf } from './throttle.js';
 
 export interface IdentityOptions {
   argon2: Argon2Params;
@@ -57,6 +58,7 @@ export function createIdentityService({ db, mail, clock, options, hasher: given 
       reset: options.resetLinkMinutes * 60_000,
       set_password: options.setPasswordLinkHours * 3_600_000,
       email_login: options.emailLoginLinkMinutes * 60_000,
+      unlock: options.resetLinkMinutes * 60_000,
     },
   });
   const accountTypes = createAccountTypes({ db, clock, credentials, links });
@@ -75,11 +77,19 @@ export function createIdentityService({ db, mail, clock, options, hasher: given 
     verifyLogin: login.verifyLogin,
     /**
      * Alma's op=auth: an application with an API key (read-only will do) asks whether the password
-     * is right. There is no end-user address, so only the per-account lock applies.
+     * is right. It is throttled per end-user address when the key is trusted to give one
+     * (clientAddress, from X-Carrel-Client-Address), else per key (throttle.ts).
      */
-    async checkPassword(actor: Actor, institutionId: string, identifier: string, password: unknown): Promise<'ok' | 'must_change'> {
+    async checkPassword(
+      actor: Actor,
+      institutionId: string,
+      identifier: string,
+      password: unknown,
+      clientAddress: string | null = null,
+    ): Promise<'ok' | 'must_change'> {
       authorize(actor, 'users:read', institutionId);
-      const outcome = await login.checkPassword(institutionId, identifier, password);
+      const key = actor.kind === 'apiKey' ? { id: actor.id, trustsClientAddress: actor.trustsClientAddress === true } : undefined;
+      const outcome = await login.checkPassword(institutionId, identifier, password, sourceOf(clientAddress, key));
       if (outcome === 'failed') throw new AppError('AUTHENTICATION_FAILED');
       return outcome;
     },
@@ -87,6 +97,7 @@ export function createIdentityService({ db, mail, clock, options, hasher: given 
 
     requestPasswordReset: links.requestPasswordReset,
     resetPasswordWithToken: links.resetPasswordWithToken,
+    unlockWithToken: links.unlockWithToken,
     consumeToken: links.consumeToken,
     /** A raw token (shown once) for a link of this kind; used inside the caller's transaction. */
     createToken: links.createToken,

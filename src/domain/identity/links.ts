@@ -1,10 +1,13 @@
 // One-time links: forgot-password (1 hour), set-password sent by staff (24 hours), e-mail login
-// (for the login pages). The raw token exists once, in the mail; the database keeps its SHA-256.
-// A newer link of the same kind replaces the older one, and a new password ends them all.
+// (for the login pages), and unlock (1 hour, sent with every forgot-password mail: it lifts the
+// sign-in throttling of throttle.ts without a new password). The raw token exists once, in the
+// mail; the database keeps its SHA-256. A newer link of the same kind replaces the older one, and
+// a new password ends them all.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db, Queryable } from '../../db/database.js';
 import { findInstitutionById } from '../../db/queries/institutions.js';
-import { bumpCounter } from '../../db/queries/identity-login.js';
+import { liftThrottle } from '../../db/queries/identity-credentials.js';
+import { bumpCounter, rememberAddress } from '../../db/queries/identity-login.js';
 import { findLiveToken, insertToken, invalidateTokens, markTokenUsed, type TokenKind } from '../../db/queries/identity-tokens.js';
 import { findUserById, findUserByIdentifier } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
@@ -67,9 +70,12 @@ export function createLinks({ db, clock, mail, credentials, publicUrl, ttlMs }: 
     const to = emailOf(user);
     if (!to) throw new AppError('NO_EMAIL_ADDRESS', { id: user.primaryId });
     const { token, expiresAt } = await createToken(tx, kind, user);
-    const link = `${publicUrl.replace(/\/+$/, '')}/auth/${encodeURIComponent(institution.code)}/set-password?token=${token}`;
+    const pages = `${publicUrl.replace(/\/+$/, '')}/auth/${encodeURIComponent(institution.code)}`;
+    const link = `${pages}/set-password?token=${token}`;
+    // Whoever asks for a reset may simply be throttled (an attacker guessing): the same mail lets them back in.
+    const unlockLink = kind === 'reset' ? `${pages}/unlock?token=${(await createToken(tx, 'unlock', user)).token}` : undefined;
     const greetingName = fullName(user) || user.primaryId;
-    const content = passwordLinkMail({ kind, institutionName: institution.name, greetingName, link, expiresAt }, clock());
+    const content = passwordLinkMail({ kind, institutionName: institution.name, greetingName, link, expiresAt, ...(unlockLink ? { unlockLink } : {}) }, clock());
     const outboxId = await mail.enqueue(tx, institution.id, { to, ...content });
     return { to, expiresAt, outboxId };
   }
@@ -114,6 +120,26 @@ export function createLinks({ db, clock, mail, credentials, publicUrl, ttlMs }: 
       await db.transaction(async (tx) => {
         const sent = await sendPasswordLink(tx, 'reset', user, institution);
         await auditIdentity(tx, { kind: 'self' }, 'credential.link_sent', user, { kind: 'reset', expiresAt: sent.expiresAt, outboxId: sent.outboxId });
+      });
+    },
+
+    /**
+     * The unlock page's action: lifts the account's guess budget and every (account, source)
+     * streak (throttle.ts), once, and makes the address it is used from familiar to the account.
+     */
+    async unlockWithToken(institutionId: string, token: unknown, clientAddress: string | null): Promise<User> {
+      if (typeof token !== 'string' || !TOKEN_SHAPE.test(token)) throw new AppError('LINK_INVALID');
+      return db.transaction(async (tx) => {
+        const now = clock();
+        const row = await findLiveToken(tx, sha256(token), now);
+        if (!row || row.kind !== 'unlock' || row.institutionId !== institutionId) throw new AppError('LINK_INVALID');
+        const user = await findUserById(tx, row.userId);
+        if (!user || !(await markTokenUsed(tx, row.id, now))) throw new AppError('LINK_INVALID');
+        await liftThrottle(tx, user.id, now);
+        const bucket = addressBucket(clientAddress);
+        if (bucket) await rememberAddress(tx, user.id, bucket, now);
+        await auditIdentity(tx, { kind: 'self' }, 'credential.unlocked', user, { address: bucket });
+        return user;
       });
     },
 

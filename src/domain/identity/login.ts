@@ -1,7 +1,8 @@
 // Password login: any of the user's identifiers plus the password (Alma's Identity Service rule).
 // Used by op=auth and by the login pages. Every failure looks the same to the caller, with the
-// same work done (one argon2 verify), whether the user is unknown, has no password, is locked, or
-// typed the wrong password. Throttling and its trade-off: throttle.ts.
+// same work done (one argon2 verify), whether the user is unknown, has no password, is throttled,
+// or typed the wrong password. Throttling, and why no anonymous party can lock the owner out:
+// throttle.ts.
 import type { Db } from '../../db/database.js';
 import { recordCredentialSuccess, replaceHash } from '../../db/queries/identity-credentials.js';
 import {
@@ -26,13 +27,17 @@ import { normalizePassword, passwordPolicyViolation } from './password-policy.js
 import {
   addressBucket,
   addressKey,
-  isLocked,
+  admits,
   KNOWN_ADDRESS_DAYS,
   KNOWN_ADDRESS_REFRESH_MS,
-  knownAddressAdmits,
+  MAX_PAIR_REFUSAL_SECONDS,
   nameKey,
   pairKey,
   pairKeyAround,
+  sourceName,
+  sourceOf,
+  throttleRule,
+  type Source,
 } from './throttle.js';
 
 export type LoginResult =
@@ -78,17 +83,29 @@ export function createLogin({ db, hasher, clock, credentials, addressMaxFailures
 
   /**
    * One statement whatever the failure (see recordLoginFailure): an unknown user, a user without
-   * a password and a wrong password make the same round trip and the same kind of write.
+   * a password, a refused attempt and a wrong password make the same round trip and the same kind
+   * of write. Only a wrong password that was verified (`guessed`) is charged to the account.
    */
-  async function recordFailure(found: LoginCandidate | undefined, name: string, bucket: string | null, now: Date) {
-    const { loginMaxFailures, loginLockMinutes } = found?.state.settings ?? DEFAULT_INSTITUTION_SETTINGS;
-    const user = found?.state.credential?.hash ? found.user : undefined;
+  async function recordFailure(found: LoginCandidate | undefined, name: string, source: Source | null, guessed: boolean, now: Date) {
+    const rule = throttleRule(found?.state.settings ?? DEFAULT_INSTITUTION_SETTINGS);
+    const user = guessed ? found?.user : undefined;
     await recordLoginFailure(db, {
       now,
-      credential: user ? { userId: user.id, max: loginMaxFailures, lockSeconds: loginLockMinutes * 60 } : null,
-      name: { key: name, windowSeconds: loginLockMinutes * 60 },
-      address: bucket ? { key: addressKey(bucket), windowSeconds: addressWindowMinutes * 60 } : null,
-      pair: user && bucket ? { key: pairKey(user.id, bucket), windowSeconds: loginLockMinutes * 60 } : null,
+      account: user ? { userId: user.id, intervalSeconds: rule.accountIntervalSeconds } : null,
+      name: { key: name, windowSeconds: rule.lockSeconds },
+      address: source?.kind === 'address' ? { key: addressKey(source.bucket), windowSeconds: addressWindowMinutes * 60 } : null,
+      // Not a guess (unknown user, refused attempt): a decoy streak under the name, so that every
+      // failure from a source writes the same rows as a counted one.
+      pair: source
+        ? {
+            key: user ? pairKey(user.id, sourceName(source)) : `${name}:${sourceName(source)}`,
+            max: rule.pairMax,
+            free: rule.pairFree,
+            lockSeconds: rule.lockSeconds,
+            maxRefusalSeconds: MAX_PAIR_REFUSAL_SECONDS,
+            resetAt: (user && found?.state.credential?.throttleResetAt) || null,
+          }
+        : null,
     });
     if (now.getTime() - lastPrune > 600_000) {
       lastPrune = now.getTime();
@@ -96,17 +113,17 @@ export function createLogin({ db, hasher, clock, credentials, addressMaxFailures
     }
   }
 
-  async function recordSuccess(found: LoginCandidate, bucket: string | null, password: string, legacy: boolean, needsRehash: boolean, now: Date) {
+  async function recordSuccess(found: LoginCandidate, source: Source | null, password: string, legacy: boolean, needsRehash: boolean, now: Date) {
     const userId = found.user!.id;
     const { state } = found;
     const cred = state.credential!;
-    // Most logins change nothing here: skip the round trip unless a count, a lock or a stale
-    // last-login time needs writing.
+    // Most logins change nothing here: skip the round trip unless a stale last-login time needs writing.
     const stale = !cred.lastLoginAt || cred.lastLoginAt.getTime() < now.getTime() - 3_600_000;
-    if (cred.failedCount !== 0 || cred.lockedUntil || stale) await recordCredentialSuccess(db, userId, now);
-    if (bucket) {
-      if (!state.knownAt || state.knownAt.getTime() < now.getTime() - KNOWN_ADDRESS_REFRESH_MS) await rememberAddress(db, userId, bucket, now);
-      if (state.pairFailures > 0) await clearCounter(db, pairKey(userId, bucket));
+    if (stale) await recordCredentialSuccess(db, userId, now);
+    if (source) {
+      // The source becomes familiar: the account's budget no longer refuses it (throttle.ts).
+      if (!state.knownAt || state.knownAt.getTime() < now.getTime() - KNOWN_ADDRESS_REFRESH_MS) await rememberAddress(db, userId, sourceName(source), now);
+      if (state.pairFailures > 0) await clearCounter(db, pairKey(userId, sourceName(source)));
     }
     let mustChange = cred.mustChange;
     if (needsRehash) {
@@ -121,7 +138,7 @@ export function createLogin({ db, hasher, clock, credentials, addressMaxFailures
   }
 
   /** One attempt against what the database said about it, with every check and counter. */
-  async function attempt(found: LoginCandidate | undefined, name: string, raw: unknown, bucket: string | null, now: Date): Promise<CheckOutcome> {
+  async function attempt(found: LoginCandidate | undefined, name: string, raw: unknown, source: Source | null, now: Date): Promise<CheckOutcome> {
     const password = normalizePassword(raw);
     const user = found?.user;
     let candidate: { hash: string; legacy: boolean } | undefined;
@@ -130,52 +147,56 @@ export function createLogin({ db, hasher, clock, credentials, addressMaxFailures
       const cred = state.credential;
       const allowed = user.accountType === 'INTERNAL' || state.settings.externalPasswordFallback;
       if (allowed && cred?.hash) {
-        const blocked = isLocked(cred.lockedUntil, now) || found.addressFailures >= addressMaxFailures;
-        if (!blocked || knownAddressAdmits(state, now, state.settings.loginMaxFailures, state.settings.loginLockMinutes)) {
-          candidate = { hash: cred.hash, legacy: cred.legacy };
-        }
+        const throttle = {
+          knownAt: source ? state.knownAt : null,
+          pairRefuseUntil: state.pairRefuseUntil,
+          guessDebtUntil: cred.guessDebtUntil,
+          addressFailures: found.addressFailures,
+        };
+        if (admits(throttle, throttleRule(state.settings), now, addressMaxFailures)) candidate = { hash: cred.hash, legacy: cred.legacy };
       }
     }
     if (!candidate || password === undefined) {
       await hasher.verifyDummy(password ?? 'x');
-      await recordFailure(found, name, bucket, now);
+      await recordFailure(found, name, source, false, now);
       return 'failed';
     }
     const { ok, needsRehash } = await verifyStored(candidate, password, raw as string);
     if (!ok) {
-      await recordFailure(found, name, bucket, now);
+      await recordFailure(found, name, source, true, now);
       return 'failed';
     }
-    return (await recordSuccess(found!, bucket, password, candidate.legacy, needsRehash, now)) ? 'must_change' : 'ok';
+    return (await recordSuccess(found!, source, password, candidate.legacy, needsRehash, now)) ? 'must_change' : 'ok';
   }
 
   /** The login of whoever `identifier` names in the institution; the user's id on success. */
-  async function byIdentifier(institutionId: string, identifier: unknown, password: unknown, clientAddress: string | null) {
+  async function byIdentifier(institutionId: string, identifier: unknown, password: unknown, source: Source | null) {
     const now = clock();
-    const bucket = addressBucket(clientAddress);
     const id = typeof identifier === 'string' ? identifier.trim() : '';
-    const address = bucket
-      ? { bucket, addressKey: addressKey(bucket), pairKey: pairKeyAround(bucket), since: new Date(now.getTime() - addressWindowMinutes * 60_000) }
+    const query = source
+      ? {
+          name: sourceName(source),
+          pairKey: pairKeyAround(sourceName(source)),
+          addressKey: source.kind === 'address' ? addressKey(source.bucket) : null,
+          since: new Date(now.getTime() - addressWindowMinutes * 60_000),
+        }
       : null;
-    const found = id && id.length <= 255 ? await findLoginCandidate(db, institutionId, id, address) : undefined;
-    return { outcome: await attempt(found, nameKey(institutionId, id), password, bucket, now), userId: found?.user?.id };
+    const found = id && id.length <= 255 ? await findLoginCandidate(db, institutionId, id, query) : undefined;
+    return { outcome: await attempt(found, nameKey(institutionId, id), password, source, now), userId: found?.user?.id };
   }
 
   return {
-    /**
-     * Any identifier of the user in this institution, and the password. clientAddress is the end
-     * user's address when known (login pages); null for op=auth, whose caller is an application.
-     */
+    /** Any identifier of the user in this institution, and the password; clientAddress is the browser's. */
     async verifyLogin(institutionId: string, identifier: string, password: unknown, clientAddress: string | null): Promise<LoginResult> {
-      const { outcome, userId } = await byIdentifier(institutionId, identifier, password, clientAddress);
+      const { outcome, userId } = await byIdentifier(institutionId, identifier, password, sourceOf(clientAddress));
       if (outcome === 'failed') return FAILED;
       const user = await findUserById(db, userId!);
       return user ? { outcome, user } : FAILED;
     },
 
-    /** The same check without loading the user record: op=auth needs only the answer. */
-    async checkPassword(institutionId: string, identifier: string, password: unknown): Promise<CheckOutcome> {
-      return (await byIdentifier(institutionId, identifier, password, null)).outcome;
+    /** The same check without loading the user record (op=auth), from a source throttle.ts: sourceOf gave. */
+    async checkPassword(institutionId: string, identifier: string, password: unknown, source: Source | null): Promise<CheckOutcome> {
+      return (await byIdentifier(institutionId, identifier, password, source)).outcome;
     },
 
     /**
@@ -190,15 +211,16 @@ export function createLogin({ db, hasher, clock, credentials, addressMaxFailures
     ): Promise<void> {
       const now = clock();
       const user = await findUserById(db, userId);
+      const source = sourceOf(opts.clientAddress);
       const bucket = addressBucket(opts.clientAddress);
       let found: LoginCandidate | undefined;
       if (user) {
-        const state = await findLoginState(db, user.id, user.institutionId, bucket, bucket && pairKey(user.id, bucket));
+        const state = await findLoginState(db, user.id, user.institutionId, source && sourceName(source), source && pairKey(user.id, sourceName(source)));
         const since = new Date(now.getTime() - addressWindowMinutes * 60_000);
         const addressFailures = bucket ? await countFailures(db, addressKey(bucket), since) : 0;
         if (state) found = { user: { id: user.id, status: user.status, accountType: user.accountType }, state, addressFailures };
       }
-      const outcome = user ? await attempt(found, nameKey(user.institutionId, user.id), current, bucket, now) : 'failed';
+      const outcome = user ? await attempt(found, nameKey(user.institutionId, user.id), current, source, now) : 'failed';
       if (!user || outcome === 'failed') throw new AppError('AUTHENTICATION_FAILED');
       await db.transaction(async (tx) => {
         const fresh = (await findUserById(tx, user.id, true))!;

@@ -16,6 +16,8 @@ export interface PasswordLinkMail {
   greetingName: string;
   link: string;
   expiresAt: Date;
+  /** With a reset: a link that lifts a sign-in block without changing the password (identity/throttle.ts). */
+  unlockLink?: string;
 }
 
 function validity(expiresAt: Date, now: Date): string {
@@ -32,13 +34,17 @@ export function passwordLinkMail(m: PasswordLinkMail, now: Date): MailContent {
   const action = reset ? 'Choose a new password here:' : 'Set your password here:';
   const valid = `The link works once, for ${validity(m.expiresAt, now)}. A newer link, or a new password, makes it stop working.`;
   const ignore = reset ? 'If you did not ask for this, ignore this mail: your password stays as it is.' : '';
-  const text = [`Hello ${m.greetingName},`, '', intro, action, '', m.link, '', valid, ignore, '', `${m.institutionName}`]
+  const unlock = m.unlockLink
+    ? 'You still know your password but cannot sign in (someone may have tried to guess it)? This link lets you sign in again, from where you open it, and keeps your password:'
+    : '';
+  const unlockLines = m.unlockLink ? ['', unlock, '', m.unlockLink] : [];
+  const text = [`Hello ${m.greetingName},`, '', intro, action, '', m.link, ...unlockLines, '', valid, ignore, '', `${m.institutionName}`]
     .filter((line, i, all) => line !== '' || all[i - 1] !== '')
     .join('\n');
   const html = `<!doctype html><html><body style="font-family:sans-serif">
 <p>Hello ${esc(m.greetingName)},</p>
 <p>${esc(intro)}</p>
-<p>${esc(action)}<br><a href="${esc(m.link)}">${esc(m.link)}</a></p>
+<p>${esc(action)}<br><a href="${esc(m.link)}">${esc(m.link)}</a></p>${m.unlockLink ? `\n<p>${esc(unlock)}<br><a href="${esc(m.unlockLink)}">${esc(m.unlockLink)}</a></p>` : ''}
 <p>${esc(valid)}</p>${ignore ? `\n<p>${esc(ignore)}</p>` : ''}
 <p>${esc(m.institutionName)}</p>
 </body></html>`;

@@ -110,7 +110,7 @@ ${csrfField(reply)}${newPasswordFields(true)}
       const s = await signedIn(req);
       if (s && s.user.institutionId === i.id) return reply.redirect(`${base(i)}/${s.mustChange ? 'change-password' : 'account'}`, 303);
       const q = req.query as Form;
-      const notice = q.done === 'reset' ? 'Your password is set. Sign in with it now.' : q.done === 'logout' ? 'You are signed out.' : undefined;
+      const notice = { reset: 'Your password is set. Sign in with it now.', logout: 'You are signed out.', unlock: 'You can sign in again now.' }[q.done ?? ''];
       // ?auth=local always shows the local form: the way in when the campus sign-in is down.
       if (q.auth !== 'local') {
         const { methods, localPasswords } = await signIn.choices(i);
@@ -137,7 +137,7 @@ ${local ? html`<h2>Or with a library password</h2>${loginForm(reply, i, { return
       });
       if (result.kind === 'failed') {
         // One answer for an unknown user, a wrong password and a locked account.
-        return show(reply, i, 'Sign in', loginForm(reply, i, { error: 'The user name or password is not right, or the account is locked for a while.', identifier: req.body.identifier, returnTo: req.body.return }), 401);
+        return show(reply, i, 'Sign in', loginForm(reply, i, { error: 'The user name or password is not right, or signing in is paused for a while. If you cannot get in, "Forgot your password?" mails you a link that lets you in.', identifier: req.body.identifier, returnTo: req.body.return }), 401);
       }
       if (result.kind === 'refused_in_use') {
         return show(reply, i, 'Sign in', loginForm(reply, i, { error: 'This account is already signed in somewhere else. Sign out there first.' }), 409);
@@ -192,7 +192,7 @@ ${local ? html`<h2>Or with a library password</h2>${loginForm(reply, i, { return
 
     server.get<{ Params: Params }>('/:institution/forgot-password', { schema: { hide: true } }, async (req, reply) => {
       const i = await institutionOf(req);
-      return show(reply, i, 'Forgot your password?', html`<p>Enter your user name or library card number. If the account has an e-mail address, we send a link to set a new password. The link works for one hour.</p>
+      return show(reply, i, 'Forgot your password?', html`<p>Enter your user name or library card number. If the account has an e-mail address, we send a link to set a new password, and one to sign in again with the password you have if signing in is blocked. The links work for one hour.</p>
 <form method="post" action="${base(i)}/forgot-password">
 ${csrfField(reply)}
 <label for="identifier">User name or library card number</label>
@@ -213,6 +213,29 @@ ${csrfField(reply)}
     server.get<{ Params: Params; Querystring: Form }>('/:institution/set-password', { schema: { hide: true } }, async (req, reply) => {
       const i = await institutionOf(req);
       return show(reply, i, 'Set your password', setForm(reply, i, req.query.token ?? ''));
+    });
+
+    // The unlock link (mailed with every reset link): a button, not the GET, does it, so a mail
+    // scanner that follows links does not spend it.
+    server.get<{ Params: Params; Querystring: Form }>('/:institution/unlock', { schema: { hide: true } }, async (req, reply) => {
+      const i = await institutionOf(req);
+      return show(reply, i, 'Sign in again', html`<p>This lifts the block on signing in to your account, from this device, without changing your password.</p>
+<form method="post" action="${base(i)}/unlock">
+${csrfField(reply)}<input type="hidden" name="token" value="${req.query.token ?? ''}">
+<button type="submit">Let me sign in again</button>
+</form>`);
+    });
+
+    server.post<{ Params: Params; Body: Form }>('/:institution/unlock', { schema: { hide: true }, preHandler: server.csrfProtection }, async (req, reply) => {
+      const i = await institutionOf(req);
+      try {
+        await identity.unlockWithToken(i.id, req.body.token ?? '', req.ip);
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'LINK_INVALID')) throw err;
+        return show(reply, i, 'Sign in again', html`${message('error', 'This link has expired or was already used. Ask for a new one.')}
+<p class="links"><a href="${base(i)}/forgot-password">Send a new link</a></p>`, 400);
+      }
+      return reply.redirect(`${base(i)}/login?done=unlock`, 303);
     });
 
     function setForm(reply: FastifyReply, i: Institution, token: string, error?: string) {

@@ -10,6 +10,8 @@ import { apiKeyAuth, institutionOf } from '../alma/api-key-auth.js';
 
 /** Sent with the 204 when the password is right but its owner must choose a new one first. */
 export const CHANGE_REQUIRED_HEADER = 'x-carrel-password-change-required';
+/** The end user's address, from an application whose key is trusted to name it (`carrel apikey create --trust-client-address`). */
+export const CLIENT_ADDRESS_HEADER = 'x-carrel-client-address';
 
 const OPERATION_DOC = `\`op=auth\` (the default): is this the user's password? Any of the user's identifiers works as
 {user_id}. The password goes in the header \`Exl-User-Pw\` (URL-encoded, \`+\` is a space) or in the \`password\`
@@ -18,7 +20,9 @@ for an unknown user, a user without a password, an EXTERNAL user, an inactive us
 Allowed with read-only keys. When the password is right but the user must change it first (set by staff with
 force-change, or an imported password that fails today's policy), the answer is still **204**, with the header
 \`X-Carrel-Password-Change-Required: true\`: the calling application should send the user to
-\`/auth/{institution}/login\` to choose a new one. \`op=refresh\` answers 401859 (not supported).`;
+\`/auth/{institution}/login\` to choose a new one. Failures are throttled per end user's address when the key is
+trusted to send it in \`X-Carrel-Client-Address\` (ignored otherwise), else per key; no caller can lock a user out
+of other sources. \`op=refresh\` answers 401859 (not supported).`;
 
 /** Exl-User-Pw is URL-encoded by its senders (Java's URLEncoder among them: '+' is a space). */
 function headerPassword(raw: string | string[] | undefined): string | undefined {
@@ -63,7 +67,10 @@ export function almaUserOperationRoutes(app: App): FastifyPluginAsyncTypebox {
         if (op === 'refresh') throw new AppError('ACTION_NOT_SUPPORTED', { action: 'op=refresh' });
         if (op !== 'auth') throw new AppError('INVALID_PARAMETER', { reason: `op must be auth or refresh, not ${op.slice(0, 40)}` });
         const password = headerPassword(req.headers['exl-user-pw']) ?? req.query.password ?? '';
-        const outcome = await identity.checkPassword(req.actor!, institutionOf(req), req.params.user_id, password);
+        // Heeded only for a key trusted to set it (the domain decides); anyone may send it.
+        const endUser = req.headers[CLIENT_ADDRESS_HEADER];
+        const clientAddress = typeof endUser === 'string' ? endUser : null;
+        const outcome = await identity.checkPassword(req.actor!, institutionOf(req), req.params.user_id, password, clientAddress);
         if (outcome === 'must_change') reply.header(CHANGE_REQUIRED_HEADER, 'true');
         return reply.status(204).send(null);
       },
