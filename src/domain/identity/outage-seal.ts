@@ -60,9 +60,15 @@ export function unseal(privateKey: KeyObject, sealed: Buffer): string | undefine
 const CLASSES = ['abcdefghijkmnpqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', '!#%+-=?@'];
 const ALL = CLASSES.join('');
 
-/** 20 characters, each class present (any institution policy's classes), no look-alikes (0/O, 1/l/I). */
+const LETTERS = CLASSES.slice(0, 3).join('');
+
+/**
+ * 20 characters, each class present (any institution policy's classes), no look-alikes (0/O, 1/l/I).
+ * The first is a letter or digit: a cell starting with = + - @ would be written with a guarding
+ * quote in the CSV (csvText), and the password read off it would be wrong.
+ */
 export function temporaryPassword(): string {
-  const chars = Array.from({ length: 16 }, () => ALL[randomInt(ALL.length)]!);
+  const chars = Array.from({ length: 15 }, () => ALL[randomInt(ALL.length)]!);
   for (const set of CLASSES) chars.splice(randomInt(chars.length + 1), 0, set[randomInt(set.length)]!);
-  return chars.join('');
+  return LETTERS[randomInt(LETTERS.length)]! + chars.join('');
 }
