@@ -1,0 +1,154 @@
+// The OIDC login method against a real oidc-provider: discovery, code + PKCE, state, nonce, the
+// claim as subject; and the attacks (wrong state, replayed code, bad nonce, a token from another
+// issuer, the IdP's own error, the IdP down). The module is called as the seam calls it.
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { after, before, describe, it } from 'node:test';
+import oidcMethod, { clearDiscoveryCache, type OidcSettings } from '../src/domain/sign-in/methods/oidc.js';
+import { isRefusal, type RedirectMethod, type Verified } from '../src/domain/sign-in/method.js';
+import { AppError } from '../src/errors.js';
+import { methodContext } from './helpers/method-context.js';
+import { queryOf, startImpostorIssuer, startOp, walkToCallback, type TestOp } from './helpers/oidc-provider.js';
+
+const m = oidcMethod as unknown as RedirectMethod<any>;
+const CALLBACK = 'http://carrel.test/auth/UNIV/login/campus/callback';
+const CLIENT = { client_id: 'carrel', client_secret: randomBytes(16).toString('hex'), redirect_uris: [CALLBACK] };
+
+describe('OIDC login method (oidc-provider)', { timeout: 60_000 }, () => {
+  let op: TestOp;
+  let settings: OidcSettings;
+  const ctx = (extra: Partial<OidcSettings> = {}, memory?: Set<string>) =>
+    methodContext('oidc', { ...settings, ...extra }, { code: 'campus', ...(memory ? { memory } : {}) });
+
+  before(async () => {
+    op = await startOp([CLIENT]);
+    op.accounts.set('alice-sub', { email: 'alice@univ.example.edu', given_name: 'Alice', family_name: 'Liddell' });
+    op.nextAccount = 'alice-sub';
+    settings = { issuer: op.issuer, client_id: CLIENT.client_id, client_secret: CLIENT.client_secret };
+  });
+  after(async () => op.close());
+
+  /** Start, walk through the OP, return what the callback would receive. */
+  async function roundTrip(c: ReturnType<typeof ctx>, tamper?: (u: URL) => void) {
+    const flowId = randomBytes(16).toString('base64url');
+    const started = await m.start(c, flowId);
+    const url = new URL(started.redirect);
+    tamper?.(url);
+    const back = await walkToCallback(url.href, c.urls.callback);
+    return { flow: started.flow, query: queryOf(back), flowId };
+  }
+
+  it('signs in: code + PKCE + nonce, the sub claim is the subject; names and e-mail for JIT', async () => {
+    const c = ctx();
+    c.method.jit = { recordType: 'PUBLIC', userGroup: null };
+    const flowId = 'flow-' + randomBytes(8).toString('hex');
+    const started = await m.start(c, flowId);
+    const url = new URL(started.redirect);
+    assert.equal(url.origin, op.issuer);
+    assert.equal(url.searchParams.get('state'), flowId);
+    assert.equal(url.searchParams.get('code_challenge_method'), 'S256');
+    assert.equal(url.searchParams.get('redirect_uri'), CALLBACK);
+    assert.ok(url.searchParams.get('nonce'));
+    // The verifier never leaves the server.
+    assert.ok(!started.redirect.includes(started.flow.verifier!));
+    const back = await walkToCallback(started.redirect, CALLBACK);
+    const r = await m.finish(c, { query: queryOf(back), body: {} }, started.flow);
+    assert.ok(!isRefusal(r), JSON.stringify(r));
+    const v = r as Verified;
+    assert.equal(v.subject, 'alice-sub');
+    assert.equal(v.email, 'alice@univ.example.edu');
+    assert.equal(v.firstName, 'Alice');
+  });
+
+  it('matches another claim (email) read from userinfo when the ID token does not carry it', async () => {
+    const c = ctx({ claim: 'email' });
+    const { flow, query } = await roundTrip(c);
+    const r = await m.finish(c, { query, body: {} }, flow);
+    assert.ok(!isRefusal(r), JSON.stringify(r));
+    assert.equal((r as Verified).subject, 'alice@univ.example.edu');
+  });
+
+  it('refuses a wrong state (an answer to another browser\'s flow)', async () => {
+    const c = ctx();
+    const { flow, query } = await roundTrip(c);
+    const r = await m.finish(c, { query: { ...query, state: 'someone-elses-flow' }, body: {} }, flow);
+    assert.deepEqual(isRefusal(r) && r.refused, 'state');
+    // No state at all is refused the same way.
+    const r2 = await m.finish(c, { query: { code: query.code! }, body: {} }, flow);
+    assert.deepEqual(isRefusal(r2) && r2.refused, 'state');
+  });
+
+  it('refuses a replayed code: the single-use memory sees it, and the IdP refuses it too', async () => {
+    const c = ctx();
+    const { flow, query } = await roundTrip(c);
+    const first = await m.finish(c, { query, body: {} }, flow);
+    assert.ok(!isRefusal(first));
+    const again = await m.finish(c, { query, body: {} }, flow);
+    assert.deepEqual(isRefusal(again) && again.refused, 'replay');
+    // Another server without that memory: the OP itself refuses the used code (invalid_grant).
+    const elsewhere = { ...c, firstUse: async () => true };
+    const atIdp = await m.finish(elsewhere, { query, body: {} }, flow);
+    assert.deepEqual(isRefusal(atIdp) && atIdp.refused, 'replay', JSON.stringify(atIdp));
+  });
+
+  it('refuses a bad nonce (an authorization request whose nonce was swapped on the way)', async () => {
+    const c = ctx();
+    const { flow, query } = await roundTrip(c, (u) => u.searchParams.set('nonce', 'attacker-chosen'));
+    const r = await m.finish(c, { query, body: {} }, flow);
+    assert.deepEqual(isRefusal(r) && r.refused, 'nonce', JSON.stringify(r));
+  });
+
+  it('refuses an ID token from another issuer than the one configured', async () => {
+    const impostor = await startImpostorIssuer(op);
+    try {
+      const c = ctx({ issuer: impostor.issuer });
+      const { flow, query } = await roundTrip(c);
+      // The real OP names itself in `iss`: refused as the issuer it is.
+      const r = await m.finish(c, { query, body: {} }, flow);
+      assert.deepEqual(isRefusal(r) && r.refused, 'issuer', JSON.stringify(r));
+      // Without the response's iss parameter, the ID token's own iss claim is checked.
+      const { flow: flow2, query: q2 } = await roundTrip(c);
+      delete q2.iss;
+      const r2 = await m.finish(c, { query: q2, body: {} }, flow2);
+      assert.deepEqual(isRefusal(r2) && r2.refused, 'issuer', JSON.stringify(r2));
+    } finally {
+      await impostor.close();
+    }
+  });
+
+  it('an IdP error parameter (access_denied) is a refusal, not a sign-in', async () => {
+    op.nextAccount = null;
+    try {
+      const c = ctx();
+      const { flow, query } = await roundTrip(c);
+      assert.equal(query.error, 'access_denied');
+      const r = await m.finish(c, { query, body: {} }, flow);
+      assert.deepEqual(isRefusal(r) && r.refused, 'idp_error');
+    } finally {
+      op.nextAccount = 'alice-sub';
+    }
+  });
+
+  it('an unreachable issuer: start throws LOGIN_METHOD_UNAVAILABLE, finish refuses unavailable', async () => {
+    clearDiscoveryCache();
+    const c = ctx({ issuer: 'http://localhost:9' });
+    await assert.rejects(m.start(c, 'f'), (e: unknown) => e instanceof AppError && e.code === 'LOGIN_METHOD_UNAVAILABLE');
+    const r = await m.finish(c, { query: { code: 'x', state: 'f' }, body: {} }, { state: 'f', nonce: 'n', verifier: 'v' });
+    assert.deepEqual(isRefusal(r) && r.refused, 'unavailable');
+  });
+
+  it('keeps the last discovery while the IdP is down for a refresh (cached per method)', async () => {
+    clearDiscoveryCache();
+    const c = ctx();
+    await m.start(c, 'warm');
+    // A second start reads no discovery again: it works even if the OP's metadata were gone.
+    const started = await m.start(c, 'again');
+    assert.ok(started.redirect.startsWith(op.issuer));
+  });
+
+  it('create refuses an http issuer that is not on this machine', () => {
+    assert.throws(() => m.check!({ ...settings, issuer: 'http://idp.example.edu' }), (e: unknown) => e instanceof AppError && e.code === 'LOGIN_METHOD_INVALID');
+    m.check!({ ...settings, issuer: 'https://login.microsoftonline.com/tenant/v2.0' });
+    assert.deepEqual(m.secrets, ['client_secret']);
+  });
+});
