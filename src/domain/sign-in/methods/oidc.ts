@@ -103,8 +103,13 @@ export function refusalOf(err: unknown): Refusal {
         return { refused: 'invalid_response', detail: cause };
       case 'OAUTH_KEY_SELECTION_FAILED':
         return { refused: 'signature', detail: cause };
+      case 'OAUTH_RESPONSE_IS_NOT_CONFORM': {
+        // A 4xx in the provider's own error shape (Facebook's) is a refusal; a 5xx is an outage.
+        const status = (err.cause as { status?: number } | undefined)?.status ?? 500;
+        if (status < 500) return { refused: 'idp_error', detail: `HTTP ${status} from the token endpoint` };
+        return unreachable(err);
+      }
       case 'OAUTH_TIMEOUT':
-      case 'OAUTH_RESPONSE_IS_NOT_CONFORM':
       case 'OAUTH_RESPONSE_IS_NOT_JSON':
         return unreachable(err);
       default:
