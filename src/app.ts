@@ -63,6 +63,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       resetLinkMinutes: config.resetLinkMinutes,
       setPasswordLinkHours: config.setPasswordLinkHours,
       emailLoginLinkMinutes: config.emailLoginLinkMinutes,
+      socialInviteLinkHours: config.socialInviteLinkHours,
       loginAddressMaxFailures: config.loginAddressMaxFailures,
       loginAddressWindowMinutes: config.loginAddressWindowMinutes,
       publicUrl: publicBaseUrl(config),
@@ -85,7 +86,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   if (opts.authenticatesKeys !== false) await apiKeys.listen();
   const services = {
     institutions: createInstitutionService(db, codeTables),
-    users: createUserService({ db, codeTables, credentials: identity.credentialPort }),
+    users: createUserService({ db, codeTables, credentials: identity.credentialPort, invites: identity.socialInvitePort }),
     identity,
     browserSessions: createBrowserSessions(db, identity, clock, {
       idleMinutes: config.sessionIdleMinutes,

@@ -9,7 +9,7 @@ import { authorize, type Actor } from '../access/actor.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
 import type { Institution } from '../../model/institution.js';
 import { parseBriefSearch, type BriefSearchParams } from './brief-search.js';
-import type { CredentialPort } from './credential-port.js';
+import type { CredentialPort, SocialInvitePort } from './credential-port.js';
 import { mergeForReplace } from './merge-user.js';
 import { markManualEdits } from './manual-edits.js';
 import type { User, UserInput } from '../../model/user.js';
@@ -20,6 +20,8 @@ export interface UserServiceDeps {
   db: Db;
   codeTables: CodeTableCache;
   credentials: CredentialPort;
+  /** Absent: social_authentication=true is refused (a Carrel without the identity module's mail). */
+  invites?: SocialInvitePort;
 }
 
 export interface FindOptions {
@@ -32,12 +34,17 @@ export interface WriteOptions extends FindOptions {
   ifMatch?: number | undefined;
 }
 
+export interface CreateOptions {
+  /** Alma's social_authentication: mail the user an invitation to bind a social login (Google, Facebook, X). */
+  socialAuthentication?: boolean;
+}
+
 export interface ReplaceOptions extends WriteOptions {
   /** Protected fields to take from the input even where staff edited them by hand. */
   override?: string[] | undefined;
 }
 
-export function createUserService({ db, codeTables, credentials }: UserServiceDeps) {
+export function createUserService({ db, codeTables, credentials, invites }: UserServiceDeps) {
   async function institutionOf(id: string): Promise<Institution> {
     const institution = await findInstitutionById(db, id);
     if (!institution) throw new AppError('NOT_FOUND', { entity: 'Institution', id });
@@ -105,7 +112,7 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
       return { ...result, users: await findUsersByIds(db, result.rows.map((r) => r.id)) };
     },
 
-    async create(actor: Actor, institutionId: string, input: UserInput): Promise<User> {
+    async create(actor: Actor, institutionId: string, input: UserInput, opts: CreateOptions = {}): Promise<User> {
       authorize(actor, 'users:write', institutionId);
       const institution = await institutionOf(institutionId);
       const tables = await codeTables.forInstitution(institutionId);
@@ -121,6 +128,11 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
         db.transaction(async (tx) => {
           const user = await writeOne(tx, actor, institution, { record, manualEdits: [] });
           await setCredentials(tx, user, input, actor);
+          // In the same transaction: no mail for a user that was not written, no user without its mail.
+          if (opts.socialAuthentication) {
+            assertThat(invites, 'ACTION_NOT_SUPPORTED', { action: 'social_authentication' });
+            await invites.send(tx, user, institution, actor);
+          }
           return user;
         }),
       );
