@@ -16,6 +16,7 @@ import { createJobService } from './domain/jobs/job-service.js';
 import { createJobRegistry } from './domain/jobs/registry.js';
 import { sweepWorkDirs } from './domain/jobs/work-dirs.js';
 import { createSisModule } from './domain/sis/sis-module.js';
+import { createSocialInviteBinder } from './domain/sign-in/social-invite.js';
 import { createJitCreator } from './domain/sign-in/jit.js';
 import { createLoginMethodService } from './domain/sign-in/login-methods.js';
 import { createSignIn } from './domain/sign-in/sign-in.js';
@@ -92,6 +93,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     idleMinutes: config.sessionIdleMinutes,
     absoluteMinutes: config.sessionAbsoluteMinutes,
   });
+  // Alma's social invitation: the link's single use and the social id's binding in one transaction.
+  const socialInvites = createSocialInviteBinder(db, users, { take: identity.takeSocialInvite });
   const services = {
     institutions: createInstitutionService(db, codeTables),
     users,
@@ -105,7 +108,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       publicUrl: publicBaseUrl(config),
       sessions: browserSessions,
       jit: createJitCreator(users, codeTables),
+      invites: socialInvites,
     }),
+    socialInvites,
     mail,
     apiKeys,
     codeTables,

@@ -32,6 +32,7 @@ import { methodModules } from './methods/index.js';
 import { safeReturnTo } from './return-to.js';
 import { methodUrls } from './urls.js';
 import type { JitCreator } from './jit.js';
+import { INVITE_FLOW_KEY, type SocialInviteBinder } from './social-invite.js';
 
 export const FLOW_MINUTES = 10;
 const FLOW_ID_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -48,7 +49,9 @@ export type RefusalKind =
   | 'inactive'
   | 'expired'
   /** The account refuses a second live session. */
-  | 'in_use';
+  | 'in_use'
+  /** A social invitation that is used or expired, or a social account already bound to someone else. */
+  | 'invite_failed';
 
 export type SignInOutcome =
   | { kind: 'ok'; cookie: string; user: User; mustChange: boolean; inUseElsewhere: boolean; returnTo: string | null }
@@ -72,6 +75,8 @@ export interface SignInDeps {
   publicUrl: string;
   sessions: Pick<BrowserSessions, 'establish'>;
   jit: JitCreator;
+  /** Alma's social invitation: binds the verified social id to the invited user (social-invite.ts). */
+  invites?: SocialInviteBinder;
   log?: (msg: string, detail: Record<string, unknown>) => void;
 }
 
@@ -83,7 +88,7 @@ function looksUnreachable(err: unknown): boolean {
     || e?.name === 'TimeoutError' || e?.name === 'AbortError' || /fetch failed/i.test(e?.message ?? '');
 }
 
-export function createSignIn({ db, clock, publicUrl, sessions, jit, log }: SignInDeps) {
+export function createSignIn({ db, clock, publicUrl, sessions, jit, invites, log }: SignInDeps) {
   let lastPrune = 0;
 
   async function prune(now: Date) {
@@ -158,6 +163,11 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, log }: SignI
       created = true;
     }
     if (!user) return refuse(institution, method.code, meta, { refused: 'invalid_response', detail: `no user matches (${method.match})` }, undefined, 'unknown_user');
+    return admit(institution, method, user, meta, returnTo, created);
+  }
+
+  /** A user a method stands for: refused when inactive or expired, else the session. */
+  async function admit(institution: Institution, method: LoginMethod, user: User, meta: SignInMeta, returnTo: string | null, created: boolean): Promise<SignInOutcome> {
     if (user.status !== 'ACTIVE') return refuseUser(institution, method.code, meta, user, 'inactive');
     const today = clock().toISOString().slice(0, 10);
     if (user.expiryDate && user.expiryDate < today) return refuseUser(institution, method.code, meta, user, 'expired');
@@ -177,7 +187,13 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, log }: SignI
     contextOf,
 
     /** The first leg of a redirect method: a flow kept ten minutes, and where to send the browser. */
-    async begin(institution: Institution, code: string, returnTo: unknown, meta: SignInMeta): Promise<Begun | { kind: 'refused'; refusal: RefusalKind }> {
+    async begin(
+      institution: Institution,
+      code: string,
+      returnTo: unknown,
+      meta: SignInMeta,
+      opts: { invite?: string } = {},
+    ): Promise<Begun | { kind: 'refused'; refusal: RefusalKind }> {
       const m = await live(institution, code);
       if (m.module.kind !== 'redirect') throw new AppError('LOGIN_METHOD_NOT_FOUND', { code });
       const flowId = randomBytes(32).toString('base64url');
@@ -195,7 +211,8 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, log }: SignI
         idHash: sha256(flowId),
         institutionId: institution.id,
         methodId: m.method.id,
-        data: started.flow,
+        // A social invitation's token id rides in the flow (never the raw token, never the URL).
+        data: opts.invite ? { ...started.flow, [INVITE_FLOW_KEY]: opts.invite } : started.flow,
         returnTo: safeReturnTo(returnTo, institution.code),
         now,
         expiresAt: new Date(now.getTime() + FLOW_MINUTES * 60_000),
@@ -218,6 +235,14 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, log }: SignI
       const mod = m.module;
       const verified = await guarded(() => mod.finish(contextOf(institution, m), callback, flow.data));
       if (isRefusal(verified)) return refuse(institution, m.method.code, meta, verified);
+      const invite = flow.data[INVITE_FLOW_KEY];
+      if (invite) {
+        const bound = invites ? await invites.bind(institution, m.method, verified, invite) : { refused: 'not_social' as const, detail: 'no invitations here' };
+        if ('refused' in bound) {
+          return refuse(institution, m.method.code, meta, { refused: 'invalid_response', detail: `social invitation: ${bound.refused}: ${bound.detail}` }, undefined, 'invite_failed');
+        }
+        return admit(institution, m.method, bound.user, meta, flow.returnTo, false);
+      }
       return complete(institution, m.method, verified, meta, flow.returnTo);
     },
 

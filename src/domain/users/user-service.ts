@@ -138,6 +138,30 @@ export function createUserService({ db, codeTables, credentials, invites }: User
       );
     },
 
+    /**
+     * Gives the user `claim` picks (in this transaction, e.g. by using a one-time link) the
+     * identifier of this type, replacing one of the same type: Alma's social invitation binding
+     * the patron's Google, Facebook or X id. The one write path's rules apply (the type allowed
+     * for the record type, the value free in the uniqueness scope, the audit event).
+     */
+    async setIdentifier(actor: Actor, institution: Institution, claim: (tx: Queryable) => Promise<User>, idType: string, value: string): Promise<User> {
+      const tables = await codeTables.forInstitution(institution.id);
+      return withUniqueGuard(() =>
+        db.transaction(async (tx) => {
+          const existing = await claim(tx);
+          assertThat(existing.institutionId === institution.id, 'NOT_FOUND', { entity: 'User', id: existing.primaryId });
+          const same = existing.identifiers.find((i) => i.idType === idType);
+          if (same && same.value.toLowerCase() === value.toLowerCase()) return existing;
+          const identifiers = [
+            ...existing.identifiers.filter((i) => i.idType !== idType),
+            { idType, value, note: null, status: 'ACTIVE' as const, segmentType: 'External' as const },
+          ];
+          const record = validateUser({ institution, tables }, { ...existing, identifiers });
+          return writeOne(tx, actor, institution, { existing, record, manualEdits: existing.manualEdits, context: { bound: idType } });
+        }),
+      );
+    },
+
     async replace(actor: Actor, institutionId: string, id: string, input: UserInput, opts: ReplaceOptions = {}): Promise<User> {
       authorize(actor, 'users:write', institutionId);
       const institution = await institutionOf(institutionId);

@@ -4,10 +4,18 @@
 import type { LoginMethodType } from '../../../model/login-method.js';
 import type { MethodModule } from '../method.js';
 import { emailLink } from './email-link.js';
+import facebook from './facebook.js';
+import google from './google.js';
+import oidc from './oidc.js';
+import twitter from './twitter.js';
 
 const MODULES: MethodModule[] = [
   emailLink,
-  // saml, cas, ldap, oidc, google, facebook, twitter: one line each, beside their import above.
+  oidc,
+  google,
+  facebook,
+  twitter,
+  // saml, cas, ldap: one line each, beside their import above.
 ];
 
 /**
