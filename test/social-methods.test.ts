@@ -10,7 +10,11 @@ import twitterMethod from '../src/domain/sign-in/methods/twitter.js';
 import { isRefusal, type RedirectMethod, type Verified } from '../src/domain/sign-in/method.js';
 import { AppError } from '../src/errors.js';
 import type { LoginMethodType } from '../src/model/login-method.js';
+import { createTestContext, type TestContext } from './helpers/app.js';
+import { client, jsonUser } from './helpers/alma.js';
+import { CHEAP_ARGON2 } from './helpers/identity.js';
 import { methodContext } from './helpers/method-context.js';
+import { browser } from './helpers/sign-in.js';
 import { queryOf, startOp, walkToCallback, type TestOp } from './helpers/oidc-provider.js';
 import { startSocialServer, type SocialServer } from './helpers/social-provider.js';
 
@@ -108,4 +112,55 @@ describe('social login methods', { timeout: 60_000 }, () => {
     const r = await (twitterMethod as unknown as RedirectMethod<any>).finish(c, { query: queryOf(back), body: {} }, { ...started.flow, verifier: 'x'.repeat(43) });
     assert.ok(isRefusal(r), JSON.stringify(r));
   });
+});
+
+// Facebook and X through Carrel's pages and database: matched on the stored social id only.
+describe('social sign-in through the login pages', { timeout: 120_000 }, () => {
+  let ctx: TestContext;
+  let inst: { id: string; code: string; key: string };
+  let social: SocialServer;
+  const system = { kind: 'system', label: 'test' } as const;
+  const auth = (path: string) => `/auth/${inst.code}${path}`;
+  const callbackOf = (m: string) => `http://carrel.test${auth(`/login/${m}/callback`)}`;
+
+  before(async () => {
+    ctx = await createTestContext({ config: CHEAP_ARGON2 });
+    inst = await ctx.institution();
+    const res = await client(ctx.server, inst.key).post('/users', jsonUser('pat', {
+      first_name: 'Pat', last_name: 'Reader',
+      user_identifier: [
+        { id_type: { value: 'FACEBOOK_ID' }, value: 'fb-42', segment_type: 'External' },
+        { id_type: { value: 'TWITTER_ID' }, value: '4242', segment_type: 'External' },
+      ],
+    }));
+    assert.equal(res.statusCode, 200, res.body);
+    social = await startSocialServer([callbackOf('fb'), callbackOf('x')]);
+    const lm = ctx.app.services.loginMethods;
+    await lm.create(system, inst.id, { code: 'fb', type: 'facebook', label: 'Facebook', config: { ...social.client, ...social.facebookEndpoints() } });
+    await lm.create(system, inst.id, { code: 'x', type: 'twitter', label: 'X', config: { ...social.client, ...social.twitterEndpoints() } });
+  });
+  after(async () => {
+    await social?.close();
+    await ctx?.close();
+  });
+
+  async function via(method: string) {
+    const b = browser(ctx.server);
+    const start = await b.get(auth(`/login/${method}`));
+    assert.equal(start.statusCode, 303, start.body);
+    const back = await walkToCallback(start.headers.location as string, callbackOf(method));
+    return { b, res: await b.get(`${back.pathname}${back.search}`) };
+  }
+
+  for (const [method, id] of [['fb', 'fb-42'], ['x', '4242']] as const) {
+    it(`${method}: the stored social id signs the user in; another account finds no user`, async () => {
+      social.nextAccount = { id };
+      const { b, res } = await via(method);
+      assert.equal(res.statusCode, 303, res.body);
+      assert.match((await b.get(auth('/account'))).body, /Pat Reader/);
+      // The same numbers as a primary id or another type's value do not count.
+      social.nextAccount = { id: 'pat' };
+      assert.equal((await via(method)).res.statusCode, 403);
+    });
+  }
 });
