@@ -17,6 +17,7 @@ import { createJobRegistry } from './domain/jobs/registry.js';
 import { sweepWorkDirs } from './domain/jobs/work-dirs.js';
 import { createSisModule } from './domain/sis/sis-module.js';
 import { createSocialInviteBinder } from './domain/sign-in/social-invite.js';
+import { createEmailLinkSignIn } from './domain/sign-in/email-link-sign-in.js';
 import { createJitCreator } from './domain/sign-in/jit.js';
 import { createLoginMethodService } from './domain/sign-in/login-methods.js';
 import { createSignIn } from './domain/sign-in/sign-in.js';
@@ -95,6 +96,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
   // Alma's social invitation: the link's single use and the social id's binding in one transaction.
   const socialInvites = createSocialInviteBinder(db, users, { take: identity.takeSocialInvite });
+  const signIn = createSignIn({ db, clock, publicUrl: publicBaseUrl(config), sessions: browserSessions, jit: createJitCreator(users, codeTables), invites: socialInvites });
   const services = {
     institutions: createInstitutionService(db, codeTables),
     users,
@@ -102,15 +104,9 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     browserSessions,
     // Login methods (SAML, CAS, LDAP, OIDC, social, e-mail link) and the sign-in through them.
     loginMethods: createLoginMethodService({ db, codeTables, publicUrl: publicBaseUrl(config) }),
-    signIn: createSignIn({
-      db,
-      clock,
-      publicUrl: publicBaseUrl(config),
-      sessions: browserSessions,
-      jit: createJitCreator(users, codeTables),
-      invites: socialInvites,
-    }),
+    signIn,
     socialInvites,
+    emailLinkSignIn: createEmailLinkSignIn({ db, clock, publicUrl: publicBaseUrl(config), identity, mail, signIn }),
     mail,
     apiKeys,
     codeTables,

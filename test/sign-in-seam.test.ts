@@ -260,3 +260,50 @@ test('open redirects: every return parameter (method start, password method form
   const good = await roundTrip(browser(ctx.server), 'campus', { subject: 'U-1001' }, `?return=${encodeURIComponent(auth('/account?x=1'))}`);
   assert.equal(good.res.headers.location, auth('/account?x=1'));
 });
+
+test('the login page: methods first in their order, the local form after when anyone has a password, ?auth=local always', async () => {
+  const page = await browser(ctx.server).get(auth('/login?return=%2Fauth%2F' + inst.code + '%2Faccount'));
+  assert.equal(page.statusCode, 200);
+  const buttons = [...page.body.matchAll(/<a class="method" href="([^"]+)">([^<]+)<\/a>/g)].map((m) => [m[1], m[2]]);
+  assert.deepEqual(buttons.map((b) => b[0]!.split('?')[0]), [auth('/login/campus'), auth('/login/dir'), auth('/login/jit')]);
+  assert.equal(buttons[0]![1], 'Campus sign-in');
+  assert.match(buttons[0]![0]!, /\?return=%2Fauth%2F/);
+  assert.match(page.body, /Or with a library password/);
+  assert.ok(page.body.indexOf('class="method"') < page.body.indexOf('name="password"'), 'campus sign-in first');
+  const local = await browser(ctx.server).get(auth('/login?auth=local'));
+  assert.doesNotMatch(local.body, /class="method"/);
+  assert.match(local.body, /name="password"/);
+});
+
+test('the login page goes straight to the only method when nobody signs in with a local password; not with password fallback', async () => {
+  const solo = await ctx.institution();
+  await ctx.app.services.loginMethods.create(system, solo.id, { code: 'only', type: 'cas', match: 'primary_id', config: { issuer: 'https://idp.test' } });
+  await ctx.app.services.loginMethods.create(system, solo.id, { code: 'off', type: 'cas', match: 'primary_id', config: { issuer: 'https://idp.test' }, enabled: false });
+  const res = await browser(ctx.server).get(`/auth/${solo.code}/login?return=%2Fx`);
+  assert.equal(res.statusCode, 303);
+  assert.equal(res.headers.location, `/auth/${solo.code}/login/only?return=%2Fx`);
+  const local = await browser(ctx.server).get(`/auth/${solo.code}/login?auth=local`);
+  assert.equal(local.statusCode, 200);
+  assert.match(local.body, /name="password"/);
+  await ctx.app.services.institutions.updateSettings(solo.code, { externalPasswordFallback: true });
+  const fallback = await browser(ctx.server).get(`/auth/${solo.code}/login`);
+  assert.equal(fallback.statusCode, 200);
+  assert.ok(fallback.body.indexOf(`/auth/${solo.code}/login/only`) < fallback.body.indexOf('name="password"'), 'the IdP first, then the local form');
+  assert.doesNotMatch(fallback.body, /login\/off/);
+  // An institution with no methods keeps the local form alone.
+  const none = await ctx.institution();
+  const plain = await browser(ctx.server).get(`/auth/${none.code}/login`);
+  assert.match(plain.body, /name="password"/);
+  assert.doesNotMatch(plain.body, /class="method"/);
+});
+
+test('the local form\'s return field: only this institution\'s pages', async () => {
+  for (const bad of BAD_RETURNS.map((r) => r.replace('INST', inst.code).replace('OTHER', other.code))) {
+    const b = browser(ctx.server);
+    const res = await b.post(auth('/login'), { identifier: 'local_admin', password: 'Local-Admin-2026!', return: bad }, { formUrl: auth('/login?auth=local') });
+    assert.equal(res.headers.location, auth('/account'), bad);
+  }
+  const b = browser(ctx.server);
+  const res = await b.post(auth('/login'), { identifier: 'local_admin', password: 'Local-Admin-2026!', return: '/' }, { formUrl: auth('/login?auth=local') });
+  assert.equal(res.headers.location, '/');
+});

@@ -131,3 +131,9 @@ export async function setConcurrentSessions(
     [userId, institutionId, policy, now],
   );
 }
+
+/** Does anyone in the institution hold a local password (the login page then offers its form)? */
+export async function institutionHasPasswords(db: Queryable, institutionId: string): Promise<boolean> {
+  const r = await db.maybeOne('SELECT 1 AS yes FROM identity.credential WHERE institution_id = $1 AND hash IS NOT NULL LIMIT 1', [institutionId]);
+  return r !== undefined;
+}

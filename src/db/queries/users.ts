@@ -219,3 +219,17 @@ export async function countUsers(db: Queryable, institutionId: string): Promise<
   return (await db.one<{ n: number }>('SELECT count(*)::int AS n FROM app_user WHERE institution_id = $1', [institutionId]))
     .n;
 }
+
+/**
+ * The ids of up to `limit` users of the institution with this e-mail address (case-insensitive,
+ * the whole address): the e-mail-link login's lookup, over the trigram index on email_search.
+ */
+export async function findUserIdsByEmail(db: Queryable, institutionId: string, email: string, limit = 2): Promise<string[]> {
+  // email_search is the lower-cased JSON array of addresses: the quotes bound a whole address.
+  const pattern = `%"${email.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}"%`;
+  const rows = await db.query<{ id: string }>(
+    'SELECT id FROM app_user WHERE institution_id = $1 AND email_search LIKE $2 LIMIT $3',
+    [institutionId, pattern, limit],
+  );
+  return rows.map((r) => r.id);
+}

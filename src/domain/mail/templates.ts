@@ -45,6 +45,31 @@ export function passwordLinkMail(m: PasswordLinkMail, now: Date): MailContent {
   return { subject, text, html };
 }
 
+export interface EmailLoginMail {
+  institutionName: string;
+  greetingName: string;
+  link: string;
+  expiresAt: Date;
+}
+
+/** The e-mail-link login method's mail: a link that signs in once. */
+export function emailLoginMail(m: EmailLoginMail, now: Date): MailContent {
+  const subject = `Your sign-in link · ${m.institutionName}`;
+  const intro = 'Someone (we hope you) asked for a link to sign in to your library account.';
+  const valid = `The link works once, for ${validity(m.expiresAt, now)}. A newer link makes it stop working.`;
+  const ignore = 'If you did not ask for this, ignore this mail: nobody can sign in without the link.';
+  const text = [`Hello ${m.greetingName},`, '', intro, 'Sign in here:', '', m.link, '', valid, ignore, '', m.institutionName].join('\n');
+  const html = `<!doctype html><html><body style="font-family:sans-serif">
+<p>Hello ${esc(m.greetingName)},</p>
+<p>${esc(intro)}</p>
+<p>Sign in here:<br><a href="${esc(m.link)}">${esc(m.link)}</a></p>
+<p>${esc(valid)}</p>
+<p>${esc(ignore)}</p>
+<p>${esc(m.institutionName)}</p>
+</body></html>`;
+  return { subject, text, html };
+}
+
 export interface SocialInviteMail {
   institutionName: string;
   greetingName: string;

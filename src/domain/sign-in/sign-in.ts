@@ -16,7 +16,8 @@
 // kept in the flow.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../../db/database.js';
-import { findLoginMethodByCode } from '../../db/queries/login-methods.js';
+import { institutionHasPasswords } from '../../db/queries/identity-credentials.js';
+import { findLoginMethodByCode, listLoginMethods } from '../../db/queries/login-methods.js';
 import { insertLoginFlow, pruneLoginFlows, takeLoginFlow } from '../../db/queries/login-flows.js';
 import { claimSingleUse, pruneSingleUse } from '../../db/queries/single-use.js';
 import { findUserByIdentifier } from '../../db/queries/users.js';
@@ -166,14 +167,18 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, invites, log
     return admit(institution, method, user, meta, returnTo, created);
   }
 
-  /** A user a method stands for: refused when inactive or expired, else the session. */
-  async function admit(institution: Institution, method: LoginMethod, user: User, meta: SignInMeta, returnTo: string | null, created: boolean): Promise<SignInOutcome> {
+  /** The user a method stands for, if the account may sign in now: establish() and where to go. */
+  async function admit(institution: Institution, method: LoginMethod, user: User, meta: SignInMeta, returnTo: string | null, created = false): Promise<SignInOutcome> {
     if (user.status !== 'ACTIVE') return refuseUser(institution, method.code, meta, user, 'inactive');
-    const today = clock().toISOString().slice(0, 10);
-    if (user.expiryDate && user.expiryDate < today) return refuseUser(institution, method.code, meta, user, 'expired');
+    if (isExpired(user)) return refuseUser(institution, method.code, meta, user, 'expired');
     const result = await sessions.establish(user, { method: method.code, mustChange: false, meta, ...(created ? { extra: { jit: true } } : {}) });
     if (result.kind === 'refused_in_use') return { kind: 'refused', refusal: 'in_use' };
     return { ...result, returnTo: safeReturnTo(returnTo, institution.code) };
+  }
+
+  /** An expiry date in the past (a date without time: the account works through that day). */
+  function isExpired(user: User): boolean {
+    return !!user.expiryDate && user.expiryDate < clock().toISOString().slice(0, 10);
   }
 
   async function refuseUser(institution: Institution, method: string, meta: SignInMeta, user: User, kind: 'inactive' | 'expired'): Promise<SignInOutcome> {
@@ -182,8 +187,25 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, invites, log
   }
 
   return {
+    /**
+     * What the login page offers: the enabled methods with a module and a config that fits, in
+     * order, and whether anyone here has a local password (then the page shows its form too).
+     */
+    async choices(institution: Institution): Promise<{ methods: { code: string; label: string; kind: MethodModule['kind'] }[]; localPasswords: boolean }> {
+      const [all, localPasswords] = await Promise.all([listLoginMethods(db, institution.id), institutionHasPasswords(db, institution.id)]);
+      const methods = all.flatMap((method) => {
+        const module = methodModules.get(method.type);
+        if (!method.enabled || !module || configProblem(module, method.config)) return [];
+        return [{ code: method.code, label: method.label, kind: module.kind }];
+      });
+      return { methods, localPasswords };
+    },
+
     live,
     complete,
+    admit,
+    refuse,
+    isExpired,
     contextOf,
 
     /** The first leg of a redirect method: a flow kept ten minutes, and where to send the browser. */

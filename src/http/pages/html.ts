@@ -42,7 +42,9 @@ input:focus,button:focus,a:focus{outline:3px solid #2563eb;outline-offset:2px}
 button{margin-top:1.5rem;width:100%;padding:.7rem;font-size:1rem;border:0;border-radius:4px;background:#1d4ed8;color:#fff;cursor:pointer}
 .error{background:#fde8e8;border-left:4px solid #b91c1c;padding:.75rem;margin:1rem 0}
 .notice{background:#e8f1fd;border-left:4px solid #1d4ed8;padding:.75rem;margin:1rem 0}
-.links{margin-top:1.25rem;font-size:.95rem}.hint{color:#555;font-size:.9rem}`;
+.links{margin-top:1.25rem;font-size:.95rem}.hint{color:#555;font-size:.9rem}
+a.method{display:block;margin-top:1rem;padding:.7rem;text-align:center;border-radius:4px;background:#1d4ed8;color:#fff;text-decoration:none}
+h2{font-size:1.05rem;margin:1.75rem 0 0;padding-top:1rem;border-top:1px solid #ddd}`;
 
 export function page(o: PageOptions): string {
   return html`<!doctype html>

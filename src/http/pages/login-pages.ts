@@ -8,6 +8,7 @@ import type { App } from '../../app.js';
 import { isDatabaseUnavailable } from '../../db/database.js';
 import type { Institution } from '../../model/institution.js';
 import type { ResolvedSession } from '../../domain/identity/browser-sessions.js';
+import { safeReturnTo } from '../../domain/sign-in/return-to.js';
 import { AppError } from '../../errors.js';
 import { clearSession, readSession, setSession } from '../session-cookie.js';
 import { html, message, page, type Html } from './html.js';
@@ -23,16 +24,16 @@ type Form = Record<string, string | undefined>;
 const PASSWORD_HINT = 'At least 8 characters; not your name or an identifier, and not a commonly used password.';
 
 export function loginPages(app: App): FastifyPluginAsync {
-  const { institutions, browserSessions, identity } = app.services;
+  const { institutions, browserSessions, identity, signIn } = app.services;
 
   async function institutionOf(req: FastifyRequest<{ Params: Params }>): Promise<Institution> {
     return institutions.byCode(req.params.institution);
   }
 
-  function loginForm(reply: FastifyReply, i: Institution, opts: { error?: string; notice?: string; identifier?: string }) {
+  function loginForm(reply: FastifyReply, i: Institution, opts: { error?: string; notice?: string; identifier?: string; returnTo?: string | undefined }) {
     return html`${message('error', opts.error)}${message('notice', opts.notice)}
 <form method="post" action="${base(i)}/login">
-${csrfField(reply)}
+${csrfField(reply)}<input type="hidden" name="return" value="${opts.returnTo ?? ''}">
 <label for="identifier">User name or library card number</label>
 <input type="text" id="identifier" name="identifier" autocomplete="username" required value="${opts.identifier ?? ''}" autofocus>
 <label for="password">Password</label>
@@ -111,7 +112,22 @@ ${csrfField(reply)}${newPasswordFields(true)}
       const s = await signedIn(req);
       if (s && s.user.institutionId === i.id) return reply.redirect(`${base(i)}/${s.mustChange ? 'change-password' : 'account'}`, 303);
       const q = req.query as Form;
-      return show(reply, i, 'Sign in', loginForm(reply, i, { notice: q.done === 'reset' ? 'Your password is set. Sign in with it now.' : q.done === 'logout' ? 'You are signed out.' : undefined }));
+      const notice = q.done === 'reset' ? 'Your password is set. Sign in with it now.' : q.done === 'logout' ? 'You are signed out.' : undefined;
+      // ?auth=local always shows the local form: the way in when the campus sign-in is down.
+      if (q.auth !== 'local') {
+        const { methods, localPasswords } = await signIn.choices(i);
+        const withReturn = (code: string) => `${base(i)}/login/${encodeURIComponent(code)}${q.return ? `?return=${encodeURIComponent(q.return)}` : ''}`;
+        const local = localPasswords || i.settings.externalPasswordFallback;
+        // The only way in, and nobody here signs in with a local password: straight to it.
+        if (methods.length === 1 && !local && !notice) return reply.redirect(withReturn(methods[0]!.code), 303);
+        if (methods.length) {
+          // Campus sign-in first; the local form after it for those who have a password.
+          return show(reply, i, 'Sign in', html`${message('notice', notice)}
+${methods.map((m) => html`<a class="method" href="${withReturn(m.code)}">${m.label}</a>`)}
+${local ? html`<h2>Or with a library password</h2>${loginForm(reply, i, { returnTo: q.return })}` : html`<p class="links"><a href="${base(i)}/login?auth=local">Sign in with a library password</a></p>`}`);
+        }
+      }
+      return show(reply, i, 'Sign in', loginForm(reply, i, { notice, returnTo: q.return }));
     });
 
     server.post<{ Params: Params; Body: Form }>('/:institution/login', { schema: { hide: true }, preHandler: server.csrfProtection }, async (req, reply) => {
@@ -123,14 +139,15 @@ ${csrfField(reply)}${newPasswordFields(true)}
       });
       if (result.kind === 'failed') {
         // One answer for an unknown user, a wrong password and a locked account.
-        return show(reply, i, 'Sign in', loginForm(reply, i, { error: 'The user name or password is not right, or the account is locked for a while.', identifier: req.body.identifier }), 401);
+        return show(reply, i, 'Sign in', loginForm(reply, i, { error: 'The user name or password is not right, or the account is locked for a while.', identifier: req.body.identifier, returnTo: req.body.return }), 401);
       }
       if (result.kind === 'refused_in_use') {
         return show(reply, i, 'Sign in', loginForm(reply, i, { error: 'This account is already signed in somewhere else. Sign out there first.' }), 409);
       }
       setSession(req, reply, result.cookie, i.code);
       const next = result.mustChange ? 'change-password' : 'account';
-      return reply.redirect(`${base(i)}/${next}${result.inUseElsewhere ? '?shared=1' : ''}`, 303);
+      const back = !result.mustChange && !result.inUseElsewhere ? safeReturnTo(req.body.return, i.code) : null;
+      return reply.redirect(back ?? `${base(i)}/${next}${result.inUseElsewhere ? '?shared=1' : ''}`, 303);
     });
 
     server.get<{ Params: Params }>('/:institution/account', { schema: { hide: true } }, async (req, reply) => {

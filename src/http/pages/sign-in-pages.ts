@@ -56,7 +56,7 @@ function fields(v: unknown): Record<string, string> {
 }
 
 export function signInPages(app: App) {
-  const { institutions, signIn } = app.services;
+  const { institutions, signIn, emailLinkSignIn } = app.services;
 
   const meta = (req: FastifyRequest): SignInMeta => ({
     clientAddress: req.ip,
@@ -109,12 +109,39 @@ ${csrfField(reply)}<input type="hidden" name="return" value="${opts.returnTo ?? 
 <p class="links"><a href="${base(i)}/login">Other ways to sign in</a></p>`;
   }
 
+  function linkRequestForm(reply: FastifyReply, i: Institution, code: string, returnTo: string | undefined): Html {
+    return html`<p>Enter your user name, library card number or e-mail address. We send a link to the e-mail address of your library account; it signs you in once.</p>
+<form method="post" action="${base(i)}/login/${encodeURIComponent(code)}">
+${csrfField(reply)}<input type="hidden" name="return" value="${returnTo ?? ''}">
+<label for="identifier">User name, card number or e-mail address</label>
+<input type="text" id="identifier" name="identifier" autocomplete="username" required autofocus>
+<button type="submit">E-mail me a link</button>
+</form>
+<p class="links"><a href="${base(i)}/login">Other ways to sign in</a></p>`;
+  }
+
+  /**
+   * The mailed link opens this page; its button signs in. A GET never uses the link: mail
+   * scanners fetch links before the person clicks, and would use it up.
+   */
+  function linkConfirmForm(reply: FastifyReply, i: Institution, code: string, token: string, returnTo: string | undefined): Html {
+    return html`<form method="post" action="${base(i)}/login/${encodeURIComponent(code)}">
+${csrfField(reply)}<input type="hidden" name="token" value="${token}"><input type="hidden" name="return" value="${returnTo ?? ''}">
+<button type="submit">Sign in</button>
+</form>`;
+  }
+
   /** The callback of a redirect method (GET, or POST for form_post): the flow by its cookie. */
   async function callback(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
     const i = await institutions.byCode(req.params.institution);
     const query = fields(req.query);
     const body = fields(req.body);
     return orNotFound(reply, i, async () => {
+      const m = await signIn.live(i, req.params.method);
+      if (m.module.kind === 'link') {
+        if (req.method !== 'GET') return noSuchMethod(reply, i);
+        return show(reply, i, m.method.label, linkConfirmForm(reply, i, m.method.code, query.token ?? '', query.return));
+      }
       // A POST callback (OIDC form_post) is cross-site: the Lax cookie does not come, state does.
       const flowId = readFlow(req) ?? (req.method === 'POST' ? body.state : undefined);
       return land(req, reply, i, await signIn.finish(i, req.params.method, flowId, { query, body }, meta(req)));
@@ -130,6 +157,7 @@ ${csrfField(reply)}<input type="hidden" name="return" value="${opts.returnTo ?? 
         if (m.module.kind === 'password') {
           return show(reply, i, m.method.label, passwordForm(reply, i, m.method.code, 'Sign in', { returnTo }));
         }
+        if (m.module.kind === 'link') return show(reply, i, m.method.label, linkRequestForm(reply, i, m.method.code, returnTo));
         if (m.module.kind !== 'redirect') return noSuchMethod(reply, i);
         const begun = await signIn.begin(i, m.method.code, returnTo, meta(req));
         if ('kind' in begun) return refusal(reply, i, begun.refusal);
@@ -146,6 +174,13 @@ ${csrfField(reply)}<input type="hidden" name="return" value="${opts.returnTo ?? 
         const body = fields(req.body);
         return orNotFound(reply, i, async () => {
           const m = await signIn.live(i, req.params.method);
+          if (m.module.kind === 'link') {
+            if (body.token !== undefined) return land(req, reply, i, await emailLinkSignIn.finish(i, m.method.code, body.token, body.return, meta(req)));
+            await emailLinkSignIn.request(i, m.method.code, body.identifier, body.return, meta(req));
+            // The same words whether or not the account exists.
+            return show(reply, i, 'Check your e-mail', html`${message('notice', 'If that names a library account with an e-mail address, a sign-in link is on its way. It works once, for a short while.')}
+<p class="links"><a href="${base(i)}/login">Back to sign in</a></p>`);
+          }
           if (m.module.kind !== 'password') return noSuchMethod(reply, i);
           const outcome = await signIn.verifyPassword(i, m.method.code, body.username, body.password, body.return, meta(req));
           if (outcome.kind === 'refused' && outcome.refusal === 'failed') {
