@@ -163,7 +163,8 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, invites, log
       user = made.user;
       created = true;
     }
-    if (!user) return refuse(institution, method.code, meta, { refused: 'invalid_response', detail: `no user matches (${method.match})` }, undefined, 'unknown_user');
+    // The subject goes to the audit log (campus IT needs it to fix a mapping), never to the page.
+    if (!user) return refuse(institution, method.code, meta, { refused: 'invalid_response', detail: `no user has ${method.match} ${subject.slice(0, 100)}` }, undefined, 'unknown_user');
     return admit(institution, method, user, meta, returnTo, created);
   }
 
