@@ -54,6 +54,8 @@ export async function configurationOf(methodId: string, s: OidcSettings, now: nu
   const hit = discoveries.get(key);
   if (hit && now - hit.at < DISCOVERY_FRESH_MS) return hit.config;
   const fresh: Cached = { at: now, config: discover(s) };
+  // One entry per method: an edited method's old settings go.
+  for (const k of discoveries.keys()) if (k !== key && k.startsWith(`${methodId}|`)) discoveries.delete(k);
   discoveries.set(key, fresh);
   try {
     return await fresh.config;
