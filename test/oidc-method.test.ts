@@ -141,13 +141,19 @@ describe('OIDC login method (oidc-provider)', { timeout: 60_000 }, () => {
     assert.deepEqual(isRefusal(r) && r.refused, 'unavailable');
   });
 
-  it('keeps the last discovery while the IdP is down for a refresh (cached per method)', async () => {
-    clearDiscoveryCache();
-    const c = ctx();
-    await m.start(c, 'warm');
-    // A second start reads no discovery again: it works even if the OP's metadata were gone.
-    const started = await m.start(c, 'again');
-    assert.ok(started.redirect.startsWith(op.issuer));
+  it('discovery is cached per method, re-read after an hour, and the old one kept while the OP is down (up to a day)', async () => {
+    const op2 = await startOp([CLIENT]);
+    const c = methodContext('oidc', { ...settings, issuer: op2.issuer }, { code: 'campus' });
+    const t0 = Date.now();
+    const at = (ms: number) => ({ ...c, clock: () => new Date(t0 + ms) });
+    await m.start(at(0), 'warm');
+    await op2.close();
+    // Within the hour: no discovery is read at all.
+    assert.ok((await m.start(at(30 * 60_000), 'cached')).redirect.startsWith(op2.issuer));
+    // After the hour the refresh fails: the last discovery is still used.
+    assert.ok((await m.start(at(2 * 3_600_000), 'stale')).redirect.startsWith(op2.issuer));
+    // After a day without the OP: the page offers local login.
+    await assert.rejects(m.start(at(25 * 3_600_000), 'gone'), (e: unknown) => e instanceof AppError && e.code === 'LOGIN_METHOD_UNAVAILABLE');
   });
 
   it('create refuses an http issuer that is not on this machine', () => {
