@@ -18,6 +18,7 @@ import { createJobService } from './domain/jobs/job-service.js';
 import { createJobRegistry } from './domain/jobs/registry.js';
 import { sweepWorkDirs } from './domain/jobs/work-dirs.js';
 import { createSisModule } from './domain/sis/sis-module.js';
+import { createSocialInviteBinder } from './domain/sign-in/social-invite.js';
 import { createEmailLinkSignIn } from './domain/sign-in/email-link-sign-in.js';
 import { createJitCreator } from './domain/sign-in/jit.js';
 import { createLoginMethodService } from './domain/sign-in/login-methods.js';
@@ -69,6 +70,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       resetLinkMinutes: config.resetLinkMinutes,
       setPasswordLinkHours: config.setPasswordLinkHours,
       emailLoginLinkMinutes: config.emailLoginLinkMinutes,
+      socialInviteLinkHours: config.socialInviteLinkHours,
       loginAddressMaxFailures: config.loginAddressMaxFailures,
       loginAddressWindowMinutes: config.loginAddressWindowMinutes,
       publicUrl: publicBaseUrl(config),
@@ -92,12 +94,14 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   jobKinds.register(...outage.jobKinds);
   const apiKeys = createApiKeyService(db, { cacheMs: config.apiKeyCacheMs });
   if (opts.authenticatesKeys !== false) await apiKeys.listen();
-  const users = createUserService({ db, codeTables, credentials: identity.credentialPort });
+  const users = createUserService({ db, codeTables, credentials: identity.credentialPort, invites: identity.socialInvitePort });
   const browserSessions = createBrowserSessions(db, identity, clock, {
     idleMinutes: config.sessionIdleMinutes,
     absoluteMinutes: config.sessionAbsoluteMinutes,
   });
-  const signIn = createSignIn({ db, clock, publicUrl: publicBaseUrl(config), sessions: browserSessions, jit: createJitCreator(users, codeTables) });
+  // Alma's social invitation: the link's single use and the social id's binding in one transaction.
+  const socialInvites = createSocialInviteBinder(db, users, { take: identity.takeSocialInvite });
+  const signIn = createSignIn({ db, clock, publicUrl: publicBaseUrl(config), sessions: browserSessions, jit: createJitCreator(users, codeTables), invites: socialInvites });
   const services = {
     institutions: createInstitutionService(db, codeTables),
     users,
@@ -106,6 +110,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     // Login methods (SAML, CAS, LDAP, OIDC, social, e-mail link) and the sign-in through them.
     loginMethods: createLoginMethodService({ db, codeTables, publicUrl: publicBaseUrl(config) }),
     signIn,
+    socialInvites,
     emailLinkSignIn: createEmailLinkSignIn({ db, clock, publicUrl: publicBaseUrl(config), identity, mail, signIn }),
     signInEvents: createSignInEvents(db),
     outage,

@@ -35,6 +35,8 @@ export interface Config {
   resetLinkMinutes: number;
   setPasswordLinkHours: number;
   emailLoginLinkMinutes: number;
+  /** How long Alma's social-login invitation (POST /users?social_authentication=true) stays usable. */
+  socialInviteLinkHours: number;
   /** Failed logins from one client address (across accounts) before it is refused for the window. */
   loginAddressMaxFailures: number;
   loginAddressWindowMinutes: number;
@@ -111,6 +113,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     resetLinkMinutes: int('resetLinkMinutes', pick('resetLinkMinutes', 'CARREL_RESET_LINK_MINUTES') ?? 60, 1, 10_080),
     setPasswordLinkHours: int('setPasswordLinkHours', pick('setPasswordLinkHours', 'CARREL_SET_PASSWORD_LINK_HOURS') ?? 24, 1, 720),
     emailLoginLinkMinutes: int('emailLoginLinkMinutes', pick('emailLoginLinkMinutes', 'CARREL_EMAIL_LOGIN_LINK_MINUTES') ?? 15, 1, 1440),
+    socialInviteLinkHours: int('socialInviteLinkHours', pick('socialInviteLinkHours', 'CARREL_SOCIAL_INVITE_LINK_HOURS') ?? 168, 1, 720),
     loginAddressMaxFailures: int('loginAddressMaxFailures', pick('loginAddressMaxFailures', 'CARREL_LOGIN_ADDRESS_MAX_FAILURES') ?? 100, 1, 1_000_000),
     loginAddressWindowMinutes: int('loginAddressWindowMinutes', pick('loginAddressWindowMinutes', 'CARREL_LOGIN_ADDRESS_WINDOW_MINUTES') ?? 15, 1, 1440),
     smtpUrl: (pick('smtpUrl', 'CARREL_SMTP_URL') as string | undefined) || undefined,

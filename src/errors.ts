@@ -147,6 +147,8 @@ export const ERRORS = {
     status: 400,
     message: 'Skipped: {id} already exists (an import profile only creates users).',
   },
+  // The counterpart of a login method (IdP, directory) cannot be reached: the page offers local login.
+  LOGIN_METHOD_UNAVAILABLE: { alma: 'CARREL_LOGIN_METHOD_UNAVAILABLE', status: 503, message: 'The sign-in service cannot be reached: {reason}' },
   JOB_NOT_CANCELLABLE: { alma: 'CARREL_CONFLICT', status: 409, message: 'Job {id} has already ended ({status}).' },
   JOB_RESULT_MISSING: { alma: 'CARREL_NOT_FOUND', status: 404, message: 'Job {id} has no result file ({status}).' },
   // The SSO-outage jobs (domain/identity/outage*.ts).

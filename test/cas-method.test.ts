@@ -58,7 +58,7 @@ describe('CAS method', { timeout: 60_000 }, () => {
     const s = await start(ctx, 'flow-123');
     const u = new URL(s.redirect);
     assert.equal(`${u.origin}${u.pathname}`, `${server.url}/login`);
-    assert.equal(u.searchParams.get('service'), 'http://carrel.test/auth/UNI/login/cas/callback?state=flow-123');
+    assert.equal(u.searchParams.get('service'), 'http://carrel.test/auth/UNIV/login/cas/callback?state=flow-123');
     assert.deepEqual(s.flow, { service: u.searchParams.get('service') });
     assert.equal(new URL((await start(ctxOf({ renew: true }), 'f')).redirect).searchParams.get('renew'), 'true');
   });

@@ -1,8 +1,11 @@
 // SQL for identity.token: one-time links, looked up by the SHA-256 of the token.
 import type { Queryable, Row } from '../database.js';
 
-/** 'unlock' (migration 0007): lifts every sign-in block on the account, once (identity/throttle.ts). */
-export type TokenKind = 'reset' | 'set_password' | 'email_login' | 'unlock';
+/**
+ * 'unlock' (migration 0007): lifts every sign-in block on the account, once (identity/throttle.ts).
+ * 'social_invite' (migration 0011): Alma's invitation to bind a social account on first use.
+ */
+export type TokenKind = 'reset' | 'set_password' | 'email_login' | 'unlock' | 'social_invite';
 
 export interface TokenRow {
   id: string;
@@ -46,4 +49,13 @@ export async function findLiveToken(db: Queryable, tokenHash: Buffer, now: Date)
 export async function markTokenUsed(db: Queryable, id: string, now: Date): Promise<boolean> {
   const rows = await db.query('UPDATE identity.token SET used_at = $2 WHERE id = $1 AND used_at IS NULL RETURNING id', [id, now]);
   return rows.length === 1;
+}
+
+/** The unused, unexpired token with this id, locked until the transaction ends (a link kept in a sign-in flow). */
+export async function findLiveTokenById(db: Queryable, id: string, now: Date): Promise<TokenRow | undefined> {
+  return db.maybeOne<TokenRow & Row>(
+    `SELECT id, kind, user_id AS "userId", institution_id AS "institutionId", expires_at AS "expiresAt"
+     FROM identity.token WHERE id = $1 AND used_at IS NULL AND expires_at > $2 FOR UPDATE`,
+    [id, now],
+  );
 }

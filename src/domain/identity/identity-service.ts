@@ -14,6 +14,7 @@ import { createCredentials } from './credentials.js';
 import { createLinks } from './links.js';
 import { createLogin } from './login.js';
 import { createPasswordHasher, type Argon2Params, type PasswordHasher } from './password-hasher.js';
+import { createSocialInvites } from './social-invites.js';
 import { createStaffActions } from './staff-actions.js';
 import { sourceOf } from './throttle.js';
 
@@ -22,6 +23,8 @@ export interface IdentityOptions {
   resetLinkMinutes: number;
   setPasswordLinkHours: number;
   emailLoginLinkMinutes: number;
+  /** Default 168 (a week). */
+  socialInviteLinkHours?: number;
   loginAddressMaxFailures: number;
   loginAddressWindowMinutes: number;
   /** Base of the links in mails. */
@@ -59,11 +62,13 @@ export function createIdentityService({ db, mail, clock, options, hasher: given 
       set_password: options.setPasswordLinkHours * 3_600_000,
       email_login: options.emailLoginLinkMinutes * 60_000,
       unlock: options.resetLinkMinutes * 60_000,
+      social_invite: (options.socialInviteLinkHours ?? 168) * 3_600_000,
     },
   });
   const accountTypes = createAccountTypes({ db, clock, credentials, links });
   const staff = createStaffActions({ db, clock, hasher, credentials, links });
   const breakGlass = createBreakGlass({ db, mail, clock });
+  const socialInvites = createSocialInvites({ db, clock, mail, links, publicUrl: options.publicUrl });
 
   return {
     /** Stops the hashing threads this service started (a hasher given by a test is its own). */
@@ -73,6 +78,12 @@ export function createIdentityService({ db, mail, clock, options, hasher: given 
 
     /** For the user service: passwords on POST/PUT, removal on DELETE and INTERNAL -> EXTERNAL. */
     credentialPort: credentials.port,
+
+    /** For the user service: Alma's social-login invitation mail on POST /users?social_authentication=true. */
+    socialInvitePort: { send: socialInvites.send },
+    /** The invitation page and the binding after the provider verified (src/domain/sign-in/social-invite.ts). */
+    peekSocialInvite: socialInvites.peek,
+    takeSocialInvite: socialInvites.take,
 
     verifyLogin: login.verifyLogin,
     /**

@@ -75,3 +75,27 @@ export function emailLoginMail(m: EmailLoginMail, now: Date): MailContent {
 </body></html>`;
   return { subject, text, html };
 }
+
+export interface SocialInviteMail {
+  institutionName: string;
+  greetingName: string;
+  link: string;
+  expiresAt: Date;
+}
+
+/** Alma's social-login invitation: the patron signs in once with a social account to bind it. */
+export function socialInviteMail(m: SocialInviteMail, now: Date): MailContent {
+  const subject = `Sign in to your library account with Google, Facebook or X · ${m.institutionName}`;
+  const intro = 'Your library account is ready. You can sign in to it with an account you already have (Google, Facebook or X).';
+  const action = 'Open this link and choose the account to use; from then on it signs you in:';
+  const valid = `The link works once, for ${validity(m.expiresAt, now)}.`;
+  const text = [`Hello ${m.greetingName},`, '', intro, action, '', m.link, '', valid, '', m.institutionName].join('\n');
+  const html = `<!doctype html><html><body style="font-family:sans-serif">
+<p>Hello ${esc(m.greetingName)},</p>
+<p>${esc(intro)}</p>
+<p>${esc(action)}<br><a href="${esc(m.link)}">${esc(m.link)}</a></p>
+<p>${esc(valid)}</p>
+<p>${esc(m.institutionName)}</p>
+</body></html>`;
+  return { subject, text, html };
+}

@@ -174,11 +174,15 @@ export function createLoginMethodService({ db, codeTables, publicUrl }: { db: Db
     if (typeof enabled !== 'boolean') throw invalid('enabled must be true or false');
     const position = input.position === undefined ? (base?.position ?? 0) : Number(input.position);
     if (!Number.isInteger(position) || Math.abs(position) > 10_000) throw invalid('position must be a whole number');
+    // A type fixed to one identifier type (social: GOOGLE_ID …) takes that match or none given.
+    const matchInput = mod.match && input.match === undefined && !base ? mod.match : input.match;
+    const match = matchInput === undefined && base ? base.match : matchOf(matchInput, tables);
+    if (mod.match && match !== mod.match) throw invalid(`a ${type} method matches ${mod.match} only`);
     return {
       code,
       type: type as LoginMethodType,
       label: label.trim(),
-      match: input.match === undefined && base ? base.match : matchOf(input.match, tables),
+      match,
       config,
       jit: input.jit === undefined ? (base?.jit ?? null) : jitOf(input.jit, tables),
       enabled,

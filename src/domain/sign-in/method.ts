@@ -92,6 +92,11 @@ interface ModuleBase<S extends TSchema> {
   /** Keys of `config` that are secrets: stored, never returned by list/show/API, never logged. */
   secrets: readonly string[];
   /**
+   * The only match this type allows (social methods: GOOGLE_ID, FACEBOOK_ID, TWITTER_ID): create
+   * and update refuse any other, so a social account can only ever stand for the user it was bound to.
+   */
+  match?: string;
+  /**
    * Checks beyond the schema (a certificate parses, a URL is https outside localhost); throws
    * AppError('LOGIN_METHOD_INVALID', { reason }) naming the key. May not reach the network.
    */

@@ -33,6 +33,7 @@ import { methodModules } from './methods/index.js';
 import { safeReturnTo } from './return-to.js';
 import { methodUrls } from './urls.js';
 import type { JitCreator } from './jit.js';
+import { INVITE_FLOW_KEY, type SocialInviteBinder } from './social-invite.js';
 
 export const FLOW_MINUTES = 10;
 const FLOW_ID_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -49,7 +50,9 @@ export type RefusalKind =
   | 'inactive'
   | 'expired'
   /** The account refuses a second live session. */
-  | 'in_use';
+  | 'in_use'
+  /** A social invitation that is used or expired, or a social account already bound to someone else. */
+  | 'invite_failed';
 
 export type SignInOutcome =
   | { kind: 'ok'; cookie: string; user: User; mustChange: boolean; inUseElsewhere: boolean; returnTo: string | null }
@@ -73,6 +76,8 @@ export interface SignInDeps {
   publicUrl: string;
   sessions: Pick<BrowserSessions, 'establish'>;
   jit: JitCreator;
+  /** Alma's social invitation: binds the verified social id to the invited user (social-invite.ts). */
+  invites?: SocialInviteBinder;
   log?: (msg: string, detail: Record<string, unknown>) => void;
 }
 
@@ -84,7 +89,7 @@ function looksUnreachable(err: unknown): boolean {
     || e?.name === 'TimeoutError' || e?.name === 'AbortError' || /fetch failed/i.test(e?.message ?? '');
 }
 
-export function createSignIn({ db, clock, publicUrl, sessions, jit, log }: SignInDeps) {
+export function createSignIn({ db, clock, publicUrl, sessions, jit, invites, log }: SignInDeps) {
   let lastPrune = 0;
 
   async function prune(now: Date) {
@@ -205,7 +210,13 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, log }: SignI
     contextOf,
 
     /** The first leg of a redirect method: a flow kept ten minutes, and where to send the browser. */
-    async begin(institution: Institution, code: string, returnTo: unknown, meta: SignInMeta): Promise<Begun | { kind: 'refused'; refusal: RefusalKind }> {
+    async begin(
+      institution: Institution,
+      code: string,
+      returnTo: unknown,
+      meta: SignInMeta,
+      opts: { invite?: string } = {},
+    ): Promise<Begun | { kind: 'refused'; refusal: RefusalKind }> {
       const m = await live(institution, code);
       if (m.module.kind !== 'redirect') throw new AppError('LOGIN_METHOD_NOT_FOUND', { code });
       const flowId = randomBytes(32).toString('base64url');
@@ -223,7 +234,8 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, log }: SignI
         idHash: sha256(flowId),
         institutionId: institution.id,
         methodId: m.method.id,
-        data: started.flow,
+        // A social invitation's token id rides in the flow (never the raw token, never the URL).
+        data: opts.invite ? { ...started.flow, [INVITE_FLOW_KEY]: opts.invite } : started.flow,
         returnTo: safeReturnTo(returnTo, institution.code),
         now,
         expiresAt: new Date(now.getTime() + FLOW_MINUTES * 60_000),
@@ -246,6 +258,14 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, log }: SignI
       const mod = m.module;
       const verified = await guarded(() => mod.finish(contextOf(institution, m), callback, flow.data));
       if (isRefusal(verified)) return refuse(institution, m.method.code, meta, verified);
+      const invite = flow.data[INVITE_FLOW_KEY];
+      if (invite) {
+        const bound = invites ? await invites.bind(institution, m.method, verified, invite) : { refused: 'not_social' as const, detail: 'no invitations here' };
+        if ('refused' in bound) {
+          return refuse(institution, m.method.code, meta, { refused: 'invalid_response', detail: `social invitation: ${bound.refused}: ${bound.detail}` }, undefined, 'invite_failed');
+        }
+        return admit(institution, m.method, bound.user, meta, flow.returnTo, false);
+      }
       return complete(institution, m.method, verified, meta, flow.returnTo);
     },
 

@@ -9,7 +9,7 @@ import { authorize, type Actor } from '../access/actor.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
 import type { Institution } from '../../model/institution.js';
 import { parseBriefSearch, type BriefSearchParams } from './brief-search.js';
-import type { CredentialPort } from './credential-port.js';
+import type { CredentialPort, SocialInvitePort } from './credential-port.js';
 import { mergeForReplace } from './merge-user.js';
 import { markManualEdits } from './manual-edits.js';
 import type { User, UserInput } from '../../model/user.js';
@@ -20,6 +20,8 @@ export interface UserServiceDeps {
   db: Db;
   codeTables: CodeTableCache;
   credentials: CredentialPort;
+  /** Absent: social_authentication=true is refused (a Carrel without the identity module's mail). */
+  invites?: SocialInvitePort;
 }
 
 export interface FindOptions {
@@ -32,12 +34,17 @@ export interface WriteOptions extends FindOptions {
   ifMatch?: number | undefined;
 }
 
+export interface CreateOptions {
+  /** Alma's social_authentication: mail the user an invitation to bind a social login (Google, Facebook, X). */
+  socialAuthentication?: boolean;
+}
+
 export interface ReplaceOptions extends WriteOptions {
   /** Protected fields to take from the input even where staff edited them by hand. */
   override?: string[] | undefined;
 }
 
-export function createUserService({ db, codeTables, credentials }: UserServiceDeps) {
+export function createUserService({ db, codeTables, credentials, invites }: UserServiceDeps) {
   async function institutionOf(id: string): Promise<Institution> {
     const institution = await findInstitutionById(db, id);
     if (!institution) throw new AppError('NOT_FOUND', { entity: 'Institution', id });
@@ -105,7 +112,7 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
       return { ...result, users: await findUsersByIds(db, result.rows.map((r) => r.id)) };
     },
 
-    async create(actor: Actor, institutionId: string, input: UserInput): Promise<User> {
+    async create(actor: Actor, institutionId: string, input: UserInput, opts: CreateOptions = {}): Promise<User> {
       authorize(actor, 'users:write', institutionId);
       const institution = await institutionOf(institutionId);
       const tables = await codeTables.forInstitution(institutionId);
@@ -121,7 +128,36 @@ export function createUserService({ db, codeTables, credentials }: UserServiceDe
         db.transaction(async (tx) => {
           const user = await writeOne(tx, actor, institution, { record, manualEdits: [] });
           await setCredentials(tx, user, input, actor);
+          // In the same transaction: no mail for a user that was not written, no user without its mail.
+          if (opts.socialAuthentication) {
+            assertThat(invites, 'ACTION_NOT_SUPPORTED', { action: 'social_authentication' });
+            await invites.send(tx, user, institution, actor);
+          }
           return user;
+        }),
+      );
+    },
+
+    /**
+     * Gives the user `claim` picks (in this transaction, e.g. by using a one-time link) the
+     * identifier of this type, replacing one of the same type: Alma's social invitation binding
+     * the patron's Google, Facebook or X id. The one write path's rules apply (the type allowed
+     * for the record type, the value free in the uniqueness scope, the audit event).
+     */
+    async setIdentifier(actor: Actor, institution: Institution, claim: (tx: Queryable) => Promise<User>, idType: string, value: string): Promise<User> {
+      const tables = await codeTables.forInstitution(institution.id);
+      return withUniqueGuard(() =>
+        db.transaction(async (tx) => {
+          const existing = await claim(tx);
+          assertThat(existing.institutionId === institution.id, 'NOT_FOUND', { entity: 'User', id: existing.primaryId });
+          const same = existing.identifiers.find((i) => i.idType === idType);
+          if (same && same.value.toLowerCase() === value.toLowerCase()) return existing;
+          const identifiers = [
+            ...existing.identifiers.filter((i) => i.idType !== idType),
+            { idType, value, note: null, status: 'ACTIVE' as const, segmentType: 'External' as const },
+          ];
+          const record = validateUser({ institution, tables }, { ...existing, identifiers });
+          return writeOne(tx, actor, institution, { existing, record, manualEdits: existing.manualEdits, context: { bound: idType } });
         }),
       );
     },

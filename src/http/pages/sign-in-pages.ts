@@ -36,6 +36,11 @@ const REFUSALS: Record<RefusalKind, { status: number; title: string; text: strin
   inactive: { status: 403, title: 'Account not active', text: 'Your library account is not active. Please contact the library.' },
   expired: { status: 403, title: 'Account expired', text: 'Your library account has expired. Please contact the library.' },
   in_use: { status: 409, title: 'Account in use', text: 'This account is already signed in somewhere else. Sign out there first.' },
+  invite_failed: {
+    status: 403,
+    title: 'Invitation not accepted',
+    text: 'This invitation has expired or was already used, or that account is already linked to another library account. Please contact the library for a new invitation.',
+  },
 };
 
 /** Flat string fields of a query or form (repeated fields: the first). */

@@ -120,14 +120,15 @@ export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
           description: USER_BODY_DOC,
           tags: ['Alma Users API'],
           querystring: Type.Object({
-            social_authentication: Type.Optional(Type.Boolean()),
+            social_authentication: Type.Optional(Type.Boolean({ description: 'Mail the user a one-time link to bind a social login (Google, Facebook, X); the user needs an e-mail address' })),
             send_pin_number_letter: Type.Optional(Type.Boolean()),
             format: Format,
             apikey: ApiKey,
           }),
         },
       },
-      async (req, reply) => sendUser(req, reply, await users.create(req.actor!, institutionOf(req), userInputOf(req))),
+      async (req, reply) =>
+        sendUser(req, reply, await users.create(req.actor!, institutionOf(req), userInputOf(req), { socialAuthentication: req.query.social_authentication === true })),
     );
 
     server.put(

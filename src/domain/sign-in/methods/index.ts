@@ -5,13 +5,21 @@ import type { LoginMethodType } from '../../../model/login-method.js';
 import type { MethodModule } from '../method.js';
 import { cas } from './cas.js';
 import { emailLink } from './email-link.js';
+import facebook from './facebook.js';
+import google from './google.js';
 import { ldap } from './ldap.js';
+import oidc from './oidc.js';
+import twitter from './twitter.js';
 
 const MODULES: MethodModule[] = [
   emailLink,
   cas,
   ldap,
-  // saml, cas, ldap, oidc, google, facebook, twitter: one line each, beside their import above.
+  oidc,
+  google,
+  facebook,
+  twitter,
+  // saml: one line, beside its import above.
 ];
 
 /**
