@@ -141,6 +141,15 @@ export const ERRORS = {
   // The queue refuses, at enqueue, a job no module registered or whose payload its kind's schema refuses.
   JOB_KIND_UNKNOWN: { alma: 'CARREL_JOB_KIND_UNKNOWN', status: 400, message: 'There is no job kind {kind}.' },
   JOB_PAYLOAD_INVALID: { alma: 'CARREL_JOB_PAYLOAD_INVALID', status: 400, message: 'The payload of a {kind} job is not valid: {reason}' },
+  // Login methods (src/domain/sign-in): reason names the key at fault, never a secret's value.
+  LOGIN_METHOD_INVALID: { alma: 'CARREL_LOGIN_METHOD_INVALID', status: 400, message: 'The login method is not valid: {reason}' },
+  LOGIN_METHOD_TYPE_UNAVAILABLE: {
+    alma: 'CARREL_LOGIN_METHOD_INVALID',
+    status: 400,
+    message: 'Login method type {type} is not available in this Carrel (no module for it is installed).',
+  },
+  LOGIN_METHOD_NOT_FOUND: { alma: 'CARREL_NOT_FOUND', status: 404, message: 'Login method {code} was not found.' },
+  LOGIN_METHOD_EXISTS: { alma: 'CARREL_CONFLICT', status: 409, message: 'Login method {code} already exists.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;
