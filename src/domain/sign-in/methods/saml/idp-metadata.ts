@@ -121,7 +121,7 @@ export function verifiedAggregate(xml: string, certPem: string): string {
   const root = doc.documentElement;
   const sigs = children(root, DS, 'Signature');
   if (sigs.length !== 1) throw new MetadataError(sigs.length ? 'metadata carries more than one signature' : 'metadata is not signed');
-  const sig = new SignedXml({ publicCert: certPem, idAttribute: 'ID' });
+  const sig = new SignedXml({ publicCert: certPem });
   sig.loadSignature(sigs[0]!);
   const refs = sig.getReferences();
   const uri = refs[0]?.uri ?? '';

@@ -8,12 +8,14 @@ export interface SamlIdpConfig {
   idp_metadata_url?: string | undefined;
   idp_entity_id?: string | undefined;
   federation_metadata_url?: string | undefined;
+  federation_signing_cert?: string | undefined;
 }
 
 /** The federation aggregate's IdPs, as the refresh job stored them (wired in by the app). */
 export interface FederationIdps {
-  idp(methodId: string, entityId: string, now: Date): Promise<IdpInfo | null>;
-  search(methodId: string, query: string, limit: number, now: Date): Promise<{ idps: IdpInfo[]; total: number }>;
+  /** `config` is the method's: rows fetched under other settings are not trusted. */
+  idp(methodId: string, config: SamlIdpConfig, entityId: string, now: Date): Promise<IdpInfo | null>;
+  search(methodId: string, config: SamlIdpConfig, query: string, limit: number, now: Date): Promise<{ idps: IdpInfo[]; total: number }>;
 }
 
 let federationIdps: FederationIdps | null = null;
@@ -96,7 +98,7 @@ export async function resolveIdp(methodId: string, config: SamlIdpConfig, chosen
   if (config.federation_metadata_url) {
     if (!chosen) throw new IdpUnavailable('no IdP chosen');
     if (!federationIdps) throw new IdpUnavailable('federation metadata store not configured');
-    const idp = await federationIdps.idp(methodId, chosen, now);
+    const idp = await federationIdps.idp(methodId, config, chosen, now);
     if (!idp) throw new IdpUnavailable(`no IdP ${chosen} in the federation metadata (not loaded yet, expired, or unknown)`);
     return idp;
   }
