@@ -16,6 +16,9 @@ import { createJobService } from './domain/jobs/job-service.js';
 import { createJobRegistry } from './domain/jobs/registry.js';
 import { sweepWorkDirs } from './domain/jobs/work-dirs.js';
 import { createSisModule } from './domain/sis/sis-module.js';
+import { createJitCreator } from './domain/sign-in/jit.js';
+import { createLoginMethodService } from './domain/sign-in/login-methods.js';
+import { createSignIn } from './domain/sign-in/sign-in.js';
 import { createSmtpTransport } from './mail/smtp-transport.js';
 import { publicBaseUrl } from './public-url.js';
 
@@ -83,13 +86,24 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   jobKinds.register(...sisModule.jobKinds);
   const apiKeys = createApiKeyService(db, { cacheMs: config.apiKeyCacheMs });
   if (opts.authenticatesKeys !== false) await apiKeys.listen();
+  const users = createUserService({ db, codeTables, credentials: identity.credentialPort });
+  const browserSessions = createBrowserSessions(db, identity, clock, {
+    idleMinutes: config.sessionIdleMinutes,
+    absoluteMinutes: config.sessionAbsoluteMinutes,
+  });
   const services = {
     institutions: createInstitutionService(db, codeTables),
-    users: createUserService({ db, codeTables, credentials: identity.credentialPort }),
+    users,
     identity,
-    browserSessions: createBrowserSessions(db, identity, clock, {
-      idleMinutes: config.sessionIdleMinutes,
-      absoluteMinutes: config.sessionAbsoluteMinutes,
+    browserSessions,
+    // Login methods (SAML, CAS, LDAP, OIDC, social, e-mail link) and the sign-in through them.
+    loginMethods: createLoginMethodService({ db, codeTables, publicUrl: publicBaseUrl(config) }),
+    signIn: createSignIn({
+      db,
+      clock,
+      publicUrl: publicBaseUrl(config),
+      sessions: browserSessions,
+      jit: createJitCreator(users, codeTables),
     }),
     mail,
     apiKeys,

@@ -5,6 +5,7 @@ import { createApp } from '../app.js';
 import { migrate } from '../db/migrate.js';
 import { AppError } from '../errors.js';
 import { apiKeyCommands } from './commands/apikey.js';
+import { loginMethodCommands } from './commands/login-methods.js';
 import { serve } from './commands/serve.js';
 import { identitySettingsPatch, usersCommand } from './commands/users.js';
 import { sisCommands } from './commands/sis.js';
@@ -118,6 +119,7 @@ institution
 apiKeyCommands(program);
 usersCommand(program);
 profileCommands(program);
+loginMethodCommands(program);
 sisCommands(program);
 workerCommand(program);
 

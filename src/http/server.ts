@@ -1,6 +1,7 @@
 // buildServer(app): Fastify with its parsers, error rendering and the explicit list of routes.
 // Handlers stay thin; everything they call is in app.services.
 import { randomBytes } from 'node:crypto';
+import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -146,6 +147,10 @@ export async function buildServer(app: App, opts: { logger?: boolean; logStream?
     },
   });
   await server.register(swaggerUi, { routePrefix: '/api/docs' });
+
+  // Cookies once, for every route: the browser session is read by the login pages, the staff
+  // console and /api/v1 (src/http/session-cookie.ts).
+  await server.register(cookie);
 
   // The whole HTTP surface, in one list.
   await server.register(healthRoutes(app));

@@ -1,5 +1,6 @@
-// Browser sessions for the login pages: sign in (a fresh session id every time, so a fixated
-// cookie is worthless), idle and absolute timeouts, shared-account warning or refusal, sign out.
+// Browser sessions: one way in (establish: a fresh session id every time, so a fixated cookie is
+// worthless; the shared-account policy; the audit event) for the local password and every login
+// method alike; idle and absolute timeouts; sign out.
 // The cookie value is a random secret returned once; only its SHA-256 is stored.
 import { createHash } from 'node:crypto';
 import type { Db } from '../../db/database.js';
@@ -15,6 +16,7 @@ import { findUserById, findUserByIdentifier } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
 import { auditIdentity } from './identity-audit.js';
+import { auditSignIn } from './sign-in-audit.js';
 import type { User } from '../../model/user.js';
 import type { IdentityService } from './identity-service.js';
 
@@ -23,11 +25,22 @@ export interface BrowserSessionOptions {
   absoluteMinutes: number;
 }
 
-export type SignInResult =
-  | { kind: 'failed' }
+export type EstablishResult =
   /** The account is set to refuse a second live session (a shared back-up admin). */
   | { kind: 'refused_in_use' }
   | { kind: 'ok'; cookie: string; user: User; mustChange: boolean; inUseElsewhere: boolean };
+
+export type SignInResult = { kind: 'failed' } | EstablishResult;
+
+export interface SignInMeta {
+  clientAddress: string | null;
+  userAgent: string | null;
+  /** The browser's current session cookie, ended by the new sign-in. */
+  previousCookie?: string | undefined;
+}
+
+/** auth_method of a session begun with the local password. */
+export const PASSWORD_METHOD = 'password';
 
 export interface ResolvedSession {
   session: SessionRow;
@@ -40,49 +53,70 @@ const hashOf = (cookie: string) => createHash('sha256').update(cookie).digest();
 // timeout exact to the minute.
 const TOUCH_EVERY_MS = 60_000;
 
-export function createBrowserSessions(db: Db, identity: IdentityService, clock: () => Date, opts: BrowserSessionOptions) {
+export function createBrowserSessions(db: Db, identity: IdentityService, clock: () => Date, sessionOpts: BrowserSessionOptions) {
   async function find(cookie: string | undefined): Promise<SessionRow | undefined> {
     if (!cookie || cookie.length > 100) return undefined;
     const now = clock();
     const session = await findLiveSessionByHash(db, hashOf(cookie), now);
     if (!session) return undefined;
-    if (now.getTime() - session.lastSeenAt.getTime() > opts.idleMinutes * 60_000) {
+    if (now.getTime() - session.lastSeenAt.getTime() > sessionOpts.idleMinutes * 60_000) {
       await revokeSessions(db, session.userId, now, { sessionId: session.id });
       return undefined;
     }
     return session;
   }
 
+  /**
+   * The one way a browser session begins, whatever proved who the user is (the local password,
+   * an IdP, an e-mailed link): rotation (the browser's previous session ends, the new one gets a
+   * new id, so a fixated cookie is worthless), the account's concurrent-session policy, the
+   * method's code in identity.session.auth_method, and the audit event.
+   */
+  async function establish(user: User, opts: { method: string; mustChange: boolean; meta: SignInMeta; extra?: Record<string, unknown> }): Promise<EstablishResult> {
+    const { meta } = opts;
+    const previous = await find(meta.previousCookie);
+    const now = clock();
+    const live = (await listLiveSessions(db, user.id, now)).filter((s) => s.id !== previous?.id);
+    const credential = await findCredential(db, user.id);
+    const policy = credential?.concurrentSessions ?? 'allow';
+    if (live.length > 0 && policy === 'refuse') {
+      await auditSignIn(db, { institutionId: user.institutionId, user, method: opts.method, address: meta.clientAddress, reason: 'in_use' });
+      return { kind: 'refused_in_use' };
+    }
+    // Rotation: whatever session this browser had ends here; the new one gets a new id.
+    if (previous) await revokeSessions(db, previous.userId, now, { sessionId: previous.id });
+    const { cookie, session } = await identity.createSession(user, {
+      ttlMinutes: sessionOpts.absoluteMinutes,
+      userAgent: meta.userAgent,
+      clientAddress: meta.clientAddress,
+      authMethod: opts.method,
+    });
+    await auditSignIn(db, {
+      institutionId: user.institutionId,
+      user,
+      method: opts.method,
+      address: meta.clientAddress,
+      extra: { session: session.id, ...(opts.extra ?? {}) },
+    });
+    // A forced change of the local password holds up a session the password began, no other.
+    const mustChange = opts.mustChange || (opts.method === PASSWORD_METHOD && credential?.mustChange === true);
+    return { kind: 'ok', cookie, user, mustChange, inUseElsewhere: live.length > 0 && policy === 'warn' };
+  }
+
   return {
-    async signIn(
-      institutionId: string,
-      identifier: unknown,
-      password: unknown,
-      meta: { clientAddress: string | null; userAgent: string | null; previousCookie?: string | undefined },
-    ): Promise<SignInResult> {
-      const result = await identity.verifyLogin(institutionId, typeof identifier === 'string' ? identifier : '', password, meta.clientAddress);
-      if (result.outcome === 'failed') return { kind: 'failed' };
-      const user = result.user;
-      const previous = await find(meta.previousCookie);
-      const now = clock();
-      const live = (await listLiveSessions(db, user.id, now)).filter((s) => s.id !== previous?.id);
-      const credential = await findCredential(db, user.id);
-      const policy = credential?.concurrentSessions ?? 'allow';
-      if (live.length > 0 && policy === 'refuse') return { kind: 'refused_in_use' };
-      // Rotation: whatever session this browser had ends here; the new one gets a new id.
-      if (previous) await revokeSessions(db, previous.userId, now, { sessionId: previous.id });
-      const { cookie } = await identity.createSession(user, {
-        ttlMinutes: opts.absoluteMinutes,
-        userAgent: meta.userAgent,
-        clientAddress: meta.clientAddress,
-      });
-      return {
-        kind: 'ok',
-        cookie,
-        user,
-        mustChange: result.outcome === 'must_change' || credential?.mustChange === true,
-        inUseElsewhere: live.length > 0 && policy === 'warn',
-      };
+    establish,
+
+    /** The local password form: any identifier of the user and the password (login.ts decides). */
+    async signIn(institutionId: string, identifier: unknown, password: unknown, meta: SignInMeta): Promise<SignInResult> {
+      const id = typeof identifier === 'string' ? identifier : '';
+      const result = await identity.verifyLogin(institutionId, id, password, meta.clientAddress);
+      if (result.outcome === 'failed') {
+        // Who the attempt was against, for the audit log only (the page says the same either way).
+        const target = id.trim() && id.length <= 255 ? await findUserByIdentifier(db, institutionId, id.trim()) : undefined;
+        await auditSignIn(db, { institutionId, user: target, method: PASSWORD_METHOD, address: meta.clientAddress, reason: 'bad_credentials' });
+        return { kind: 'failed' };
+      }
+      return establish(result.user, { method: PASSWORD_METHOD, mustChange: result.outcome === 'must_change', meta });
     },
 
     /** The signed-in user behind a cookie, or undefined when it is unknown, expired or idle too long. */
@@ -93,6 +127,8 @@ export function createBrowserSessions(db: Db, identity: IdentityService, clock: 
       if (now.getTime() - session.lastSeenAt.getTime() > TOUCH_EVERY_MS) await touchSession(db, session.id, now);
       const user = await findUserById(db, session.userId);
       if (!user || user.status !== 'ACTIVE') return undefined;
+      // A forced password change concerns the local password only: a session an IdP began is not held up by it.
+      if (session.authMethod !== PASSWORD_METHOD) return { session, user, mustChange: false };
       const credential = await findCredential(db, user.id);
       return { session, user, mustChange: credential?.mustChange === true };
     },

@@ -1,22 +1,14 @@
 // The kinds of job this process knows, filled by the composition root from each module (SIS
 // registers sis.load and sis.export). The queue, the worker and the API ask it what a kind needs
 // (its payload's schema, its permission, its counters) instead of knowing any kind themselves.
-import { Value } from 'typebox/value';
 import { AppError } from '../../errors.js';
+import { schemaProblem } from '../schema-problem.js';
 import { can, type Actor } from '../access/actor.js';
 import type { JobKind } from './job.js';
 
 /** What is wrong with a payload for this kind, or undefined when its schema accepts it. */
 export function payloadProblem(def: JobKind, payload: unknown): string | undefined {
-  if (Value.Check(def.payload, payload)) return undefined;
-  const reasons: string[] = [];
-  for (const e of Value.Errors(def.payload, payload)) {
-    // Where and what, never the value itself (it may be anything a client sent).
-    const extra = (e.params as { additionalProperties?: unknown }).additionalProperties;
-    reasons.push(`${e.instancePath || '/'} ${e.message}${Array.isArray(extra) ? ` (${extra.join(', ')})` : ''}`);
-    if (reasons.length === 3) break;
-  }
-  return (reasons.join('; ') || 'it does not match the schema').slice(0, 300);
+  return schemaProblem(def.payload, payload);
 }
 
 export function createJobRegistry() {

@@ -121,7 +121,16 @@ export interface PasswordMethod<S extends TSchema> extends ModuleBase<S> {
   verify(ctx: MethodContext<Static<S>>, username: string, password: string): Promise<Verified | Refusal>;
 }
 
-export type MethodModule<S extends TSchema = TSchema> = RedirectMethod<S> | PasswordMethod<S>;
+/**
+ * The person names their account and Carrel mails a single-use link that signs in once (e-mail
+ * link). Finding the account and sending the mail are the sign-in service's (a module never finds
+ * a user); the module carries the settings only.
+ */
+export interface LinkMethod<S extends TSchema> extends ModuleBase<S> {
+  kind: 'link';
+}
+
+export type MethodModule<S extends TSchema = TSchema> = RedirectMethod<S> | PasswordMethod<S> | LinkMethod<S>;
 
 /** Identity helper so a module's config type flows from its schema. */
 export function defineMethod<S extends TSchema>(m: MethodModule<S>): MethodModule<S> {

@@ -4,6 +4,7 @@ import type { App } from '../../app.js';
 import { apiV1Auth } from './auth.js';
 import { integrationProfileRoutes } from './integration-profiles.js';
 import { jobRoutes } from './jobs.js';
+import { loginMethodRoutes } from './login-methods.js';
 import { manualEditRoutes } from './manual-edits.js';
 import { identityReportRoutes } from './identity-reports.js';
 import { identityRoutes } from './identity.js';
@@ -19,5 +20,6 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     await server.register(identityRoutes(app));
     await server.register(identityReportRoutes(app));
     await server.register(sessionPolicyRoutes(app));
+    await server.register(loginMethodRoutes(app));
   };
 }

@@ -2,7 +2,6 @@
 // JavaScript, a CSRF token on every form, one session cookie (HttpOnly, SameSite=Lax, Secure
 // outside localhost). A user who must change the password can reach nothing but that form.
 import csrf from '@fastify/csrf-protection';
-import cookie from '@fastify/cookie';
 import formbody from '@fastify/formbody';
 import type { FastifyError, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../../app.js';
@@ -10,28 +9,15 @@ import { isDatabaseUnavailable } from '../../db/database.js';
 import type { Institution } from '../../model/institution.js';
 import type { ResolvedSession } from '../../domain/identity/browser-sessions.js';
 import { AppError } from '../../errors.js';
+import { clearSession, readSession, setSession } from '../session-cookie.js';
 import { html, message, page, type Html } from './html.js';
-
-const SESSION = 'carrel_session';
+import { authBase as base, csrfField, showPage as show } from './page-kit.js';
+import { signInPages } from './sign-in-pages.js';
 
 interface Params {
   institution: string;
 }
 type Form = Record<string, string | undefined>;
-
-function isLocal(req: FastifyRequest): boolean {
-  return /^(localhost|127\.0\.0\.1|\[::1\])(:\d+)?$/.test(req.host);
-}
-
-/** Secure cookies everywhere but plain-HTTP localhost, where a browser would drop them. */
-function secure(req: FastifyRequest): boolean {
-  return req.protocol === 'https' || !isLocal(req);
-}
-
-function csrfField(reply: FastifyReply): Html {
-  const token = reply.generateCsrf({ secure: secure(reply.request) });
-  return html`<input type="hidden" name="_csrf" value="${token}">`;
-}
 
 const PASSWORD_HINT = 'At least 8 characters; not your name or an identifier, and not a commonly used password.';
 
@@ -40,24 +26,6 @@ export function loginPages(app: App): FastifyPluginAsync {
 
   async function institutionOf(req: FastifyRequest<{ Params: Params }>): Promise<Institution> {
     return institutions.byCode(req.params.institution);
-  }
-
-  function base(i: Institution) {
-    return `/auth/${encodeURIComponent(i.code)}`;
-  }
-
-  function show(reply: FastifyReply, i: Institution, title: string, body: Html, status = 200) {
-    return reply
-      .status(status)
-      .header('cache-control', 'no-store')
-      .header('content-security-policy', "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'")
-      .header('x-frame-options', 'DENY')
-      .type('text/html; charset=utf-8')
-      .send(page({ title, institutionName: i.name, body }));
-  }
-
-  function setSession(req: FastifyRequest, reply: FastifyReply, i: Institution, value: string) {
-    reply.setCookie(SESSION, value, { path: base(i), httpOnly: true, sameSite: 'lax', secure: secure(req) });
   }
 
   function loginForm(reply: FastifyReply, i: Institution, opts: { error?: string; notice?: string; identifier?: string }) {
@@ -100,11 +68,10 @@ ${csrfField(reply)}${newPasswordFields(true)}
   }
 
   async function signedIn(req: FastifyRequest): Promise<ResolvedSession | undefined> {
-    return browserSessions.resolve(req.cookies[SESSION]);
+    return browserSessions.resolve(readSession(req));
   }
 
   return async (server) => {
-    await server.register(cookie);
     await server.register(formbody, { bodyLimit: 16 * 1024 });
     await server.register(csrf, {
       cookieKey: 'carrel_csrf',
@@ -134,6 +101,9 @@ ${csrfField(reply)}${newPasswordFields(true)}
         .send(page({ title: status === 404 ? 'Not found' : 'Sorry', institutionName: name, body: message('error', text) }));
     });
 
+    // The login methods' pages share this scope's CSRF, form parsing and error page.
+    await server.register(signInPages(app));
+
     server.get<{ Params: Params }>('/:institution/login', { schema: { hide: true } }, async (req, reply) => {
       const i = await institutionOf(req);
       const s = await signedIn(req);
@@ -147,7 +117,7 @@ ${csrfField(reply)}${newPasswordFields(true)}
       const result = await browserSessions.signIn(i.id, req.body.identifier, req.body.password, {
         clientAddress: req.ip,
         userAgent: req.headers['user-agent'] ?? null,
-        previousCookie: req.cookies[SESSION],
+        previousCookie: readSession(req),
       });
       if (result.kind === 'failed') {
         // One answer for an unknown user, a wrong password and a locked account.
@@ -156,7 +126,7 @@ ${csrfField(reply)}${newPasswordFields(true)}
       if (result.kind === 'refused_in_use') {
         return show(reply, i, 'Sign in', loginForm(reply, i, { error: 'This account is already signed in somewhere else. Sign out there first.' }), 409);
       }
-      setSession(req, reply, i, result.cookie);
+      setSession(req, reply, result.cookie, i.code);
       const next = result.mustChange ? 'change-password' : 'account';
       return reply.redirect(`${base(i)}/${next}${result.inUseElsewhere ? '?shared=1' : ''}`, 303);
     });
@@ -176,8 +146,8 @@ ${csrfField(reply)}${newPasswordFields(true)}
 
     server.post<{ Params: Params }>('/:institution/logout', { schema: { hide: true }, preHandler: server.csrfProtection }, async (req, reply) => {
       const i = await institutionOf(req);
-      await browserSessions.signOut(req.cookies[SESSION]);
-      reply.clearCookie(SESSION, { path: base(i) });
+      await browserSessions.signOut(readSession(req));
+      clearSession(reply, i.code);
       return reply.redirect(`${base(i)}/login?done=logout`, 303);
     });
 

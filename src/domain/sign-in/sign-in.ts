@@ -1,0 +1,241 @@
+// The sign-in service: every login method's way in. A module proves who the person is (method.ts);
+// this service keeps the redirect methods' flows, asks the module, matches what it verified to a
+// user in one indexed query (the method's `match`: primary_id or an identifier type, compared
+// case-insensitively as the unique indexes are), refuses an unknown, inactive or expired user
+// (or creates an unknown one just in time when the method says so, through the one write path),
+// and hands the user to the one sessions function (browser-sessions.ts: establish).
+//
+// Flows: begin() stores a flow (the module's state, the return URL) under the SHA-256 of a random
+// flow id, for ten minutes, used once. The id goes to the browser twice: in a cookie (HttpOnly,
+// SameSite=Lax, path /auth/{institution}/) and where the protocol carries state (OIDC `state`,
+// SAML RelayState, the CAS service URL). An OIDC or CAS callback is a top-level GET navigation,
+// so the Lax cookie arrives and the flow is found by it: a callback in another browser (a link
+// an attacker sends, to sign the victim in as the attacker) finds no flow. A SAML POST to the ACS
+// is cross-site, so a Lax cookie does not arrive: there the flow is found by RelayState, and the
+// SAML module binds the answer to the request by checking InResponseTo against the request id it
+// kept in the flow.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Db } from '../../db/database.js';
+import { findLoginMethodByCode } from '../../db/queries/login-methods.js';
+import { insertLoginFlow, pruneLoginFlows, takeLoginFlow } from '../../db/queries/login-flows.js';
+import { claimSingleUse, pruneSingleUse } from '../../db/queries/single-use.js';
+import { findUserByIdentifier } from '../../db/queries/users.js';
+import { AppError } from '../../errors.js';
+import type { Institution } from '../../model/institution.js';
+import { MATCH_PRIMARY_ID, type LoginMethod } from '../../model/login-method.js';
+import type { User } from '../../model/user.js';
+import type { BrowserSessions, SignInMeta } from '../identity/browser-sessions.js';
+import { auditSignIn } from '../identity/sign-in-audit.js';
+import { configProblem } from './login-methods.js';
+import { isRefusal, type Callback, type MethodContext, type MethodModule, type Refusal, type Verified } from './method.js';
+import { methodModules } from './methods/index.js';
+import { safeReturnTo } from './return-to.js';
+import { methodUrls } from './urls.js';
+import type { JitCreator } from './jit.js';
+
+export const FLOW_MINUTES = 10;
+const FLOW_ID_SHAPE = /^[A-Za-z0-9_-]{43}$/;
+const sha256 = (s: string) => createHash('sha256').update(s).digest();
+
+/** What the person is told (never the module's reason): each has its own page. */
+export type RefusalKind =
+  /** The counterpart could not be reached: the page says so and offers local login. */
+  | 'unavailable'
+  /** The counterpart said no, or its answer did not hold up. */
+  | 'failed'
+  /** Verified, but no library account goes with it (and the method creates none). */
+  | 'unknown_user'
+  | 'inactive'
+  | 'expired'
+  /** The account refuses a second live session. */
+  | 'in_use';
+
+export type SignInOutcome =
+  | { kind: 'ok'; cookie: string; user: User; mustChange: boolean; inUseElsewhere: boolean; returnTo: string | null }
+  | { kind: 'refused'; refusal: RefusalKind };
+
+export interface Begun {
+  redirect: string;
+  /** The flow id: the route sets it as the flow cookie. */
+  flowId: string;
+}
+
+/** A usable method: enabled, with a module, and a stored config that still fits it. */
+export interface LiveMethod {
+  method: LoginMethod;
+  module: MethodModule;
+}
+
+export interface SignInDeps {
+  db: Db;
+  clock: () => Date;
+  publicUrl: string;
+  sessions: Pick<BrowserSessions, 'establish'>;
+  jit: JitCreator;
+  log?: (msg: string, detail: Record<string, unknown>) => void;
+}
+
+/** Errors that mean the counterpart is not answering, whoever threw them. */
+function looksUnreachable(err: unknown): boolean {
+  const e = err as { code?: string; cause?: { code?: string }; name?: string; message?: string };
+  const code = e?.code ?? e?.cause?.code ?? '';
+  return /^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|UND_ERR_)/.test(code)
+    || e?.name === 'TimeoutError' || e?.name === 'AbortError' || /fetch failed/i.test(e?.message ?? '');
+}
+
+export function createSignIn({ db, clock, publicUrl, sessions, jit, log }: SignInDeps) {
+  let lastPrune = 0;
+
+  async function prune(now: Date) {
+    if (now.getTime() - lastPrune < 600_000) return;
+    lastPrune = now.getTime();
+    await pruneLoginFlows(db, new Date(now.getTime() - 3_600_000));
+    await pruneSingleUse(db, now);
+  }
+
+  function contextOf(institution: Institution, live: LiveMethod): MethodContext<Record<string, unknown>> {
+    const urls = methodUrls(publicUrl, institution.code, live.method.code);
+    return {
+      method: live.method,
+      institution,
+      urls: { callback: urls.callback, acs: urls.acs, metadata: urls.metadata },
+      clock,
+      async firstUse(key: string, until: Date) {
+        const now = clock();
+        await prune(now);
+        return claimSingleUse(db, sha256(key), until, now);
+      },
+    };
+  }
+
+  /** The institution's method with this code, usable now; LOGIN_METHOD_NOT_FOUND otherwise. */
+  async function live(institution: Institution, code: string): Promise<LiveMethod> {
+    const method = typeof code === 'string' && code.length <= 40 ? await findLoginMethodByCode(db, institution.id, code) : undefined;
+    const module = method && methodModules.get(method.type);
+    if (!method || !method.enabled || !module) throw new AppError('LOGIN_METHOD_NOT_FOUND', { code: String(code).slice(0, 40) });
+    const problem = configProblem(module, method.config);
+    if (problem) {
+      // A stored config a newer module no longer accepts: the method is off until it is fixed.
+      log?.('login method disabled: its stored config does not fit its module', { method: method.code, problem });
+      throw new AppError('LOGIN_METHOD_NOT_FOUND', { code: method.code });
+    }
+    return { method, module };
+  }
+
+  async function refuse(institution: Institution, method: string, meta: SignInMeta, refusal: Refusal, user?: User, kind?: RefusalKind): Promise<SignInOutcome> {
+    await auditSignIn(db, { institutionId: institution.id, user, method, address: meta.clientAddress, reason: refusal.refused, detail: refusal.detail });
+    return { kind: 'refused', refusal: kind ?? (refusal.refused === 'unavailable' ? 'unavailable' : 'failed') };
+  }
+
+  /** A module's call, with its failures turned into refusals (an unreachable counterpart, a bug). */
+  async function guarded(call: () => Promise<Verified | Refusal>): Promise<Verified | Refusal> {
+    try {
+      return await call();
+    } catch (err) {
+      if (looksUnreachable(err)) return { refused: 'unavailable', detail: (err as Error).message?.slice(0, 200) };
+      log?.('login method failed', { err: (err as Error)?.message });
+      return { refused: 'invalid_response', detail: `module error: ${(err as Error)?.message?.slice(0, 200) ?? 'unknown'}` };
+    }
+  }
+
+  /**
+   * What a module verified, to a session: the match (one indexed query), the account's state, JIT
+   * when the method allows it, and establish().
+   */
+  async function complete(institution: Institution, method: LoginMethod, verified: Verified, meta: SignInMeta, returnTo: string | null): Promise<SignInOutcome> {
+    const subject = typeof verified.subject === 'string' ? verified.subject.trim() : '';
+    if (!subject || subject.length > 255) {
+      return refuse(institution, method.code, meta, { refused: 'invalid_response', detail: 'no usable subject' });
+    }
+    let user = await findUserByIdentifier(db, institution.id, subject, method.match === MATCH_PRIMARY_ID ? 'primary_id' : method.match);
+    let created = false;
+    if (!user && method.jit) {
+      const made = await jit.create(institution, method, { ...verified, subject });
+      if ('error' in made) {
+        return refuse(institution, method.code, meta, { refused: 'invalid_response', detail: `just-in-time creation refused: ${made.error}` }, undefined, 'unknown_user');
+      }
+      user = made.user;
+      created = true;
+    }
+    if (!user) return refuse(institution, method.code, meta, { refused: 'invalid_response', detail: `no user matches (${method.match})` }, undefined, 'unknown_user');
+    if (user.status !== 'ACTIVE') return refuseUser(institution, method.code, meta, user, 'inactive');
+    const today = clock().toISOString().slice(0, 10);
+    if (user.expiryDate && user.expiryDate < today) return refuseUser(institution, method.code, meta, user, 'expired');
+    const result = await sessions.establish(user, { method: method.code, mustChange: false, meta, ...(created ? { extra: { jit: true } } : {}) });
+    if (result.kind === 'refused_in_use') return { kind: 'refused', refusal: 'in_use' };
+    return { ...result, returnTo: safeReturnTo(returnTo, institution.code) };
+  }
+
+  async function refuseUser(institution: Institution, method: string, meta: SignInMeta, user: User, kind: 'inactive' | 'expired'): Promise<SignInOutcome> {
+    await auditSignIn(db, { institutionId: institution.id, user, method, address: meta.clientAddress, reason: kind });
+    return { kind: 'refused', refusal: kind };
+  }
+
+  return {
+    live,
+    complete,
+    contextOf,
+
+    /** The first leg of a redirect method: a flow kept ten minutes, and where to send the browser. */
+    async begin(institution: Institution, code: string, returnTo: unknown, meta: SignInMeta): Promise<Begun | { kind: 'refused'; refusal: RefusalKind }> {
+      const m = await live(institution, code);
+      if (m.module.kind !== 'redirect') throw new AppError('LOGIN_METHOD_NOT_FOUND', { code });
+      const flowId = randomBytes(32).toString('base64url');
+      const now = clock();
+      let started;
+      try {
+        started = await m.module.start(contextOf(institution, m), flowId);
+      } catch (err) {
+        const unreachable = looksUnreachable(err);
+        if (!unreachable) log?.('login method failed to start', { method: m.method.code, err: (err as Error)?.message });
+        const outcome = await refuse(institution, m.method.code, meta, { refused: 'unavailable', detail: `start: ${(err as Error)?.message?.slice(0, 200)}` });
+        return outcome as { kind: 'refused'; refusal: RefusalKind };
+      }
+      await insertLoginFlow(db, {
+        idHash: sha256(flowId),
+        institutionId: institution.id,
+        methodId: m.method.id,
+        data: started.flow,
+        returnTo: safeReturnTo(returnTo, institution.code),
+        now,
+        expiresAt: new Date(now.getTime() + FLOW_MINUTES * 60_000),
+      });
+      await prune(now);
+      return { redirect: started.redirect, flowId };
+    },
+
+    /**
+     * The callback (or the SAML ACS): the flow by its id (the cookie's, or RelayState at the ACS),
+     * used once; the module's verdict; then complete().
+     */
+    async finish(institution: Institution, code: string, flowId: string | undefined, callback: Callback, meta: SignInMeta): Promise<SignInOutcome> {
+      const m = await live(institution, code);
+      if (m.module.kind !== 'redirect') throw new AppError('LOGIN_METHOD_NOT_FOUND', { code });
+      const flow = flowId && FLOW_ID_SHAPE.test(flowId) ? await takeLoginFlow(db, sha256(flowId), clock()) : undefined;
+      if (!flow || flow.institutionId !== institution.id || flow.methodId !== m.method.id) {
+        return refuse(institution, m.method.code, meta, { refused: 'state', detail: flow ? 'flow of another method' : 'no live flow (unknown, used or expired)' });
+      }
+      const mod = m.module;
+      const verified = await guarded(() => mod.finish(contextOf(institution, m), callback, flow.data));
+      if (isRefusal(verified)) return refuse(institution, m.method.code, meta, verified);
+      return complete(institution, m.method, verified, meta, flow.returnTo);
+    },
+
+    /** A password method (LDAP): the module checks the user name and password. */
+    async verifyPassword(institution: Institution, code: string, username: unknown, password: unknown, returnTo: unknown, meta: SignInMeta): Promise<SignInOutcome> {
+      const m = await live(institution, code);
+      if (m.module.kind !== 'password') throw new AppError('LOGIN_METHOD_NOT_FOUND', { code });
+      const name = typeof username === 'string' ? username.trim() : '';
+      // An empty password must never reach a directory (an anonymous bind "succeeds").
+      if (!name || name.length > 255 || typeof password !== 'string' || password === '' || password.length > 1024) {
+        return refuse(institution, m.method.code, meta, { refused: 'bad_credentials', detail: 'empty or oversized user name or password' });
+      }
+      const mod = m.module;
+      const verified = await guarded(() => mod.verify(contextOf(institution, m), name, password));
+      if (isRefusal(verified)) return refuse(institution, m.method.code, meta, verified);
+      return complete(institution, m.method, verified, meta, typeof returnTo === 'string' ? returnTo : null);
+    },
+  };
+}
+
+export type SignIn = ReturnType<typeof createSignIn>;

@@ -1,0 +1,262 @@
+// The login-method seam end to end over HTTP, with stand-in modules (test/helpers/sign-in.ts):
+// flows bound to the browser and used once, the match on an identifier (case-insensitive), the
+// refusals (unknown, inactive, expired, IdP down), just-in-time creation only when set, the one
+// sessions path (rotation, auth_method), audit events for every sign-in and failure, the
+// password-method form, tenant isolation, and return URLs that stay on the institution's pages.
+import assert from 'node:assert/strict';
+import { after, before, test } from 'node:test';
+import { safeReturnTo } from '../src/domain/sign-in/return-to.js';
+import { createTestContext, type TestContext } from './helpers/app.js';
+import { client } from './helpers/alma.js';
+import { CHEAP_ARGON2, staffUser } from './helpers/identity.js';
+import { browser, fakePasswordModule, fakeRedirectModule, useModules } from './helpers/sign-in.js';
+
+let ctx: TestContext;
+let inst: { id: string; code: string; key: string };
+let other: { id: string; code: string; key: string };
+const system = { kind: 'system', label: 'test' } as const;
+const directoryCalls: string[] = [];
+const modules = useModules(fakeRedirectModule('cas'), fakePasswordModule('ldap', directoryCalls));
+
+function patron(primaryId: string, univId: string, extra: Record<string, unknown> = {}) {
+  return {
+    record_type: { value: 'PUBLIC' },
+    primary_id: primaryId,
+    first_name: 'Ada',
+    last_name: 'Lovelace',
+    account_type: { value: 'EXTERNAL' },
+    external_id: 'SIS',
+    status: { value: 'ACTIVE' },
+    user_group: { value: 'UNDERGRAD' },
+    user_identifier: [{ id_type: { value: 'UNIV_ID' }, value: univId, segment_type: 'External' }],
+    ...extra,
+  };
+}
+
+before(async () => {
+  ctx = await createTestContext({ config: CHEAP_ARGON2 });
+  inst = await ctx.institution();
+  other = await ctx.institution();
+  const api = client(ctx.server, inst.key);
+  for (const [body, label] of [
+    [patron('ada', 'U-1001'), 'ada'],
+    [patron('gone', 'U-2002', { status: { value: 'INACTIVE' } }), 'gone'],
+    [patron('old', 'U-3003', { expiry_date: '2001-01-01Z' }), 'old'],
+    [staffUser('local_admin', { password: 'Local-Admin-2026!' }), 'local_admin'],
+  ] as const) {
+    const res = await api.post('/users', body);
+    assert.equal(res.statusCode, 200, `${label}: ${res.body}`);
+  }
+  const lm = ctx.app.services.loginMethods;
+  await lm.create(system, inst.id, { code: 'campus', type: 'cas', label: 'Campus sign-in', match: 'UNIV_ID', config: { issuer: 'https://idp.test' } });
+  await lm.create(system, inst.id, { code: 'jit', type: 'cas', match: 'UNIV_ID', config: { issuer: 'https://idp.test' }, jit: { recordType: 'PUBLIC', userGroup: 'COMMUNITY' } });
+  await lm.create(system, inst.id, { code: 'down', type: 'cas', match: 'UNIV_ID', config: { issuer: 'down' } });
+  await lm.create(system, inst.id, { code: 'dir', type: 'ldap', label: 'Directory', match: 'primary_id', config: { url: 'ldap://x', bind_password: 's3cret' } });
+  await lm.create(system, other.id, { code: 'theirs', type: 'cas', match: 'primary_id', config: { issuer: 'https://idp.test' } });
+});
+after(async () => {
+  modules.restore();
+  await ctx.close();
+});
+
+const auth = (path: string) => `/auth/${inst.code}${path}`;
+
+/** Starts `method` and comes back from the stand-in IdP with `params`; the callback's answer. */
+async function roundTrip(b: ReturnType<typeof browser>, method: string, params: Record<string, string>, startQuery = '') {
+  const start = await b.get(auth(`/login/${method}${startQuery}`));
+  assert.equal(start.statusCode, 303, start.body);
+  const state = new URL(start.headers.location as string).searchParams.get('state')!;
+  const q = new URLSearchParams({ state, ...params });
+  return { start, state, res: await b.get(auth(`/login/${method}/callback?${q}`)) };
+}
+
+async function events(action: string) {
+  return ctx.testDb.db.query<{ entity_label: string | null; context: Record<string, unknown>; actor_type: string }>(
+    'SELECT entity_label, context, actor_type FROM audit_event WHERE institution_id = $1 AND action = $2 ORDER BY id',
+    [inst.id, action],
+  );
+}
+
+test('a redirect method signs in the user its identifier matches, case-insensitively, with auth_method set and an audit event', async () => {
+  const b = browser(ctx.server);
+  const { start, res } = await roundTrip(b, 'campus', { subject: 'u-1001' });
+  assert.match(start.headers.location as string, /^https:\/\/idp\.test\/authorize\?state=/);
+  assert.match(decodeURIComponent(start.headers.location as string), /redirect_uri=http:\/\/carrel\.test\/auth\/.+\/login\/campus\/callback/);
+  const flowSet = String(start.headers['set-cookie']);
+  assert.match(flowSet, new RegExp(`carrel_flow=[^;]+; Max-Age=600; Path=/auth/${inst.code}/; HttpOnly; Secure; SameSite=Lax`));
+  assert.equal(res.statusCode, 303, res.body);
+  assert.equal(res.headers.location, auth('/account'));
+  const set = (res.headers['set-cookie'] as string[]).join('\n');
+  assert.match(set, /carrel_session=[^;]+; Path=\/; HttpOnly; Secure; SameSite=Lax/);
+  const account = await b.get(auth('/account'));
+  assert.equal(account.statusCode, 200);
+  assert.match(account.body, /\(ada\)/);
+  const rows = await ctx.testDb.db.query<{ auth_method: string }>(
+    "SELECT s.auth_method FROM identity.session s JOIN app_user u ON u.id = s.user_id WHERE u.primary_id = 'ada' AND s.revoked_at IS NULL",
+  );
+  assert.deepEqual(rows.map((r) => r.auth_method), ['campus']);
+  const ok = (await events('sign_in')).filter((e) => e.context.method === 'campus');
+  assert.equal(ok.at(-1)?.entity_label, 'ada');
+  assert.equal(ok.at(-1)?.actor_type, 'self');
+  assert.ok(ok.at(-1)?.context.address, 'the address is recorded');
+});
+
+test('a flow serves one callback, only in the browser that began it, and a replayed code is refused', async () => {
+  const b = browser(ctx.server);
+  const { state, res } = await roundTrip(b, 'campus', { subject: 'U-1001', code: 'abc' });
+  assert.equal(res.statusCode, 303);
+  // The same callback again: the flow is used.
+  const again = await b.get(auth(`/login/campus/callback?state=${state}&subject=U-1001&code=abc`));
+  assert.equal(again.statusCode, 401);
+  assert.match(again.body, /could not be completed/);
+  assert.match(again.body, /login\?auth=local/);
+  // A callback URL taken to another browser (login CSRF) finds no flow there.
+  const victim = browser(ctx.server);
+  const attacker = browser(ctx.server);
+  const started = await attacker.get(auth('/login/campus'));
+  const st = new URL(started.headers.location as string).searchParams.get('state')!;
+  const stolen = await victim.get(auth(`/login/campus/callback?state=${st}&subject=U-1001`));
+  assert.equal(stolen.statusCode, 401);
+  assert.equal(victim.cookie('carrel_session'), undefined);
+  // A module's own replay check (firstUse) holds across flows.
+  const c = browser(ctx.server);
+  const replay = await roundTrip(c, 'campus', { subject: 'U-1001', code: 'abc' });
+  assert.equal(replay.res.statusCode, 401);
+  const reasons = (await events('sign_in.failed')).map((e) => e.context.reason);
+  assert.ok(reasons.includes('state') && reasons.includes('replay'), JSON.stringify(reasons));
+});
+
+test('an unknown subject is refused unless the method creates users just in time', async () => {
+  const b = browser(ctx.server);
+  const { res } = await roundTrip(b, 'campus', { subject: 'U-9999' });
+  assert.equal(res.statusCode, 403);
+  assert.match(res.body, /no library account/);
+  assert.doesNotMatch(res.body, /UNIV_ID|U-9999/);
+  assert.equal((await client(ctx.server, inst.key).get('/users/U-9999')).statusCode, 400, 'no user was created');
+
+  const j = browser(ctx.server);
+  const made = await roundTrip(j, 'jit', { subject: 'U-9999' });
+  assert.equal(made.res.statusCode, 303, made.res.body);
+  const user = (await client(ctx.server, inst.key).get('/users/U-9999')).json();
+  assert.equal(user.account_type.value, 'EXTERNAL');
+  assert.equal(user.record_type.value, 'PUBLIC');
+  assert.equal(user.user_group.value, 'COMMUNITY');
+  assert.equal(user.external_id, 'jit');
+  assert.equal(user.last_name, 'Person');
+  assert.deepEqual(user.user_identifier.map((i: { id_type: { value: string }; value: string }) => [i.id_type.value, i.value]), [['UNIV_ID', 'U-9999']]);
+  const created = await ctx.testDb.db.query("SELECT 1 FROM audit_event WHERE action = 'user.create' AND entity_label = 'U-9999'");
+  assert.equal(created.length, 1, 'created through the one write path, audited');
+  const second = await roundTrip(browser(ctx.server), 'jit', { subject: 'u-9999' });
+  assert.equal(second.res.statusCode, 303, 'the second time it is a match, not a creation');
+});
+
+test('inactive and expired users are refused with their own page, audited', async () => {
+  const inactive = await roundTrip(browser(ctx.server), 'campus', { subject: 'U-2002' });
+  assert.equal(inactive.res.statusCode, 403);
+  assert.match(inactive.res.body, /not active/);
+  const expired = await roundTrip(browser(ctx.server), 'campus', { subject: 'U-3003' });
+  assert.equal(expired.res.statusCode, 403);
+  assert.match(expired.res.body, /expired/);
+  const failed = await events('sign_in.failed');
+  assert.ok(failed.some((e) => e.entity_label === 'gone' && e.context.reason === 'inactive'));
+  assert.ok(failed.some((e) => e.entity_label === 'old' && e.context.reason === 'expired'));
+});
+
+test('an IdP that does not answer gives the "not answering" page with local login; an IdP that says no, the failure page', async () => {
+  const down = await browser(ctx.server).get(auth('/login/down'));
+  assert.equal(down.statusCode, 503);
+  assert.match(down.body, /not answering/);
+  assert.match(down.body, new RegExp(`href="/auth/${inst.code}/login\\?auth=local"`));
+  assert.doesNotMatch(down.body, /ECONNREFUSED/);
+  const mid = await roundTrip(browser(ctx.server), 'campus', { fail: 'down' });
+  assert.equal(mid.res.statusCode, 503);
+  const deny = await roundTrip(browser(ctx.server), 'campus', { fail: 'deny' });
+  assert.equal(deny.res.statusCode, 401);
+  const failed = await events('sign_in.failed');
+  assert.ok(failed.some((e) => e.context.reason === 'unavailable' && e.context.method === 'down'));
+  assert.ok(failed.some((e) => e.context.reason === 'idp_error' && e.context.detail === 'access_denied'));
+});
+
+test('a password method shows its form, posts to itself with CSRF, and never sends an empty password to the directory', async () => {
+  const b = browser(ctx.server);
+  const form = await b.get(auth('/login/dir'));
+  assert.equal(form.statusCode, 200);
+  assert.match(form.body, new RegExp(`action="/auth/${inst.code}/login/dir"`));
+  const noCsrf = await b.post(auth('/login/dir'), { username: 'ada', password: 'right' }, { csrf: false });
+  assert.equal(noCsrf.statusCode, 403);
+  const wrong = await b.post(auth('/login/dir'), { username: 'ada', password: 'wrong' });
+  assert.equal(wrong.statusCode, 401);
+  assert.match(wrong.body, /not right/);
+  const before = directoryCalls.length;
+  const empty = await b.post(auth('/login/dir'), { username: 'ada', password: '' });
+  assert.equal(empty.statusCode, 401);
+  assert.equal(directoryCalls.length, before, 'the module was not asked');
+  const ok = await b.post(auth('/login/dir'), { username: 'ADA', password: 'right' });
+  assert.equal(ok.statusCode, 303, ok.body);
+  assert.equal((await b.get(auth('/account'))).statusCode, 200);
+});
+
+test('the local password form is audited too, success and failure', async () => {
+  const b = browser(ctx.server);
+  const bad = await b.post(auth('/login'), { identifier: 'local_admin', password: 'nope-nope-nope' });
+  assert.equal(bad.statusCode, 401);
+  const good = await b.post(auth('/login'), { identifier: 'local_admin', password: 'Local-Admin-2026!' });
+  assert.equal(good.statusCode, 303);
+  const failed = (await events('sign_in.failed')).filter((e) => e.context.method === 'password');
+  assert.equal(failed.at(-1)?.entity_label, 'local_admin');
+  assert.equal(failed.at(-1)?.context.reason, 'bad_credentials');
+  assert.ok(!JSON.stringify(failed).includes('nope-nope-nope'), 'never the password');
+  const ok = (await events('sign_in')).filter((e) => e.context.method === 'password');
+  assert.equal(ok.at(-1)?.entity_label, 'local_admin');
+});
+
+test("another institution's method is not reachable through this institution's URLs, nor a disabled or unknown one", async () => {
+  const res = await browser(ctx.server).get(auth('/login/theirs'));
+  assert.equal(res.statusCode, 404);
+  assert.match(res.body, /no such way to sign in/);
+  assert.equal((await browser(ctx.server).get(auth('/login/nope'))).statusCode, 404);
+  await ctx.app.services.loginMethods.update(system, inst.id, 'down', { enabled: false });
+  assert.equal((await browser(ctx.server).get(auth('/login/down'))).statusCode, 404);
+  // A flow begun at one institution does not finish at another's method of the same code.
+  const b = browser(ctx.server);
+  await b.get(auth('/login/campus'));
+  const cross = await b.get(`/auth/${other.code}/login/theirs/callback?subject=ada`);
+  assert.equal(cross.statusCode, 401);
+});
+
+const BAD_RETURNS = [
+  'https://evil.example/',
+  '//evil.example/x',
+  '/\\evil.example',
+  '\\\\evil.example',
+  '/%2f/evil.example',
+  '/%5cevil.example',
+  'javascript:alert(1)',
+  ' /auth/x',
+  '/\t/evil.example',
+  'http:/evil.example',
+  '/auth/OTHER/account',
+  '/auth/INST/../OTHER/account',
+  '/api/v1/login-methods',
+  '/almaws/v1/users',
+];
+
+test('return URLs: only this institution\'s pages and the console, through one function', () => {
+  for (const bad of BAD_RETURNS) assert.equal(safeReturnTo(bad, 'INST'), null, bad);
+  assert.equal(safeReturnTo('/auth/INST/account?tab=1', 'INST'), '/auth/INST/account?tab=1');
+  assert.equal(safeReturnTo('/', 'INST'), '/');
+  assert.equal(safeReturnTo('/users/ada', 'INST'), '/users/ada');
+});
+
+test('open redirects: every return parameter (method start, password method form) lands on the account page', async () => {
+  for (const bad of [...BAD_RETURNS.map((r) => r.replace('INST', inst.code).replace('OTHER', other.code))]) {
+    const via = await roundTrip(browser(ctx.server), 'campus', { subject: 'U-1001' }, `?return=${encodeURIComponent(bad)}`);
+    assert.equal(via.res.headers.location, auth('/account'), `start ?return=${bad}`);
+    const b = browser(ctx.server);
+    await b.get(auth(`/login/dir?return=${encodeURIComponent(bad)}`));
+    const pw = await b.post(auth('/login/dir'), { username: 'ada', password: 'right', return: bad });
+    assert.equal(pw.headers.location, auth('/account'), `form return=${bad}`);
+  }
+  const good = await roundTrip(browser(ctx.server), 'campus', { subject: 'U-1001' }, `?return=${encodeURIComponent(auth('/account?x=1'))}`);
+  assert.equal(good.res.headers.location, auth('/account?x=1'));
+});
