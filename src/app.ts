@@ -19,6 +19,8 @@ import { createSisModule } from './domain/sis/sis-module.js';
 import { createJitCreator } from './domain/sign-in/jit.js';
 import { createLoginMethodService } from './domain/sign-in/login-methods.js';
 import { createSignIn } from './domain/sign-in/sign-in.js';
+import { createFederation } from './domain/sign-in/methods/saml/federation.js';
+import { useFederationIdps } from './domain/sign-in/methods/saml/idp-source.js';
 import { createSmtpTransport } from './mail/smtp-transport.js';
 import { publicBaseUrl } from './public-url.js';
 
@@ -91,6 +93,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     idleMinutes: config.sessionIdleMinutes,
     absoluteMinutes: config.sessionAbsoluteMinutes,
   });
+  const samlFederation = createFederation(db, clock);
+  useFederationIdps(samlFederation.store);
   const services = {
     institutions: createInstitutionService(db, codeTables),
     users,
@@ -105,6 +109,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       sessions: browserSessions,
       jit: createJitCreator(users, codeTables),
     }),
+    // SAML federation aggregates: refreshed by the worker's idle hook, read by the SAML module.
+    samlFederation,
     mail,
     apiKeys,
     codeTables,
@@ -119,7 +125,10 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     jobKinds,
     dropFolders: sisModule.dropFolders,
     /** What the job worker does between jobs (drop folders, housekeeping). */
-    workerIdle: sisModule.idle,
+    workerIdle: async () => {
+      await sisModule.idle();
+      await samlFederation.refreshDue();
+    },
     close: async () => {
       await identity.close();
       await db.close();

@@ -177,14 +177,14 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, log }: SignI
     contextOf,
 
     /** The first leg of a redirect method: a flow kept ten minutes, and where to send the browser. */
-    async begin(institution: Institution, code: string, returnTo: unknown, meta: SignInMeta): Promise<Begun | { kind: 'refused'; refusal: RefusalKind }> {
+    async begin(institution: Institution, code: string, returnTo: unknown, meta: SignInMeta, params: Record<string, string> = {}): Promise<Begun | { kind: 'refused'; refusal: RefusalKind }> {
       const m = await live(institution, code);
       if (m.module.kind !== 'redirect') throw new AppError('LOGIN_METHOD_NOT_FOUND', { code });
       const flowId = randomBytes(32).toString('base64url');
       const now = clock();
       let started;
       try {
-        started = await m.module.start(contextOf(institution, m), flowId);
+        started = await m.module.start(contextOf(institution, m), flowId, params);
       } catch (err) {
         const unreachable = looksUnreachable(err);
         if (!unreachable) log?.('login method failed to start', { method: m.method.code, err: (err as Error)?.message });

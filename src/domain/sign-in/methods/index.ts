@@ -4,9 +4,11 @@
 import type { LoginMethodType } from '../../../model/login-method.js';
 import type { MethodModule } from '../method.js';
 import { emailLink } from './email-link.js';
+import { saml } from './saml.js';
 
 const MODULES: MethodModule[] = [
   emailLink,
+  saml,
   // saml, cas, ldap, oidc, google, facebook, twitter: one line each, beside their import above.
 ];
 

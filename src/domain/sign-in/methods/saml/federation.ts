@@ -103,7 +103,10 @@ export function createFederation(db: Db, clock: () => Date, opts: FederationOpti
     },
   };
 
-  return { refresh, refreshDue, store };
+  /** The discovery page's list: IdPs whose name or entity id holds every word of `query`. */
+  const discover = (methodId: string, config: FederationConfig, query: string, limit: number) => store.search(methodId, config as never, query, limit, clock());
+
+  return { refresh, refreshDue, store, discover };
 }
 
 export type Federation = ReturnType<typeof createFederation>;
