@@ -12,6 +12,9 @@ import { EPPN, makeKeyPair, readAuthnRequest, SCOPED_AFFILIATION, SUBJECT_ID, TA
 import { AppError } from '../src/errors.js';
 import { DOMParser } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
+import { verify } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 
 const mod = saml as unknown as RedirectMethod<typeof saml.config>;
 const BASE = 'https://carrel.test/auth/UNI';
@@ -270,3 +273,54 @@ describe('SAML SP: attacks are refused with their reason', () => {
     refusedWith(await finish(ctx as never, started.flow, ''), 'invalid_response');
   });
 });
+
+describe('SAML SP: metadata at a URL, and the SP key pair', () => {
+  test('metadata fetched once and kept; while the IdP web server fails the kept copy serves; none at all is "unavailable"', async () => {
+    let hits = 0;
+    let failing = false;
+    const server = createServer((_req, res) => {
+      hits++;
+      if (failing) res.writeHead(500).end('down');
+      else res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(idp.metadata());
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    try {
+      const config = { idp_metadata_url: `${base}/idp.xml`, attribute: 'eduPersonPrincipalName' };
+      mod.check!(config as never);
+      const { ctx, started, opts } = await flowAndResponse(config as never);
+      assert.ok(started.redirect.startsWith(idp.ssoUrl));
+      assert.ok(!isRefusal(await finish(ctx as never, started.flow, idp.response(opts))));
+      assert.equal(hits, 1, 'kept, not fetched per request');
+      failing = true;
+      const later = context(config, () => new Date(Date.now() + 7 * 3600_000));
+      const again = await mod.start(later as never, 'flow-2');
+      assert.ok(again.redirect.startsWith(idp.ssoUrl), 'the kept copy serves while the server fails');
+      assert.equal(hits, 2, 'it did try again once due');
+      const none = context({ idp_metadata_url: `${base}/other.xml` });
+      await assert.rejects(() => mod.start(none as never, 'flow-3'), /answered 500/);
+      const finishNone = await finish(none as never, { requestId: '_x', idp: idp.entityId }, idp.response(opts));
+      refusedWith(finishNone, 'unavailable');
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  test('with an SP key pair, AuthnRequests are signed (HTTP-Redirect SigAlg/Signature) and the SP metadata publishes the certificate', async () => {
+    const sp = makeKeyPair('carrel-sp');
+    const config = { ...baseConfig(), sp_private_key: sp.key, sp_certificate: sp.cert };
+    mod.check!(config as never);
+    const ctx = context(config);
+    const started = await mod.start(ctx as never, 'flow-1');
+    const u = new URL(started.redirect);
+    const sigAlg = u.searchParams.get('SigAlg');
+    assert.equal(sigAlg, 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
+    const signedPart = u.search.slice(1).split('&').filter((p) => !p.startsWith('Signature=')).join('&');
+    assert.ok(verify('RSA-SHA256', Buffer.from(signedPart), sp.cert, Buffer.from(u.searchParams.get('Signature')!, 'base64')));
+    const md = await mod.metadata!(ctx as never);
+    assert.match(md, /AuthnRequestsSigned="true"/);
+    assert.ok(md.replace(/\s+/g, '').includes(sp.cert.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '')));
+    assert.equal(mod.secrets.includes('sp_private_key'), true, 'the private key is a secret: never shown');
+  });
+});
+

@@ -1,6 +1,7 @@
 // Where a SAML method's IdP comes from: metadata pasted into the settings, metadata at a URL
 // (fetched, kept in memory, looked at again after cacheDuration and never used past validUntil),
 // or one IdP of a federation aggregate (kept in the database by the refresh job: federation.ts).
+import { createHash } from 'node:crypto';
 import { MetadataError, parseIdpMetadata, type IdpInfo, type ParsedMetadata } from './idp-metadata.js';
 
 export interface SamlIdpConfig {
@@ -87,7 +88,9 @@ function pick(parsed: ParsedMetadata, entityId: string | undefined): IdpInfo {
 
 /** Inline metadata, parsed once per distinct text. Throws MetadataError when it does not parse. */
 export function inlineMetadata(xml: string): ParsedMetadata {
-  return inline.get(xml) ?? remember(inline, xml, parseIdpMetadata(xml));
+  // Keyed by digest: the cache must not hold on to every version of a large pasted document.
+  const key = createHash('sha256').update(xml).digest('base64');
+  return inline.get(key) ?? remember(inline, key, parseIdpMetadata(xml));
 }
 
 /**
