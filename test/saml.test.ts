@@ -8,7 +8,7 @@ import type { Institution } from '../src/model/institution.js';
 import type { LoginMethod } from '../src/model/login-method.js';
 import { isRefusal, type MethodContext, type RedirectMethod, type Refusal, type Verified } from '../src/domain/sign-in/method.js';
 import { saml } from '../src/domain/sign-in/methods/saml.js';
-import { EPPN, makeKeyPair, readAuthnRequest, SCOPED_AFFILIATION, SUBJECT_ID, TARGETED_ID, TestIdp, xsw, type KeyPair, type ResponseOptions } from './helpers/saml-idp.js';
+import { encryptAssertion, EPPN, makeKeyPair, readAuthnRequest, SCOPED_AFFILIATION, SUBJECT_ID, TARGETED_ID, TestIdp, xsw, type KeyPair, type ResponseOptions } from './helpers/saml-idp.js';
 import { AppError } from '../src/errors.js';
 import { DOMParser } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
@@ -321,6 +321,22 @@ describe('SAML SP: metadata at a URL, and the SP key pair', () => {
     assert.match(md, /AuthnRequestsSigned="true"/);
     assert.ok(md.replace(/\s+/g, '').includes(sp.cert.replace(/-----[A-Z ]+-----/g, '').replace(/\s+/g, '')));
     assert.equal(mod.secrets.includes('sp_private_key'), true, 'the private key is a secret: never shown');
+  });
+
+  test('an encrypted assertion is decrypted with the SP key; without the key refused; an encrypted assertion nobody signed refused', async () => {
+    const sp = makeKeyPair('carrel-sp-enc');
+    const config = { ...baseConfig(), sp_private_key: sp.key, sp_certificate: sp.cert };
+    const a = await flowAndResponse(config as never);
+    const encrypted = await encryptAssertion(idp.responseXml(a.opts), sp.cert);
+    assert.doesNotMatch(encrypted, /alice@example\.edu/);
+    const r = await finish(a.ctx as never, a.started.flow, Buffer.from(encrypted).toString('base64'));
+    assert.ok(!isRefusal(r) && r.subject === 'alice@example.edu', JSON.stringify(r));
+    const b = await flowAndResponse();
+    const noKey = await encryptAssertion(idp.responseXml(b.opts), sp.cert);
+    refusedWith(await finish(b.ctx as never, b.started.flow, Buffer.from(noKey).toString('base64')), 'invalid_response');
+    const c = await flowAndResponse(config as never, { sign: 'none' });
+    const unsignedInside = await encryptAssertion(idp.responseXml(c.opts), sp.cert);
+    refusedWith(await finish(c.ctx as never, c.started.flow, Buffer.from(unsignedInside).toString('base64')), 'signature');
   });
 });
 

@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { inflateRawSync } from 'node:zlib';
 import { DOMParser, XMLSerializer } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
+import xmlenc from 'xml-encryption';
+import { X509Certificate } from 'node:crypto';
 
 export interface KeyPair {
   key: string;
@@ -245,3 +247,20 @@ export function aggregate(entities: string[], pair?: KeyPair, opts: { validUntil
   const xml = `<md:EntitiesDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" ID="${id()}" Name="urn:mace:test:federation"${attrs}>${entities.join('')}</md:EntitiesDescriptor>`;
   return pair ? signElement(xml, pair, 'EntitiesDescriptor') : xml;
 }
+
+/** The response's Assertion (signed or not) encrypted for the SP's certificate, as an IdP does with the SP's encryption key. */
+export async function encryptAssertion(responseXml: string, spCert: string): Promise<string> {
+  const start = responseXml.indexOf('<saml:Assertion');
+  const end = responseXml.indexOf('</saml:Assertion>') + '</saml:Assertion>'.length;
+  const assertion = responseXml.slice(start, end);
+  const rsaPub = new X509Certificate(spCert).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+  const encrypted = await new Promise<string>((resolve, reject) =>
+    xmlenc.encrypt(
+      assertion,
+      { rsa_pub: rsaPub, pem: spCert, encryptionAlgorithm: 'http://www.w3.org/2009/xmlenc11#aes256-gcm', keyEncryptionAlgorithm: 'http://www.w3.org/2001/04/xmlenc#rsa-oaep-mgf1p' },
+      (err, out) => (err ? reject(err) : resolve(out as string)),
+    ),
+  );
+  return `${responseXml.slice(0, start)}<saml:EncryptedAssertion>${encrypted}</saml:EncryptedAssertion>${responseXml.slice(end)}`;
+}
+
