@@ -24,6 +24,7 @@ import {
 } from '../../model/login-method.js';
 import { RECORD_TYPES, type RecordType } from '../../model/user.js';
 import { actorLabel, authorize, type Actor } from '../access/actor.js';
+import type { CodeTables } from '../../model/code-tables.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
 import { schemaProblem } from '../schema-problem.js';
 import type { MethodModule } from './method.js';
@@ -118,9 +119,9 @@ export function createLoginMethodService({ db, codeTables, publicUrl }: { db: Db
     };
   }
 
-  async function jitOf(raw: unknown, institutionId: string): Promise<JitProvisioning | null> {
+  function jitOf(raw: unknown, tables: CodeTables): JitProvisioning | null {
     if (raw === null || raw === false) return null;
-    if (typeof raw === 'string') return jitOf(parseConfig(raw), institutionId);
+    if (typeof raw === 'string') return jitOf(parseConfig(raw), tables);
     if (typeof raw !== 'object' || raw === undefined) throw invalid('jit must be an object {"recordType", "userGroup"} or null');
     const o = raw as Record<string, unknown>;
     const recordType = String(o.recordType ?? o.record_type ?? 'PUBLIC').toUpperCase();
@@ -128,24 +129,27 @@ export function createLoginMethodService({ db, codeTables, publicUrl }: { db: Db
     const groupRaw = o.userGroup ?? o.user_group ?? null;
     let userGroup: string | null = null;
     if (groupRaw !== null && groupRaw !== '') {
-      const group = (await codeTables.forInstitution(institutionId)).get('UserGroups', String(groupRaw));
+      const group = tables.get('UserGroups', String(groupRaw));
       if (!group) throw invalid(`jit user group ${String(groupRaw).slice(0, 60)} is not one of the institution's user groups`);
       userGroup = group.code;
     }
     return { recordType: recordType as RecordType, userGroup };
   }
 
-  async function matchOf(raw: unknown, institutionId: string): Promise<string> {
+  function matchOf(raw: unknown, tables: CodeTables): string {
     const value = typeof raw === 'string' ? raw.trim() : '';
     if (!value) throw invalid('match is required: primary_id or an identifier type code');
     if (value.toLowerCase() === MATCH_PRIMARY_ID) return MATCH_PRIMARY_ID;
-    const type = (await codeTables.forInstitution(institutionId)).get('UserIdentifierTypes', value);
+    const type = tables.get('UserIdentifierTypes', value);
     if (!type) throw invalid(`match ${value.slice(0, 60)} is neither primary_id nor an identifier type of the institution`);
     return type.code;
   }
 
-  /** The complete fields from a create (base undefined) or an update over `base`. */
-  async function fieldsOf(institutionId: string, input: LoginMethodInput, base?: LoginMethod): Promise<LoginMethodFields> {
+  /**
+   * The complete fields from a create (base undefined) or an update over `base`. The code tables
+   * are read before any transaction: PGlite has one connection, which the transaction holds.
+   */
+  function fieldsOf(tables: CodeTables, input: LoginMethodInput, base?: LoginMethod): LoginMethodFields {
     const code = input.code === undefined ? base?.code : input.code;
     if (typeof code !== 'string' || !LOGIN_METHOD_CODE.test(code)) {
       throw invalid('code must be 1 to 40 lower-case letters, digits, - or _, starting with a letter or digit');
@@ -174,9 +178,9 @@ export function createLoginMethodService({ db, codeTables, publicUrl }: { db: Db
       code,
       type: type as LoginMethodType,
       label: label.trim(),
-      match: input.match === undefined && base ? base.match : await matchOf(input.match, institutionId),
+      match: input.match === undefined && base ? base.match : matchOf(input.match, tables),
       config,
-      jit: input.jit === undefined ? (base?.jit ?? null) : await jitOf(input.jit, institutionId),
+      jit: input.jit === undefined ? (base?.jit ?? null) : jitOf(input.jit, tables),
       enabled,
       position,
     };
@@ -234,7 +238,7 @@ export function createLoginMethodService({ db, codeTables, publicUrl }: { db: Db
 
     async create(actor: Actor, institutionId: string, input: LoginMethodInput): Promise<LoginMethodView> {
       authorize(actor, 'config:manage', institutionId);
-      const fields = await fieldsOf(institutionId, input);
+      const fields = fieldsOf(await codeTables.forInstitution(institutionId), input);
       const created = await unique(fields.code, () =>
         db.transaction(async (tx) => {
           const m = await insertLoginMethod(tx, institutionId, fields);
@@ -247,10 +251,11 @@ export function createLoginMethodService({ db, codeTables, publicUrl }: { db: Db
 
     async update(actor: Actor, institutionId: string, code: string, input: LoginMethodInput): Promise<LoginMethodView> {
       authorize(actor, 'config:manage', institutionId);
+      const tables = await codeTables.forInstitution(institutionId);
       const updated = await unique(String(input.code ?? code), () =>
         db.transaction(async (tx) => {
           const current = await byCode(tx, institutionId, code);
-          const fields = await fieldsOf(institutionId, input, current);
+          const fields = fieldsOf(tables, input, current);
           const m = await updateLoginMethod(tx, current.id, fields);
           await audit(tx, actor, 'login_method.update', m, current);
           return m;
