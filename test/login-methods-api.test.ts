@@ -111,13 +111,13 @@ test('bad settings, an unknown match, a duplicate code and a type without a modu
   const samlModule = methodModules.get('saml');
   methodModules.delete('saml');
   try {
-  for (const [body, code, message] of cases) {
-    const res = await x.post('/login-methods', body);
-    assert.equal(res.statusCode, 400, `${JSON.stringify(body)}: ${res.body}`);
-    assert.equal(errorCode(res), code);
-    assert.match(res.body, message);
-    assert.doesNotMatch(res.body, /very-secret-value/, 'a refusal never echoes a secret');
-  }
+    for (const [body, code, message] of cases) {
+      const res = await x.post('/login-methods', body);
+      assert.equal(res.statusCode, 400, `${JSON.stringify(body)}: ${res.body}`);
+      assert.equal(errorCode(res), code);
+      assert.match(res.body, message);
+      assert.doesNotMatch(res.body, /very-secret-value/, 'a refusal never echoes a secret');
+    }
   } finally {
     if (samlModule) methodModules.set('saml', samlModule);
   }
