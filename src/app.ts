@@ -23,6 +23,8 @@ import { createEmailLinkSignIn } from './domain/sign-in/email-link-sign-in.js';
 import { createJitCreator } from './domain/sign-in/jit.js';
 import { createLoginMethodService } from './domain/sign-in/login-methods.js';
 import { createSignIn } from './domain/sign-in/sign-in.js';
+import { createFederation } from './domain/sign-in/methods/saml/federation.js';
+import { useFederationIdps } from './domain/sign-in/methods/saml/idp-source.js';
 import { createSmtpTransport } from './mail/smtp-transport.js';
 import { publicBaseUrl } from './public-url.js';
 
@@ -102,6 +104,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   // Alma's social invitation: the link's single use and the social id's binding in one transaction.
   const socialInvites = createSocialInviteBinder(db, users, { take: identity.takeSocialInvite });
   const signIn = createSignIn({ db, clock, publicUrl: publicBaseUrl(config), sessions: browserSessions, jit: createJitCreator(users, codeTables), invites: socialInvites });
+  const samlFederation = createFederation(db, clock);
+  useFederationIdps(samlFederation.store);
   const services = {
     institutions: createInstitutionService(db, codeTables),
     users,
@@ -114,6 +118,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     emailLinkSignIn: createEmailLinkSignIn({ db, clock, publicUrl: publicBaseUrl(config), identity, mail, signIn }),
     signInEvents: createSignInEvents(db),
     outage,
+    // SAML federation aggregates: refreshed by the worker's idle hook, read by the SAML module.
+    samlFederation,
     mail,
     apiKeys,
     codeTables,
@@ -128,7 +134,10 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     jobKinds,
     dropFolders: sisModule.dropFolders,
     /** What the job worker does between jobs (drop folders, housekeeping). */
-    workerIdle: sisModule.idle,
+    workerIdle: async () => {
+      await sisModule.idle();
+      await samlFederation.refreshDue();
+    },
     close: async () => {
       await identity.close();
       await db.close();

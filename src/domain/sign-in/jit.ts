@@ -27,7 +27,8 @@ export function createJitCreator(users: Pick<UserService, 'create'>, codeTables:
         accountType: 'EXTERNAL',
         externalId: method.code,
         status: 'ACTIVE',
-        userGroup: method.jit.userGroup,
+        // A group the IdP's affiliation maps to (SAML affiliation_groups) before the method's default.
+        userGroup: verified.userGroup ?? method.jit.userGroup,
         firstName: verified.firstName?.slice(0, 255) ?? null,
         lastName: verified.lastName?.slice(0, 255) ?? null,
         identifiers: method.match === MATCH_PRIMARY_ID ? [] : [{ idType: method.match, value: verified.subject, note: null, status: 'ACTIVE', segmentType: 'External' }],

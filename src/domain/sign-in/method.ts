@@ -18,6 +18,8 @@ export interface Verified {
   firstName?: string;
   lastName?: string;
   email?: string;
+  /** The user group the method's own mapping gives (SAML scoped affiliation), for a user created just in time. */
+  userGroup?: string;
 }
 
 /** Why a sign-in was refused: audited with `detail`; the person sees a page that names none of it. */
@@ -106,8 +108,12 @@ interface ModuleBase<S extends TSchema> {
 /** Browser goes to the counterpart and comes back (SAML, CAS, OIDC, social). */
 export interface RedirectMethod<S extends TSchema> extends ModuleBase<S> {
   kind: 'redirect';
-  /** `flowId` goes where the protocol carries state (OIDC `state`, SAML RelayState, CAS service URL). */
-  start(ctx: MethodContext<Static<S>>, flowId: string): Promise<Started>;
+  /**
+   * `flowId` goes where the protocol carries state (OIDC `state`, SAML RelayState, CAS service URL).
+   * `params` are the start page's query parameters (SAML federation: `idp`, the entity id chosen on
+   * the discovery page); a module reads only the names it documents.
+   */
+  start(ctx: MethodContext<Static<S>>, flowId: string, params?: Record<string, string>): Promise<Started>;
   finish(ctx: MethodContext<Static<S>>, callback: Callback, flow: Record<string, string>): Promise<Verified | Refusal>;
   /** SAML: the SP metadata XML served at urls.metadata. */
   metadata?(ctx: MethodContext<Static<S>>): Promise<string>;

@@ -215,7 +215,7 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, invites, log
       code: string,
       returnTo: unknown,
       meta: SignInMeta,
-      opts: { invite?: string } = {},
+      opts: { invite?: string; params?: Record<string, string> } = {},
     ): Promise<Begun | { kind: 'refused'; refusal: RefusalKind }> {
       const m = await live(institution, code);
       if (m.module.kind !== 'redirect') throw new AppError('LOGIN_METHOD_NOT_FOUND', { code });
@@ -223,7 +223,7 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, invites, log
       const now = clock();
       let started;
       try {
-        started = await m.module.start(contextOf(institution, m), flowId);
+        started = await m.module.start(contextOf(institution, m), flowId, opts.params ?? {});
       } catch (err) {
         const unreachable = looksUnreachable(err);
         if (!unreachable) log?.('login method failed to start', { method: m.method.code, err: (err as Error)?.message });

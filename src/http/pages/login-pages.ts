@@ -15,6 +15,7 @@ import { html, message, page, type Html } from './html.js';
 import { authBase as base, csrfField, showPage as show } from './page-kit.js';
 import { signInPages } from './sign-in-pages.js';
 import { socialInvitePages } from './social-invite-pages.js';
+import { samlDiscoveryPage } from './saml-discovery.js';
 
 interface Params {
   institution: string;
@@ -106,6 +107,7 @@ ${csrfField(reply)}${newPasswordFields(true)}
     // The login methods' pages share this scope's CSRF, form parsing and error page.
     await server.register(signInPages(app));
     await server.register(socialInvitePages(app));
+    await server.register(samlDiscoveryPage(app));
 
     server.get<{ Params: Params }>('/:institution/login', { schema: { hide: true } }, async (req, reply) => {
       const i = await institutionOf(req);

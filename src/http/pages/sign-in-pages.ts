@@ -151,7 +151,7 @@ ${csrfField(reply)}<input type="hidden" name="token" value="${token}"><input typ
   return async (server: FastifyInstance) => {
     server.get<{ Params: Params }>('/:institution/login/:method', { schema: { hide: true } }, async (req, reply) => {
       const i = await institutions.byCode(req.params.institution);
-      const returnTo = fields(req.query).return;
+      const { return: returnTo, ...params } = fields(req.query);
       return orNotFound(reply, i, async () => {
         const m = await signIn.live(i, req.params.method);
         if (m.module.kind === 'password') {
@@ -159,7 +159,7 @@ ${csrfField(reply)}<input type="hidden" name="token" value="${token}"><input typ
         }
         if (m.module.kind === 'link') return show(reply, i, m.method.label, linkRequestForm(reply, i, m.method.code, returnTo));
         if (m.module.kind !== 'redirect') return noSuchMethod(reply, i);
-        const begun = await signIn.begin(i, m.method.code, returnTo, meta(req));
+        const begun = await signIn.begin(i, m.method.code, returnTo, meta(req), { params });
         if ('kind' in begun) return refusal(reply, i, begun.refusal);
         setFlow(req, reply, i.code, begun.flowId, FLOW_MINUTES * 60);
         return reply.redirect(begun.redirect, 303);

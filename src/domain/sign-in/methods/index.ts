@@ -9,6 +9,7 @@ import facebook from './facebook.js';
 import google from './google.js';
 import { ldap } from './ldap.js';
 import oidc from './oidc.js';
+import { saml } from './saml.js';
 import twitter from './twitter.js';
 
 const MODULES: MethodModule[] = [
@@ -19,7 +20,7 @@ const MODULES: MethodModule[] = [
   google,
   facebook,
   twitter,
-  // saml: one line, beside its import above.
+  saml,
 ];
 
 /**
