@@ -20,6 +20,7 @@ import { createEmailLinkSignIn } from './domain/sign-in/email-link-sign-in.js';
 import { createJitCreator } from './domain/sign-in/jit.js';
 import { createLoginMethodService } from './domain/sign-in/login-methods.js';
 import { createSignIn } from './domain/sign-in/sign-in.js';
+import { createSignInEvents } from './domain/sign-in/sign-in-events.js';
 import { createSmtpTransport } from './mail/smtp-transport.js';
 import { publicBaseUrl } from './public-url.js';
 
@@ -101,6 +102,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     // Login methods (SAML, CAS, LDAP, OIDC, social, e-mail link) and the sign-in through them.
     loginMethods: createLoginMethodService({ db, codeTables, publicUrl: publicBaseUrl(config) }),
     signIn,
+    signInEvents: createSignInEvents(db),
     emailLinkSignIn: createEmailLinkSignIn({ db, clock, publicUrl: publicBaseUrl(config), identity, mail, signIn }),
     mail,
     apiKeys,

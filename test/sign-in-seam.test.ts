@@ -8,7 +8,7 @@ import { after, before, test } from 'node:test';
 import { safeReturnTo } from '../src/domain/sign-in/return-to.js';
 import { createTestContext, type TestContext } from './helpers/app.js';
 import { client } from './helpers/alma.js';
-import { CHEAP_ARGON2, staffUser } from './helpers/identity.js';
+import { CHEAP_ARGON2, errorCode, staffUser } from './helpers/identity.js';
 import { browser, fakePasswordModule, fakeRedirectModule, useModules } from './helpers/sign-in.js';
 
 let ctx: TestContext;
@@ -306,4 +306,26 @@ test('the local form\'s return field: only this institution\'s pages', async () 
   const b = browser(ctx.server);
   const res = await b.post(auth('/login'), { identifier: 'local_admin', password: 'Local-Admin-2026!', return: '/' }, { formUrl: auth('/login?auth=local') });
   assert.equal(res.headers.location, '/');
+});
+
+test('sign-in events are readable through /api/v1/sign-in-events, by those who manage credentials, per institution', async () => {
+  const get = (key: string, q = '') =>
+    ctx.server.inject({ method: 'GET', url: `/api/v1/sign-in-events${q}`, headers: { authorization: `apikey ${key}` } });
+  const all = (await get(inst.key)).json().sign_in_event as Record<string, unknown>[];
+  assert.ok(all.length > 5);
+  assert.ok(all.some((e) => e.outcome === 'signed_in' && e.method === 'campus' && (e.user as { primary_id: string }).primary_id === 'ada' && e.address));
+  assert.ok(all.some((e) => e.outcome === 'failed' && e.reason === 'inactive'));
+  const ids = all.map((e) => e.id as number);
+  assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'newest first');
+  const failed = (await get(inst.key, '?failed=true')).json().sign_in_event as Record<string, unknown>[];
+  assert.ok(failed.length > 0 && failed.every((e) => e.outcome === 'failed'));
+  const ada = (await get(inst.key, '?user=U-1001&limit=2')).json().sign_in_event as Record<string, unknown>[];
+  assert.equal(ada.length, 2);
+  assert.ok(ada.every((e) => (e.user as { primary_id: string }).primary_id === 'ada'));
+  const older = (await get(inst.key, `?user=ada&before=${ada[1]!.id}`)).json().sign_in_event as { id: number }[];
+  assert.ok(older.every((e) => e.id < (ada[1]!.id as number)));
+  const ro = await get((await ctx.institution()).readOnlyKey);
+  assert.equal(errorCode(ro), 'UNAUTHORIZED');
+  const theirs = (await get(other.key)).json().sign_in_event as Record<string, unknown>[];
+  assert.deepEqual([...new Set(theirs.map((e) => e.method))], ['theirs'], "only the institution's own events");
 });

@@ -1,5 +1,5 @@
 // SQL for audit_event (append-only: there is no update or delete here on purpose).
-import type { Queryable } from '../database.js';
+import type { Queryable, Row } from '../database.js';
 
 export interface AuditEventInput {
   institutionId: string | null;
@@ -52,7 +52,11 @@ export async function listAuditEventsForEntity(db: Queryable, entityId: string, 
        entity_label, changes, context FROM audit_event WHERE entity_id = $1 ORDER BY id DESC LIMIT $2`,
     [entityId, limit],
   );
-  return rows.map((r) => ({
+  return rows.map(toEvent);
+}
+
+function toEvent(r: Row): AuditEvent {
+  return {
     id: Number(r.id),
     institutionId: r.institution_id as string | null,
     occurredAt: r.occurred_at as Date,
@@ -65,5 +69,21 @@ export async function listAuditEventsForEntity(db: Queryable, entityId: string, 
     entityLabel: r.entity_label as string | null,
     changes: r.changes as AuditEvent['changes'],
     context: r.context as Record<string, unknown>,
-  }));
+  };
+}
+
+/** An institution's sign-in events (sign_in, sign_in.failed), newest first, before an id. */
+export async function listSignInEvents(
+  db: Queryable,
+  institutionId: string,
+  opts: { userId?: string | undefined; failedOnly?: boolean; beforeId?: number | undefined; limit: number },
+): Promise<AuditEvent[]> {
+  const rows = await db.query(
+    `SELECT id, institution_id, occurred_at, actor_type, actor_id, actor_label, action, entity_type, entity_id,
+       entity_label, changes, context FROM audit_event
+     WHERE institution_id = $1 AND action = ANY($2::text[]) AND ($3::uuid IS NULL OR entity_id = $3) AND ($4::bigint IS NULL OR id < $4)
+     ORDER BY id DESC LIMIT $5`,
+    [institutionId, opts.failedOnly ? ['sign_in.failed'] : ['sign_in', 'sign_in.failed'], opts.userId ?? null, opts.beforeId ?? null, opts.limit],
+  );
+  return rows.map(toEvent);
 }

@@ -5,6 +5,7 @@ import { apiV1Auth } from './auth.js';
 import { integrationProfileRoutes } from './integration-profiles.js';
 import { jobRoutes } from './jobs.js';
 import { loginMethodRoutes } from './login-methods.js';
+import { signInEventRoutes } from './sign-in-events.js';
 import { manualEditRoutes } from './manual-edits.js';
 import { identityReportRoutes } from './identity-reports.js';
 import { identityRoutes } from './identity.js';
@@ -21,5 +22,6 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     await server.register(identityReportRoutes(app));
     await server.register(sessionPolicyRoutes(app));
     await server.register(loginMethodRoutes(app));
+    await server.register(signInEventRoutes(app));
   };
 }
