@@ -133,6 +133,9 @@ test('an unknown subject is refused unless the method creates users just in time
   assert.match(res.body, /no library account/);
   assert.doesNotMatch(res.body, /UNIV_ID|U-9999/);
   assert.equal((await client(ctx.server, inst.key).get('/users/U-9999')).statusCode, 400, 'no user was created');
+  const unknown = (await events('sign_in.failed')).at(-1)!;
+  assert.equal(unknown.context.reason, 'unknown_user');
+  assert.match(String(unknown.context.detail), /UNIV_ID U-9999/, 'campus IT can see which subject found no account');
 
   const j = browser(ctx.server);
   const made = await roundTrip(j, 'jit', { subject: 'U-9999' });
