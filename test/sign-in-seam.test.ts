@@ -9,14 +9,14 @@ import { safeReturnTo } from '../src/domain/sign-in/return-to.js';
 import { createTestContext, type TestContext } from './helpers/app.js';
 import { client } from './helpers/alma.js';
 import { CHEAP_ARGON2, errorCode, staffUser } from './helpers/identity.js';
-import { browser, fakePasswordModule, fakeRedirectModule, useModules } from './helpers/sign-in.js';
+import { browser, fakePasswordModule, fakeRedirectModule, fakeSamlModule, useModules } from './helpers/sign-in.js';
 
 let ctx: TestContext;
 let inst: { id: string; code: string; key: string };
 let other: { id: string; code: string; key: string };
 const system = { kind: 'system', label: 'test' } as const;
 const directoryCalls: string[] = [];
-const modules = useModules(fakeRedirectModule('cas'), fakePasswordModule('ldap', directoryCalls));
+const modules = useModules(fakeRedirectModule('cas'), fakePasswordModule('ldap', directoryCalls), fakeSamlModule('saml'));
 
 function patron(primaryId: string, univId: string, extra: Record<string, unknown> = {}) {
   return {
@@ -52,6 +52,7 @@ before(async () => {
   await lm.create(system, inst.id, { code: 'jit', type: 'cas', match: 'UNIV_ID', config: { issuer: 'https://idp.test' }, jit: { recordType: 'PUBLIC', userGroup: 'COMMUNITY' } });
   await lm.create(system, inst.id, { code: 'down', type: 'cas', match: 'UNIV_ID', config: { issuer: 'down' } });
   await lm.create(system, inst.id, { code: 'dir', type: 'ldap', label: 'Directory', match: 'primary_id', config: { url: 'ldap://x', bind_password: 's3cret' } });
+  await lm.create(system, inst.id, { code: 'fed', type: 'saml', match: 'UNIV_ID', config: { idp: 'https://idp.test' }, position: 9 });
   await lm.create(system, other.id, { code: 'theirs', type: 'cas', match: 'primary_id', config: { issuer: 'https://idp.test' } });
 });
 after(async () => {
@@ -268,7 +269,7 @@ test('the login page: methods first in their order, the local form after when an
   const page = await browser(ctx.server).get(auth('/login?return=%2Fauth%2F' + inst.code + '%2Faccount'));
   assert.equal(page.statusCode, 200);
   const buttons = [...page.body.matchAll(/<a class="method" href="([^"]+)">([^<]+)<\/a>/g)].map((m) => [m[1], m[2]]);
-  assert.deepEqual(buttons.map((b) => b[0]!.split('?')[0]), [auth('/login/campus'), auth('/login/dir'), auth('/login/jit')]);
+  assert.deepEqual(buttons.map((b) => b[0]!.split('?')[0]), [auth('/login/campus'), auth('/login/dir'), auth('/login/jit'), auth('/login/fed')]);
   assert.equal(buttons[0]![1], 'Campus sign-in');
   assert.match(buttons[0]![0]!, /\?return=%2Fauth%2F/);
   assert.match(page.body, /Or with a library password/);
@@ -331,4 +332,41 @@ test('sign-in events are readable through /api/v1/sign-in-events, by those who m
   assert.equal(errorCode(ro), 'UNAUTHORIZED');
   const theirs = (await get(other.key)).json().sign_in_event as Record<string, unknown>[];
   assert.deepEqual([...new Set(theirs.map((e) => e.method))], ['theirs'], "only the institution's own events");
+});
+
+test('SAML: metadata served; the ACS is a cross-site POST found by RelayState (no cookie), bound by InResponseTo, used once', async () => {
+  const meta = await browser(ctx.server).get(auth('/saml/fed/metadata'));
+  assert.equal(meta.statusCode, 200);
+  assert.match(String(meta.headers['content-type']), /^application\/samlmetadata\+xml/);
+  assert.match(meta.body, new RegExp(`entityID="http://carrel.test/auth/${inst.code}/saml/fed/metadata"`));
+  assert.match(meta.body, new RegExp(`Location="http://carrel.test/auth/${inst.code}/saml/fed/acs"`));
+  assert.equal((await browser(ctx.server).get(auth('/saml/campus/metadata'))).statusCode, 404, 'not a SAML method');
+
+  const b = browser(ctx.server);
+  const start = await b.get(auth(`/login/fed?return=${encodeURIComponent(auth('/account?via=saml'))}`));
+  const relay = new URL(start.headers.location as string).searchParams.get('RelayState')!;
+  const requestId = `_req${relay.slice(0, 12)}`;
+  // The IdP's auto-submitted form: another site, so no cookie of ours comes with it.
+  const acs = (form: Record<string, string>) =>
+    ctx.server.inject({
+      method: 'POST',
+      url: auth('/saml/fed/acs'),
+      headers: { host: 'carrel.test', 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams(form).toString(),
+    });
+  const wrongRequest = await acs({ RelayState: relay, InResponseTo: '_other', subject: 'U-1001', SAMLResponse: 'x'.repeat(200_000) });
+  assert.equal(wrongRequest.statusCode, 401, 'an answer to another request; a large response is read, not refused for size');
+  const b2 = browser(ctx.server);
+  const start2 = await b2.get(auth(`/login/fed?return=${encodeURIComponent(auth('/account?via=saml'))}`));
+  const relay2 = new URL(start2.headers.location as string).searchParams.get('RelayState')!;
+  const ok = await acs({ RelayState: relay2, InResponseTo: `_req${relay2.slice(0, 12)}`, subject: 'U-1001' });
+  assert.equal(ok.statusCode, 303, ok.body);
+  assert.equal(ok.headers.location, auth('/account?via=saml'));
+  assert.match(String(ok.headers['set-cookie']), /carrel_session=/);
+  const replay = await acs({ RelayState: relay2, InResponseTo: `_req${relay2.slice(0, 12)}`, subject: 'U-1001' });
+  assert.equal(replay.statusCode, 401, 'a flow serves one response');
+  const unknown = await acs({ RelayState: 'A'.repeat(43), InResponseTo: requestId, subject: 'U-1001' });
+  assert.equal(unknown.statusCode, 401);
+  const reasons = (await events('sign_in.failed')).filter((e) => e.context.method === 'fed').map((e) => e.context.reason);
+  assert.deepEqual(reasons, ['in_response_to', 'state', 'state']);
 });
