@@ -370,3 +370,19 @@ test('SAML: metadata served; the ACS is a cross-site POST found by RelayState (n
   const reasons = (await events('sign_in.failed')).filter((e) => e.context.method === 'fed').map((e) => e.context.reason);
   assert.deepEqual(reasons, ['in_response_to', 'state', 'state']);
 });
+
+test('a stored config its module no longer accepts turns the method off; firstUse forgets a key once it expires', async () => {
+  await ctx.app.services.loginMethods.create(system, inst.id, { code: 'stale', type: 'cas', match: 'primary_id', config: { issuer: 'https://idp.test' } });
+  await ctx.testDb.db.query(`UPDATE login_method SET config = '{"issuer": 42}' WHERE code = 'stale' AND institution_id = $1`, [inst.id]);
+  assert.equal((await browser(ctx.server).get(auth('/login/stale'))).statusCode, 404);
+  assert.doesNotMatch((await browser(ctx.server).get(auth('/login'))).body, /login\/stale/);
+
+  const live = await ctx.app.services.signIn.live(await ctx.app.services.institutions.byCode(inst.code), 'campus');
+  const c = ctx.app.services.signIn.contextOf(await ctx.app.services.institutions.byCode(inst.code), live);
+  const soon = new Date(Date.now() + 60_000);
+  assert.equal(await c.firstUse('test:once', soon), true);
+  assert.equal(await c.firstUse('test:once', soon), false);
+  assert.equal(await c.firstUse('test:other', soon), true);
+  await ctx.testDb.db.query("UPDATE identity.single_use SET expires_at = now() - interval '1 minute'");
+  assert.equal(await c.firstUse('test:once', soon), true, 'an expired record no longer counts');
+});
