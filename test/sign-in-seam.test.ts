@@ -8,15 +8,15 @@ import { after, before, test } from 'node:test';
 import { safeReturnTo } from '../src/domain/sign-in/return-to.js';
 import { createTestContext, type TestContext } from './helpers/app.js';
 import { client } from './helpers/alma.js';
-import { CHEAP_ARGON2, staffUser } from './helpers/identity.js';
-import { browser, fakePasswordModule, fakeRedirectModule, useModules } from './helpers/sign-in.js';
+import { CHEAP_ARGON2, errorCode, staffUser } from './helpers/identity.js';
+import { browser, fakePasswordModule, fakeRedirectModule, fakeSamlModule, useModules } from './helpers/sign-in.js';
 
 let ctx: TestContext;
 let inst: { id: string; code: string; key: string };
 let other: { id: string; code: string; key: string };
 const system = { kind: 'system', label: 'test' } as const;
 const directoryCalls: string[] = [];
-const modules = useModules(fakeRedirectModule('cas'), fakePasswordModule('ldap', directoryCalls));
+const modules = useModules(fakeRedirectModule('cas'), fakePasswordModule('ldap', directoryCalls), fakeSamlModule('saml'));
 
 function patron(primaryId: string, univId: string, extra: Record<string, unknown> = {}) {
   return {
@@ -52,6 +52,7 @@ before(async () => {
   await lm.create(system, inst.id, { code: 'jit', type: 'cas', match: 'UNIV_ID', config: { issuer: 'https://idp.test' }, jit: { recordType: 'PUBLIC', userGroup: 'COMMUNITY' } });
   await lm.create(system, inst.id, { code: 'down', type: 'cas', match: 'UNIV_ID', config: { issuer: 'down' } });
   await lm.create(system, inst.id, { code: 'dir', type: 'ldap', label: 'Directory', match: 'primary_id', config: { url: 'ldap://x', bind_password: 's3cret' } });
+  await lm.create(system, inst.id, { code: 'fed', type: 'saml', match: 'UNIV_ID', config: { idp: 'https://idp.test' }, position: 9 });
   await lm.create(system, other.id, { code: 'theirs', type: 'cas', match: 'primary_id', config: { issuer: 'https://idp.test' } });
 });
 after(async () => {
@@ -133,6 +134,9 @@ test('an unknown subject is refused unless the method creates users just in time
   assert.match(res.body, /no library account/);
   assert.doesNotMatch(res.body, /UNIV_ID|U-9999/);
   assert.equal((await client(ctx.server, inst.key).get('/users/U-9999')).statusCode, 400, 'no user was created');
+  const unknown = (await events('sign_in.failed')).at(-1)!;
+  assert.equal(unknown.context.reason, 'unknown_user');
+  assert.match(String(unknown.context.detail), /UNIV_ID U-9999/, 'campus IT can see which subject found no account');
 
   const j = browser(ctx.server);
   const made = await roundTrip(j, 'jit', { subject: 'U-9999' });
@@ -265,7 +269,7 @@ test('the login page: methods first in their order, the local form after when an
   const page = await browser(ctx.server).get(auth('/login?return=%2Fauth%2F' + inst.code + '%2Faccount'));
   assert.equal(page.statusCode, 200);
   const buttons = [...page.body.matchAll(/<a class="method" href="([^"]+)">([^<]+)<\/a>/g)].map((m) => [m[1], m[2]]);
-  assert.deepEqual(buttons.map((b) => b[0]!.split('?')[0]), [auth('/login/campus'), auth('/login/dir'), auth('/login/jit')]);
+  assert.deepEqual(buttons.map((b) => b[0]!.split('?')[0]), [auth('/login/campus'), auth('/login/dir'), auth('/login/jit'), auth('/login/fed')]);
   assert.equal(buttons[0]![1], 'Campus sign-in');
   assert.match(buttons[0]![0]!, /\?return=%2Fauth%2F/);
   assert.match(page.body, /Or with a library password/);
@@ -306,4 +310,79 @@ test('the local form\'s return field: only this institution\'s pages', async () 
   const b = browser(ctx.server);
   const res = await b.post(auth('/login'), { identifier: 'local_admin', password: 'Local-Admin-2026!', return: '/' }, { formUrl: auth('/login?auth=local') });
   assert.equal(res.headers.location, '/');
+});
+
+test('sign-in events are readable through /api/v1/sign-in-events, by those who manage credentials, per institution', async () => {
+  const get = (key: string, q = '') =>
+    ctx.server.inject({ method: 'GET', url: `/api/v1/sign-in-events${q}`, headers: { authorization: `apikey ${key}` } });
+  const all = (await get(inst.key)).json().event as Record<string, unknown>[];
+  assert.ok(all.length > 5);
+  assert.ok(all.some((e) => e.outcome === 'success' && e.method === 'campus' && e.user_id === 'ada' && e.address));
+  assert.ok(all.some((e) => e.outcome === 'failure' && e.reason === 'inactive'));
+  const ids = all.map((e) => e.id as number);
+  assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'newest first');
+  const failed = (await get(inst.key, '?outcome=failure')).json().event as Record<string, unknown>[];
+  assert.ok(failed.length > 0 && failed.every((e) => e.outcome === 'failure'));
+  const ada = (await get(inst.key, '?user=U-1001&limit=2')).json().event as Record<string, unknown>[];
+  assert.equal(ada.length, 2);
+  assert.ok(ada.every((e) => e.user_id === 'ada'));
+  const older = (await get(inst.key, `?user=ada&before=${ada[1]!.id}`)).json().event as { id: number }[];
+  assert.ok(older.every((e) => e.id < (ada[1]!.id as number)));
+  const ro = await get((await ctx.institution()).readOnlyKey);
+  assert.equal(errorCode(ro), 'UNAUTHORIZED');
+  const theirs = (await get(other.key)).json().event as Record<string, unknown>[];
+  assert.deepEqual([...new Set(theirs.map((e) => e.method))], ['theirs'], "only the institution's own events");
+});
+
+test('SAML: metadata served; the ACS is a cross-site POST found by RelayState (no cookie), bound by InResponseTo, used once', async () => {
+  const meta = await browser(ctx.server).get(auth('/saml/fed/metadata'));
+  assert.equal(meta.statusCode, 200);
+  assert.match(String(meta.headers['content-type']), /^application\/samlmetadata\+xml/);
+  assert.match(meta.body, new RegExp(`entityID="http://carrel.test/auth/${inst.code}/saml/fed/metadata"`));
+  assert.match(meta.body, new RegExp(`Location="http://carrel.test/auth/${inst.code}/saml/fed/acs"`));
+  assert.equal((await browser(ctx.server).get(auth('/saml/campus/metadata'))).statusCode, 404, 'not a SAML method');
+
+  const b = browser(ctx.server);
+  const start = await b.get(auth(`/login/fed?return=${encodeURIComponent(auth('/account?via=saml'))}`));
+  const relay = new URL(start.headers.location as string).searchParams.get('RelayState')!;
+  const requestId = `_req${relay.slice(0, 12)}`;
+  // The IdP's auto-submitted form: another site, so no cookie of ours comes with it.
+  const acs = (form: Record<string, string>) =>
+    ctx.server.inject({
+      method: 'POST',
+      url: auth('/saml/fed/acs'),
+      headers: { host: 'carrel.test', 'content-type': 'application/x-www-form-urlencoded' },
+      payload: new URLSearchParams(form).toString(),
+    });
+  const wrongRequest = await acs({ RelayState: relay, InResponseTo: '_other', subject: 'U-1001', SAMLResponse: 'x'.repeat(200_000) });
+  assert.equal(wrongRequest.statusCode, 401, 'an answer to another request; a large response is read, not refused for size');
+  const b2 = browser(ctx.server);
+  const start2 = await b2.get(auth(`/login/fed?return=${encodeURIComponent(auth('/account?via=saml'))}`));
+  const relay2 = new URL(start2.headers.location as string).searchParams.get('RelayState')!;
+  const ok = await acs({ RelayState: relay2, InResponseTo: `_req${relay2.slice(0, 12)}`, subject: 'U-1001' });
+  assert.equal(ok.statusCode, 303, ok.body);
+  assert.equal(ok.headers.location, auth('/account?via=saml'));
+  assert.match(String(ok.headers['set-cookie']), /carrel_session=/);
+  const replay = await acs({ RelayState: relay2, InResponseTo: `_req${relay2.slice(0, 12)}`, subject: 'U-1001' });
+  assert.equal(replay.statusCode, 401, 'a flow serves one response');
+  const unknown = await acs({ RelayState: 'A'.repeat(43), InResponseTo: requestId, subject: 'U-1001' });
+  assert.equal(unknown.statusCode, 401);
+  const reasons = (await events('sign_in.failed')).filter((e) => e.context.method === 'fed').map((e) => e.context.reason);
+  assert.deepEqual(reasons, ['in_response_to', 'state', 'state']);
+});
+
+test('a stored config its module no longer accepts turns the method off; firstUse forgets a key once it expires', async () => {
+  await ctx.app.services.loginMethods.create(system, inst.id, { code: 'stale', type: 'cas', match: 'primary_id', config: { issuer: 'https://idp.test' } });
+  await ctx.testDb.db.query(`UPDATE login_method SET config = '{"issuer": 42}' WHERE code = 'stale' AND institution_id = $1`, [inst.id]);
+  assert.equal((await browser(ctx.server).get(auth('/login/stale'))).statusCode, 404);
+  assert.doesNotMatch((await browser(ctx.server).get(auth('/login'))).body, /login\/stale/);
+
+  const live = await ctx.app.services.signIn.live(await ctx.app.services.institutions.byCode(inst.code), 'campus');
+  const c = ctx.app.services.signIn.contextOf(await ctx.app.services.institutions.byCode(inst.code), live);
+  const soon = new Date(Date.now() + 60_000);
+  assert.equal(await c.firstUse('test:once', soon), true);
+  assert.equal(await c.firstUse('test:once', soon), false);
+  assert.equal(await c.firstUse('test:other', soon), true);
+  await ctx.testDb.db.query("UPDATE identity.single_use SET expires_at = now() - interval '1 minute'");
+  assert.equal(await c.firstUse('test:once', soon), true, 'an expired record no longer counts');
 });

@@ -120,3 +120,28 @@ export function useModules(...mods: MethodModule[]): { restore(): void } {
     },
   };
 }
+
+/**
+ * A stand-in SAML IdP's SP side: start sends RelayState = the flow id and keeps a request id;
+ * the ACS post carries `subject` and `InResponseTo` (a real module reads them from a signed
+ * response); metadata names the entity id and the ACS.
+ */
+export function fakeSamlModule(type: LoginMethodType = 'saml'): MethodModule {
+  return defineMethod({
+    type,
+    kind: 'redirect',
+    config: Type.Object({ idp: Type.String() }, { additionalProperties: false }),
+    secrets: [],
+    async start(_ctx, flowId) {
+      const requestId = `_req${flowId.slice(0, 12)}`;
+      return { redirect: `https://idp.test/sso?SAMLRequest=x&RelayState=${flowId}`, flow: { requestId } };
+    },
+    async finish(_ctx, cb, flow) {
+      if (cb.body.InResponseTo !== flow.requestId) return { refused: 'in_response_to' };
+      return { subject: cb.body.subject ?? '', attributes: {} };
+    },
+    async metadata(ctx) {
+      return `<EntityDescriptor entityID="${ctx.urls.metadata}"><AssertionConsumerService Location="${ctx.urls.acs}"/></EntityDescriptor>`;
+    },
+  });
+}

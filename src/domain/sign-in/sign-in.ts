@@ -129,7 +129,9 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, invites, log
   }
 
   async function refuse(institution: Institution, method: string, meta: SignInMeta, refusal: Refusal, user?: User, kind?: RefusalKind): Promise<SignInOutcome> {
-    await auditSignIn(db, { institutionId: institution.id, user, method, address: meta.clientAddress, reason: refusal.refused, detail: refusal.detail });
+    // The audit reason is the page's when it says more than "failed" (unknown_user), else the module's.
+    const reason = kind && kind !== 'failed' && kind !== 'unavailable' ? kind : refusal.refused;
+    await auditSignIn(db, { institutionId: institution.id, user, method, address: meta.clientAddress, reason, detail: refusal.detail });
     return { kind: 'refused', refusal: kind ?? (refusal.refused === 'unavailable' ? 'unavailable' : 'failed') };
   }
 
