@@ -11,6 +11,7 @@ import { createBrowserSessions } from './domain/identity/browser-sessions.js';
 import { createIdentityService } from './domain/identity/identity-service.js';
 import { createMailService } from './domain/mail/outbox.js';
 import { createUserService } from './domain/users/user-service.js';
+import { createUserDocuments } from './domain/users/user-documents.js';
 import { createFileStore } from './domain/jobs/file-store.js';
 import { createJobService } from './domain/jobs/job-service.js';
 import { createJobRegistry } from './domain/jobs/registry.js';
@@ -86,6 +87,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const services = {
     institutions: createInstitutionService(db, codeTables),
     users: createUserService({ db, codeTables, credentials: identity.credentialPort }),
+    userDocuments: createUserDocuments({ db, codeTables }),
     identity,
     browserSessions: createBrowserSessions(db, identity, clock, {
       idleMinutes: config.sessionIdleMinutes,

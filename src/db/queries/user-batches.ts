@@ -5,6 +5,7 @@
 // domain/users/write-users.ts); the single-user reads are in users.ts, with the row mapping.
 import type { Queryable, Row } from '../database.js';
 import { SCALAR_FIELDS, type User, type UserRecordFields } from '../../model/user.js';
+import { dropUserDocuments } from './user-documents.js';
 import { rowToUser, SELECT_USER } from './users.js';
 
 const SQL_TYPE = { text: 'text', code: 'text', date: 'date', boolean: 'boolean' } as const;
@@ -200,6 +201,9 @@ export async function updateUsers(db: Queryable, institutionId: string, updates:
     [JSON.stringify(updates.map((u) => ({ id: u.id, version: u.version, ...rowOf(u.record) })))],
   );
   const done = new Set(rows.map((r) => r.id));
+  // After the UPDATE, which holds the rows: a reader storing a document waits for this
+  // transaction and then finds the version moved (user-documents.ts: storeUserDocument).
+  await dropUserDocuments(db, [...done]);
   const children = (changed: (u: BatchUpdate) => boolean) =>
     updates.filter((u) => done.has(u.id) && changed(u)).map((u) => ({ userId: u.id, user: u.record }));
   const identifiers = children((u) => u.identifiersChanged);
@@ -215,7 +219,7 @@ export async function updateUsers(db: Queryable, institutionId: string, updates:
   return done;
 }
 
-/** Deletes the users; their identifiers, roles and credentials go with them (ON DELETE CASCADE). */
+/** Deletes the users; their identifiers, roles, credentials and documents go with them (ON DELETE CASCADE). */
 export async function deleteUsers(db: Queryable, ids: string[]): Promise<void> {
   if (!ids.length) return;
   await db.query('DELETE FROM app_user WHERE id = ANY($1::uuid[])', [ids]);
@@ -236,6 +240,7 @@ export async function updateAccountType(
     'UPDATE app_user SET account_type = $2, external_id = $3, version = version + 1, updated_at = now() WHERE id = $1',
     [id, accountType, externalId],
   );
+  await dropUserDocuments(db, [id]);
 }
 
 /**
@@ -244,6 +249,7 @@ export async function updateAccountType(
  */
 export async function updateManualEdits(db: Queryable, id: string, manualEdits: string[]): Promise<void> {
   await db.query('UPDATE app_user SET manual_edits = $2, version = version + 1, updated_at = now() WHERE id = $1', [id, manualEdits]);
+  await dropUserDocuments(db, [id]);
 }
 
 /**
