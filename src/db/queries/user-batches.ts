@@ -13,6 +13,11 @@ const SCALAR_DEFS = SCALAR_FIELDS.map((f) => `${f.column} ${SQL_TYPE[f.kind]}`).
 const SEGMENT_DEFS = 'contact_info jsonb, notes jsonb, blocks jsonb, statistics jsonb, rs_libraries jsonb, library_notices jsonb, manual_edits text[]';
 const WRITE_COLUMNS = [...SCALAR_FIELDS.map((f) => f.column), 'contact_info', 'notes', 'blocks', 'statistics', 'rs_libraries', 'library_notices', 'manual_edits'];
 
+/** user_search's columns, and how each is made from the app_user row just written. */
+const SEARCH_COLUMNS = 'user_id, institution_id, primary_id, first_name, last_name, email';
+const SEARCH_SOURCE = 'id, institution_id, primary_id, first_name, last_name, email_search';
+const SEARCH_VALUES = 'id, institution_id, lower(primary_id), lower(first_name), lower(last_name), email_search';
+
 export type BatchRecord = UserRecordFields & { manualEdits: string[]; sisHash?: string | null };
 
 function rowOf(u: BatchRecord): Record<string, unknown> {
@@ -135,11 +140,15 @@ export async function findIdsWithPrefixes(db: Queryable, institutionIds: string[
 /** Inserts the users with their identifiers and roles; returns the new ids by lower-cased primary id. */
 export async function insertUsers(db: Queryable, institutionId: string, users: BatchRecord[]): Promise<Map<string, string>> {
   if (!users.length) return new Map();
+  // With each user its row of user_search (the brief search's narrow copy, migration 0006).
   const rows = await db.query<{ id: string; key: string }>(
-    `INSERT INTO app_user (institution_id, ${WRITE_COLUMNS.join(', ')}, sis_hash, sis_version)
-     SELECT $1, ${WRITE_COLUMNS.map((c) => `x.${c}`).join(', ')}, x.sis_hash, CASE WHEN x.sis_hash IS NULL THEN NULL ELSE 1 END
-     FROM json_to_recordset($2::json) AS x(${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
-     RETURNING id, lower(primary_id) AS key`,
+    `WITH inserted AS (
+       INSERT INTO app_user (institution_id, ${WRITE_COLUMNS.join(', ')}, sis_hash, sis_version)
+       SELECT $1, ${WRITE_COLUMNS.map((c) => `x.${c}`).join(', ')}, x.sis_hash, CASE WHEN x.sis_hash IS NULL THEN NULL ELSE 1 END
+       FROM json_to_recordset($2::json) AS x(${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
+       RETURNING ${SEARCH_SOURCE})
+     INSERT INTO user_search (${SEARCH_COLUMNS}) SELECT ${SEARCH_VALUES} FROM inserted
+     RETURNING user_id AS id, primary_id AS key`,
     [institutionId, JSON.stringify(users.map(rowOf))],
   );
   const ids = new Map(rows.map((r) => [r.key, r.id]));
@@ -192,12 +201,20 @@ export interface BatchUpdate {
  */
 export async function updateUsers(db: Queryable, institutionId: string, updates: BatchUpdate[]): Promise<Set<string>> {
   if (!updates.length) return new Set();
+  // user_search is rewritten only where a searched field changed (most SIS updates touch none).
   const rows = await db.query<{ id: string }>(
-    `UPDATE app_user u SET ${WRITE_COLUMNS.map((c) => `${c} = x.${c}`).join(', ')}, version = u.version + 1, updated_at = now(),
-       sis_hash = x.sis_hash, sis_version = CASE WHEN x.sis_hash IS NULL THEN NULL ELSE u.version + 1 END
-     FROM json_to_recordset($1::json) AS x(id uuid, version int, ${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
-     WHERE u.id = x.id AND u.version = x.version
-     RETURNING u.id`,
+    `WITH updated AS (
+       UPDATE app_user u SET ${WRITE_COLUMNS.map((c) => `${c} = x.${c}`).join(', ')}, version = u.version + 1, updated_at = now(),
+         sis_hash = x.sis_hash, sis_version = CASE WHEN x.sis_hash IS NULL THEN NULL ELSE u.version + 1 END
+       FROM json_to_recordset($1::json) AS x(id uuid, version int, ${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
+       WHERE u.id = x.id AND u.version = x.version
+       RETURNING ${SEARCH_SOURCE.split(', ').map((c) => `u.${c}`).join(', ')}),
+     searched AS (
+       INSERT INTO user_search AS s (${SEARCH_COLUMNS}) SELECT ${SEARCH_VALUES} FROM updated
+       ON CONFLICT (user_id) DO UPDATE SET ${SEARCH_COLUMNS.split(', ').slice(2).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+       WHERE (${SEARCH_COLUMNS.split(', ').slice(2).map((c) => `s.${c}`).join(', ')})
+         IS DISTINCT FROM (${SEARCH_COLUMNS.split(', ').slice(2).map((c) => `EXCLUDED.${c}`).join(', ')}))
+     SELECT id FROM updated`,
     [JSON.stringify(updates.map((u) => ({ id: u.id, version: u.version, ...rowOf(u.record) })))],
   );
   const done = new Set(rows.map((r) => r.id));
