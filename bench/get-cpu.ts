@@ -24,6 +24,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     /** Time the brief searches of issue 8 one at a time instead (n requests each). */
     searches: { type: 'string' },
+    /** Write a V8 CPU profile of Carrel into this directory. */
+    profile: { type: 'string' },
   },
 });
 const databaseUrl = values['database-url'];
@@ -33,7 +35,8 @@ const rand = prng(42);
 const paths = Array.from({ length: 5000 }, () => `/almaws/v1/users/${barcodeOf(2 + Math.floor(rand() * (users - 1)))}`);
 
 const seeded = await ensureSeeded(await loadCarrel(ROOT), { engine: 'postgres', databaseUrl }, users, () => {});
-const carrel = await start(process.execPath, [join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve', '--port', '0'], {
+const prof = values.profile ? ['--cpu-prof', '--cpu-prof-dir', values.profile] : [];
+const carrel = await start(process.execPath, [...prof, join(ROOT, 'dist', 'src', 'cli', 'main.js'), 'serve', '--port', '0'], {
   name: 'Carrel', ready: /Carrel is serving on (http:\/\/\S+)/, timeoutMs: 120_000,
   env: { LOG_LEVEL: 'warn', CARREL_CONFIG: '', DATABASE_URL: databaseUrl, CARREL_DATA_DIR: '' },
 });

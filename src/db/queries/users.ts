@@ -47,10 +47,13 @@ export async function findUserById(db: Queryable, id: string, forUpdate = false)
 
 /**
  * The id of the user whose primary id or any identifier is $2 in institution $1: one indexed probe
- * per table. Shared with the login query (identity-login.ts) so "any identifier" means one thing.
+ * per table. Shared with the login query (identity-login.ts) and the stored documents
+ * (user-documents.ts) so "any identifier" means one thing. Identifiers are asked first: a barcode
+ * scanned at the desk is the commonest lookup, and under LIMIT 1 a hit there spares the second
+ * probe (a value is one user's primary id or identifier, never both: one namespace).
  */
-export const ANY_IDENTIFIER_TARGET = `SELECT id FROM app_user WHERE institution_id = $1 AND lower(primary_id) = lower($2)
-      UNION ALL SELECT user_id FROM user_identifier WHERE institution_id = $1 AND lower(value) = lower($2)`;
+export const ANY_IDENTIFIER_TARGET = `SELECT user_id FROM user_identifier WHERE institution_id = $1 AND lower(value) = lower($2)
+      UNION ALL SELECT id FROM app_user WHERE institution_id = $1 AND lower(primary_id) = lower($2)`;
 
 /**
  * The user whose primary id or any identifier is `value` (case-insensitive), in one statement.
