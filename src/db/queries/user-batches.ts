@@ -13,10 +13,23 @@ const SCALAR_DEFS = SCALAR_FIELDS.map((f) => `${f.column} ${SQL_TYPE[f.kind]}`).
 const SEGMENT_DEFS = 'contact_info jsonb, notes jsonb, blocks jsonb, statistics jsonb, rs_libraries jsonb, library_notices jsonb, manual_edits text[]';
 const WRITE_COLUMNS = [...SCALAR_FIELDS.map((f) => f.column), 'contact_info', 'notes', 'blocks', 'statistics', 'rs_libraries', 'library_notices', 'manual_edits'];
 
-/** user_search's columns, and how each is made from the app_user row just written. */
-const SEARCH_COLUMNS = 'user_id, institution_id, primary_id, first_name, last_name, email';
-const SEARCH_SOURCE = 'id, institution_id, primary_id, first_name, last_name, email_search';
-const SEARCH_VALUES = 'id, institution_id, lower(primary_id), lower(first_name), lower(last_name), email_search';
+/**
+ * user_search (migration 0006): the searched fields of the app_user row just written, each
+ * column with the expression that makes it; the key columns are first.
+ */
+const SEARCH = [
+  ['user_id', 'id'],
+  ['institution_id', 'institution_id'],
+  ['primary_id', 'lower(primary_id)'],
+  ['first_name', 'lower(first_name)'],
+  ['last_name', 'lower(last_name)'],
+  ['email', 'email_search'],
+] as const;
+const SEARCH_COLUMNS = SEARCH.map(([c]) => c).join(', ');
+const SEARCH_VALUES = SEARCH.map(([, v]) => v).join(', ');
+const SEARCHED = SEARCH.slice(2).map(([c]) => c);
+/** What the CTE of the user's write returns for them. */
+const SEARCH_SOURCE = (alias: string) => `${alias}id, ${alias}institution_id, ${alias}primary_id, ${alias}first_name, ${alias}last_name, ${alias}email_search`;
 
 export type BatchRecord = UserRecordFields & { manualEdits: string[]; sisHash?: string | null };
 
@@ -146,7 +159,7 @@ export async function insertUsers(db: Queryable, institutionId: string, users: B
        INSERT INTO app_user (institution_id, ${WRITE_COLUMNS.join(', ')}, sis_hash, sis_version)
        SELECT $1, ${WRITE_COLUMNS.map((c) => `x.${c}`).join(', ')}, x.sis_hash, CASE WHEN x.sis_hash IS NULL THEN NULL ELSE 1 END
        FROM json_to_recordset($2::json) AS x(${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
-       RETURNING ${SEARCH_SOURCE})
+       RETURNING ${SEARCH_SOURCE('')})
      INSERT INTO user_search (${SEARCH_COLUMNS}) SELECT ${SEARCH_VALUES} FROM inserted
      RETURNING user_id AS id, primary_id AS key`,
     [institutionId, JSON.stringify(users.map(rowOf))],
@@ -208,12 +221,11 @@ export async function updateUsers(db: Queryable, institutionId: string, updates:
          sis_hash = x.sis_hash, sis_version = CASE WHEN x.sis_hash IS NULL THEN NULL ELSE u.version + 1 END
        FROM json_to_recordset($1::json) AS x(id uuid, version int, ${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
        WHERE u.id = x.id AND u.version = x.version
-       RETURNING ${SEARCH_SOURCE.split(', ').map((c) => `u.${c}`).join(', ')}),
+       RETURNING ${SEARCH_SOURCE('u.')}),
      searched AS (
        INSERT INTO user_search AS s (${SEARCH_COLUMNS}) SELECT ${SEARCH_VALUES} FROM updated
-       ON CONFLICT (user_id) DO UPDATE SET ${SEARCH_COLUMNS.split(', ').slice(2).map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
-       WHERE (${SEARCH_COLUMNS.split(', ').slice(2).map((c) => `s.${c}`).join(', ')})
-         IS DISTINCT FROM (${SEARCH_COLUMNS.split(', ').slice(2).map((c) => `EXCLUDED.${c}`).join(', ')}))
+       ON CONFLICT (user_id) DO UPDATE SET ${SEARCHED.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+       WHERE (${SEARCHED.map((c) => `s.${c}`).join(', ')}) IS DISTINCT FROM (${SEARCHED.map((c) => `EXCLUDED.${c}`).join(', ')}))
      SELECT id FROM updated`,
     [JSON.stringify(updates.map((u) => ({ id: u.id, version: u.version, ...rowOf(u.record) })))],
   );
