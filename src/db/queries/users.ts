@@ -199,9 +199,10 @@ export async function searchUsers(
   }
   // A search: collect the matches once through the trigram indexes of the narrow user_search
   // (the planner would otherwise walk the sort index and filter most of the institution to find
-  // a page of "smi"), a branch per alternative when a term matches in two places, then count them and sort
-  // only their keys for the page. app_user is joined only for a field that lives there, and for
-  // the page's brief records. The total comes back even when the page is empty.
+  // a page of "smi"), a branch per alternative when a term matches in two places, then count
+  // them (exactly: scripts page until total_record_count) and sort only their keys for the page.
+  // app_user is joined only for a field that lives there, and for the page's brief records. The
+  // total comes back even when the page is empty.
   const keys = search.orderBy.map((c, i) => `s.${c} AS k${i}`).join(', ');
   // Each branch leaves out what an earlier one found (IS NOT TRUE: a NULL field is no match), so
   // the branches add up without a sort to remove duplicates.
