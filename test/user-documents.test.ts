@@ -178,6 +178,31 @@ describe('the store keeps no stale or foreign document', () => {
     await assertCurrent('doc-race');
   });
 
+  test('a read does not wait for a writer holding the user, and stores nothing while it does', async (t) => {
+    if (ctx.app.db.engine === 'pglite') return t.skip('one connection: a transaction holds the whole database');
+    assert.equal((await alma.post('/users', jsonUser('doc-locked'))).statusCode, 200);
+    const userId = await userIdOf('doc-locked');
+    let release!: () => void;
+    let locked!: () => void;
+    const holding = new Promise<void>((resolve) => (locked = resolve));
+    const writer = ctx.app.db.transaction(async (tx) => {
+      await tx.query('SELECT 1 FROM app_user WHERE id = $1 FOR UPDATE', [userId]);
+      locked();
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await holding;
+    try {
+      const res = await alma.get('/users/doc-locked');
+      assert.equal(res.statusCode, 200, res.body);
+      assert.match(res.body, /"primary_id":"doc-locked"/);
+      assert.equal(await storedDoc(userId), undefined, 'nothing stored under a writer');
+    } finally {
+      release();
+      await writer;
+    }
+    await assertCurrent('doc-locked');
+  });
+
   test('another link base renders again; another institution never sees the document', async () => {
     assert.equal((await alma.post('/users', jsonUser('doc-base', { user_identifier: [{ id_type: { value: 'BARCODE' }, value: 'DOCBASE1' }] }))).statusCode, 200);
     await assertCurrent('doc-base');

@@ -47,16 +47,17 @@ export async function documentGeneration(db: Queryable, institutionId: string): 
 
 /**
  * Stores a document rendered from the user at `version`, unless the user has moved on since it
- * was read: the row lock (FOR SHARE) waits for a writer that holds the user, and the version is
- * checked again after it commits, so a document never outlives the version it shows (the
- * writer's dropUserDocuments runs after its UPDATE, in its transaction). A newer generation
- * already stored is kept.
+ * was read or is being written right now. The row lock (FOR SHARE) makes a writer that comes
+ * after this statement wait for it, so the writer's dropUserDocuments (after its UPDATE, in its
+ * transaction) removes what was stored; a writer already holding the user makes this store
+ * nothing (SKIP LOCKED: a read never waits for a write, and the next read stores). So a document
+ * never outlives the version it shows. A newer generation already stored is kept.
  */
 export async function storeUserDocument(db: Queryable, doc: UserDocument): Promise<void> {
   await db.query(
     `INSERT INTO user_document AS d (user_id, institution_id, version, document_generation, base_url, json, xml)
      SELECT u.id, u.institution_id, u.version, $3, $4, $5, $6 FROM app_user u WHERE u.id = $1 AND u.version = $2 AND u.institution_id = $7
-     FOR SHARE
+     FOR SHARE SKIP LOCKED
      ON CONFLICT (user_id) DO UPDATE SET version = EXCLUDED.version, document_generation = EXCLUDED.document_generation,
        base_url = EXCLUDED.base_url, json = EXCLUDED.json, xml = EXCLUDED.xml
      WHERE d.document_generation <= EXCLUDED.document_generation`,
