@@ -126,6 +126,12 @@ export async function insertBulk(carrel: Carrel, db: Queryable, institutionId: s
      FROM json_to_recordset($2::json) AS x(${USER_COLUMNS.map(([c, t]) => `${c} ${t}`).join(', ')})`,
     [institutionId, JSON.stringify(users)],
   );
+  // The brief search's narrow copy, as user-batches.ts: insertUsers writes it with the user.
+  await db.query(
+    `INSERT INTO user_search (user_id, institution_id, primary_id, first_name, last_name, email)
+     SELECT id, institution_id, lower(primary_id), lower(first_name), lower(last_name), email_search FROM app_user WHERE id = ANY($1::uuid[])`,
+    [batch.map((b) => b.id)],
+  );
   const identifiers = batch.flatMap(({ id, record }) =>
     record.identifiers.map((i, position) => ({ user_id: id, position, id_type: i.idType, value: i.value, note: i.note, status: i.status, segment_type: i.segmentType })),
   );
@@ -148,7 +154,8 @@ export async function insertBulk(carrel: Carrel, db: Queryable, institutionId: s
 
 const ROW_SNAPSHOT = `SELECT to_jsonb(u) - 'id' - 'created_at' - 'updated_at' AS user_row,
     (SELECT jsonb_agg(to_jsonb(i) - 'id' ORDER BY i.position) FROM user_identifier i WHERE i.user_id = u.id) AS identifier_rows,
-    (SELECT jsonb_agg(to_jsonb(r) - 'id' ORDER BY r.position) FROM user_role r WHERE r.user_id = u.id) AS role_rows
+    (SELECT jsonb_agg(to_jsonb(r) - 'id' ORDER BY r.position) FROM user_role r WHERE r.user_id = u.id) AS role_rows,
+    (SELECT to_jsonb(s) FROM user_search s WHERE s.user_id = u.id) AS search_row
   FROM app_user u WHERE u.id = $1`;
 
 /** What the create use case sets itself, whatever the client sent (verifyBulkRows notices drift). */
@@ -212,7 +219,7 @@ async function dropSecondaryIndexes(app: App): Promise<string[]> {
   const rows = await app.db.query<{ name: string; def: string }>(
     `SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def
        FROM pg_index i
-      WHERE i.indrelid IN ('app_user'::regclass, 'user_identifier'::regclass, 'user_role'::regclass)
+      WHERE i.indrelid IN ('app_user'::regclass, 'user_identifier'::regclass, 'user_role'::regclass, 'user_search'::regclass)
         AND NOT i.indisunique AND NOT i.indisprimary`,
   );
   for (const r of rows) await app.db.exec(`DROP INDEX ${r.name}`);

@@ -13,6 +13,7 @@ import { createSignInEvents } from './domain/identity/sign-in-events.js';
 import { createOutage } from './domain/identity/outage.js';
 import { createMailService } from './domain/mail/outbox.js';
 import { createUserService } from './domain/users/user-service.js';
+import { createUserDocuments } from './domain/users/user-documents.js';
 import { createFileStore } from './domain/jobs/file-store.js';
 import { createJobService } from './domain/jobs/job-service.js';
 import { createJobRegistry } from './domain/jobs/registry.js';
@@ -109,6 +110,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const services = {
     institutions: createInstitutionService(db, codeTables),
     users,
+    userDocuments: createUserDocuments({ db, codeTables }),
     identity,
     browserSessions,
     // Login methods (SAML, CAS, LDAP, OIDC, social, e-mail link) and the sign-in through them.

@@ -91,6 +91,18 @@ test('users read back as the previous release answered them, by primary id and b
   assert.equal(staff.user_role[0]?.role_type.value, '50', 'the fixture holds a role');
 });
 
+test('the brief search finds the users written before the upgrade (migration 0006 filled user_search from them)', async () => {
+  for (const [id, doc] of Object.entries(expected.users)) {
+    const last = typeof doc.last_name === 'string' ? doc.last_name : '';
+    for (const q of [`primary_id~${id}`, `ALL~${id}`, ...(last ? [`last_name~${last}`] : [])]) {
+      const res = await server.inject({ method: 'GET', url: `/almaws/v1/users?q=${encodeURIComponent(q)}&limit=100&format=json`, headers: headers() });
+      assert.equal(res.statusCode, 200, res.body);
+      const found = ((res.json() as { user?: { primary_id: string }[] }).user ?? []).map((u) => u.primary_id);
+      assert.ok(found.includes(id), `${q} finds ${id}: ${found.join(', ')}`);
+    }
+  }
+});
+
 test('the password set before the upgrade still authenticates with op=auth; a wrong one does not', async () => {
   assert.equal((await opAuth(server, expected.apiKey, UPGRADE.patron, UPGRADE.password)).statusCode, 204);
   assert.equal((await opAuth(server, expected.apiKey, UPGRADE.barcode, UPGRADE.password)).statusCode, 204);

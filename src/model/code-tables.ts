@@ -14,13 +14,18 @@ export interface CodeValue {
 export interface CodeTables {
   /** The institution these tables belong to: scopes name it. */
   institution: { code: string; name: string };
+  /**
+   * The institution's document generation these tables were read at (migration 0006): a stored
+   * user document rendered from them shows what they say only while it is current.
+   */
+  generation: number;
   /** The value with this code, matched case-insensitively (the stored spelling wins). */
   get(table: string, code: string): CodeValue | undefined;
   list(table: string): CodeValue[];
   names(): string[];
 }
 
-export function buildCodeTables(institution: CodeTables['institution'], values: (CodeValue & { table: string })[]): CodeTables {
+export function buildCodeTables(institution: CodeTables['institution'], values: (CodeValue & { table: string })[], generation = 0): CodeTables {
   const byTable = new Map<string, CodeValue[]>();
   const index = new Map<string, CodeValue>();
   for (const v of values) {
@@ -31,6 +36,7 @@ export function buildCodeTables(institution: CodeTables['institution'], values: 
   }
   return {
     institution,
+    generation,
     get: (table, code) => index.get(`${table}\u0000${code.toLowerCase()}`),
     list: (table) => byTable.get(table) ?? [],
     names: () => [...byTable.keys()].sort(),

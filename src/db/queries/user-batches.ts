@@ -5,12 +5,31 @@
 // domain/users/write-users.ts); the single-user reads are in users.ts, with the row mapping.
 import type { Queryable, Row } from '../database.js';
 import { SCALAR_FIELDS, type User, type UserRecordFields } from '../../model/user.js';
+import { dropUserDocuments } from './user-documents.js';
 import { rowToUser, SELECT_USER } from './users.js';
 
 const SQL_TYPE = { text: 'text', code: 'text', date: 'date', boolean: 'boolean' } as const;
 const SCALAR_DEFS = SCALAR_FIELDS.map((f) => `${f.column} ${SQL_TYPE[f.kind]}`).join(', ');
 const SEGMENT_DEFS = 'contact_info jsonb, notes jsonb, blocks jsonb, statistics jsonb, rs_libraries jsonb, library_notices jsonb, manual_edits text[]';
 const WRITE_COLUMNS = [...SCALAR_FIELDS.map((f) => f.column), 'contact_info', 'notes', 'blocks', 'statistics', 'rs_libraries', 'library_notices', 'manual_edits'];
+
+/**
+ * user_search (migration 0006): the searched fields of the app_user row just written, each
+ * column with the expression that makes it; the key columns are first.
+ */
+const SEARCH = [
+  ['user_id', 'id'],
+  ['institution_id', 'institution_id'],
+  ['primary_id', 'lower(primary_id)'],
+  ['first_name', 'lower(first_name)'],
+  ['last_name', 'lower(last_name)'],
+  ['email', 'email_search'],
+] as const;
+const SEARCH_COLUMNS = SEARCH.map(([c]) => c).join(', ');
+const SEARCH_VALUES = SEARCH.map(([, v]) => v).join(', ');
+const SEARCHED = SEARCH.slice(2).map(([c]) => c);
+/** What the CTE of the user's write returns for them. */
+const SEARCH_SOURCE = (alias: string) => `${alias}id, ${alias}institution_id, ${alias}primary_id, ${alias}first_name, ${alias}last_name, ${alias}email_search`;
 
 export type BatchRecord = UserRecordFields & { manualEdits: string[]; sisHash?: string | null };
 
@@ -134,11 +153,15 @@ export async function findIdsWithPrefixes(db: Queryable, institutionIds: string[
 /** Inserts the users with their identifiers and roles; returns the new ids by lower-cased primary id. */
 export async function insertUsers(db: Queryable, institutionId: string, users: BatchRecord[]): Promise<Map<string, string>> {
   if (!users.length) return new Map();
+  // With each user its row of user_search (the brief search's narrow copy, migration 0006).
   const rows = await db.query<{ id: string; key: string }>(
-    `INSERT INTO app_user (institution_id, ${WRITE_COLUMNS.join(', ')}, sis_hash, sis_version)
-     SELECT $1, ${WRITE_COLUMNS.map((c) => `x.${c}`).join(', ')}, x.sis_hash, CASE WHEN x.sis_hash IS NULL THEN NULL ELSE 1 END
-     FROM json_to_recordset($2::json) AS x(${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
-     RETURNING id, lower(primary_id) AS key`,
+    `WITH inserted AS (
+       INSERT INTO app_user (institution_id, ${WRITE_COLUMNS.join(', ')}, sis_hash, sis_version)
+       SELECT $1, ${WRITE_COLUMNS.map((c) => `x.${c}`).join(', ')}, x.sis_hash, CASE WHEN x.sis_hash IS NULL THEN NULL ELSE 1 END
+       FROM json_to_recordset($2::json) AS x(${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
+       RETURNING ${SEARCH_SOURCE('')})
+     INSERT INTO user_search (${SEARCH_COLUMNS}) SELECT ${SEARCH_VALUES} FROM inserted
+     RETURNING user_id AS id, primary_id AS key`,
     [institutionId, JSON.stringify(users.map(rowOf))],
   );
   const ids = new Map(rows.map((r) => [r.key, r.id]));
@@ -191,15 +214,25 @@ export interface BatchUpdate {
  */
 export async function updateUsers(db: Queryable, institutionId: string, updates: BatchUpdate[]): Promise<Set<string>> {
   if (!updates.length) return new Set();
+  // user_search is rewritten only where a searched field changed (most SIS updates touch none).
   const rows = await db.query<{ id: string }>(
-    `UPDATE app_user u SET ${WRITE_COLUMNS.map((c) => `${c} = x.${c}`).join(', ')}, version = u.version + 1, updated_at = now(),
-       sis_hash = x.sis_hash, sis_version = CASE WHEN x.sis_hash IS NULL THEN NULL ELSE u.version + 1 END
-     FROM json_to_recordset($1::json) AS x(id uuid, version int, ${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
-     WHERE u.id = x.id AND u.version = x.version
-     RETURNING u.id`,
+    `WITH updated AS (
+       UPDATE app_user u SET ${WRITE_COLUMNS.map((c) => `${c} = x.${c}`).join(', ')}, version = u.version + 1, updated_at = now(),
+         sis_hash = x.sis_hash, sis_version = CASE WHEN x.sis_hash IS NULL THEN NULL ELSE u.version + 1 END
+       FROM json_to_recordset($1::json) AS x(id uuid, version int, ${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
+       WHERE u.id = x.id AND u.version = x.version
+       RETURNING ${SEARCH_SOURCE('u.')}),
+     searched AS (
+       INSERT INTO user_search AS s (${SEARCH_COLUMNS}) SELECT ${SEARCH_VALUES} FROM updated
+       ON CONFLICT (user_id) DO UPDATE SET ${SEARCHED.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
+       WHERE (${SEARCHED.map((c) => `s.${c}`).join(', ')}) IS DISTINCT FROM (${SEARCHED.map((c) => `EXCLUDED.${c}`).join(', ')}))
+     SELECT id FROM updated`,
     [JSON.stringify(updates.map((u) => ({ id: u.id, version: u.version, ...rowOf(u.record) })))],
   );
   const done = new Set(rows.map((r) => r.id));
+  // After the UPDATE, which holds the rows: a reader storing a document waits for this
+  // transaction and then finds the version moved (user-documents.ts: storeUserDocument).
+  await dropUserDocuments(db, [...done]);
   const children = (changed: (u: BatchUpdate) => boolean) =>
     updates.filter((u) => done.has(u.id) && changed(u)).map((u) => ({ userId: u.id, user: u.record }));
   const identifiers = children((u) => u.identifiersChanged);
@@ -215,7 +248,7 @@ export async function updateUsers(db: Queryable, institutionId: string, updates:
   return done;
 }
 
-/** Deletes the users; their identifiers, roles and credentials go with them (ON DELETE CASCADE). */
+/** Deletes the users; their identifiers, roles, credentials and documents go with them (ON DELETE CASCADE). */
 export async function deleteUsers(db: Queryable, ids: string[]): Promise<void> {
   if (!ids.length) return;
   await db.query('DELETE FROM app_user WHERE id = ANY($1::uuid[])', [ids]);
@@ -236,6 +269,7 @@ export async function updateAccountType(
     'UPDATE app_user SET account_type = $2, external_id = $3, version = version + 1, updated_at = now() WHERE id = $1',
     [id, accountType, externalId],
   );
+  await dropUserDocuments(db, [id]);
 }
 
 /**
@@ -244,6 +278,7 @@ export async function updateAccountType(
  */
 export async function updateManualEdits(db: Queryable, id: string, manualEdits: string[]): Promise<void> {
   await db.query('UPDATE app_user SET manual_edits = $2, version = version + 1, updated_at = now() WHERE id = $1', [id, manualEdits]);
+  await dropUserDocuments(db, [id]);
 }
 
 /**

@@ -47,10 +47,13 @@ export async function findUserById(db: Queryable, id: string, forUpdate = false)
 
 /**
  * The id of the user whose primary id or any identifier is $2 in institution $1: one indexed probe
- * per table. Shared with the login query (identity-login.ts) so "any identifier" means one thing.
+ * per table. Shared with the login query (identity-login.ts) and the stored documents
+ * (user-documents.ts) so "any identifier" means one thing. Identifiers are asked first: a barcode
+ * scanned at the desk is the commonest lookup, and under LIMIT 1 a hit there spares the second
+ * probe (a value is one user's primary id or identifier, never both: one namespace).
  */
-export const ANY_IDENTIFIER_TARGET = `SELECT id FROM app_user WHERE institution_id = $1 AND lower(primary_id) = lower($2)
-      UNION ALL SELECT user_id FROM user_identifier WHERE institution_id = $1 AND lower(value) = lower($2)`;
+export const ANY_IDENTIFIER_TARGET = `SELECT user_id FROM user_identifier WHERE institution_id = $1 AND lower(value) = lower($2)
+      UNION ALL SELECT id FROM app_user WHERE institution_id = $1 AND lower(primary_id) = lower($2)`;
 
 /**
  * The user whose primary id or any identifier is `value` (case-insensitive), in one statement.
@@ -125,36 +128,45 @@ function likePattern(value: string): string {
   return `%${escaped}%`;
 }
 
-// Each brief-search field as a condition on app_user u; $ is the LIKE pattern or exact value.
-const TERM_SQL: Record<SearchField, (p: string) => string> = {
-  primary_id: (p) => `lower(u.primary_id) LIKE ${p}`,
-  first_name: (p) => `lower(u.first_name) LIKE ${p}`,
-  last_name: (p) => `lower(u.last_name) LIKE ${p}`,
-  middle_name: (p) => `lower(u.middle_name) LIKE ${p}`,
-  email: (p) => `u.email_search LIKE ${p}`,
-  phone_number: (p) => `u.phone_search LIKE ${p}`,
-  job_category: (p) => `lower(u.job_category) LIKE ${p}`,
-  user_group: (p) => `lower(u.user_group) LIKE ${p}`,
-  campus_code: (p) => `lower(u.campus_code) LIKE ${p}`,
-  identifiers: (p) =>
-    `(lower(u.primary_id) LIKE ${p} OR EXISTS (SELECT 1 FROM user_identifier i WHERE i.user_id = u.id AND lower(i.value) LIKE ${p}))`,
-  id_type: (p) => `EXISTS (SELECT 1 FROM user_identifier i WHERE i.user_id = u.id AND lower(i.id_type) LIKE ${p})`,
-  birth_date: (p) => `u.birth_date = ${p}::date`,
-  block_type: (p) => `EXISTS (SELECT 1 FROM jsonb_array_elements(u.blocks) b WHERE lower(b->>'blockType') LIKE ${p})`,
-  note_text: (p) => `EXISTS (SELECT 1 FROM jsonb_array_elements(u.notes) n WHERE lower(n->>'noteText') LIKE ${p})`,
-  note_type: (p) => `EXISTS (SELECT 1 FROM jsonb_array_elements(u.notes) n WHERE lower(n->>'noteType') LIKE ${p})`,
-  statistic_category: (p) =>
-    `EXISTS (SELECT 1 FROM jsonb_array_elements(u.statistics) s WHERE lower(s->>'statisticCategory') LIKE ${p})`,
+// Each brief-search field as conditions on user_search s (the narrow, lower-cased copy of the
+// fields most searched, migration 0006) or app_user u; $ is the LIKE pattern or exact value. A
+// field that matches in two places (identifiers, ALL) gives two alternatives: each becomes a
+// branch of a UNION ALL that one set of indexes can serve, where an OR with a subquery would make
+// PostgreSQL visit every user of the institution.
+const IDENTIFIER_VALUE = (p: string) =>
+  `s.user_id IN (SELECT i.user_id FROM user_identifier i WHERE i.institution_id = $1 AND lower(i.value) LIKE ${p})`;
+const TERM_SQL: Record<SearchField, (p: string) => string[]> = {
+  primary_id: (p) => [`s.primary_id LIKE ${p}`],
+  first_name: (p) => [`s.first_name LIKE ${p}`],
+  last_name: (p) => [`s.last_name LIKE ${p}`],
+  middle_name: (p) => [`lower(u.middle_name) LIKE ${p}`],
+  email: (p) => [`s.email LIKE ${p}`],
+  phone_number: (p) => [`u.phone_search LIKE ${p}`],
+  job_category: (p) => [`lower(u.job_category) LIKE ${p}`],
+  user_group: (p) => [`lower(u.user_group) LIKE ${p}`],
+  campus_code: (p) => [`lower(u.campus_code) LIKE ${p}`],
+  identifiers: (p) => [`s.primary_id LIKE ${p}`, IDENTIFIER_VALUE(p)],
+  id_type: (p) => [`EXISTS (SELECT 1 FROM user_identifier i WHERE i.user_id = s.user_id AND lower(i.id_type) LIKE ${p})`],
+  birth_date: (p) => [`u.birth_date = ${p}::date`],
+  block_type: (p) => [`EXISTS (SELECT 1 FROM jsonb_array_elements(u.blocks) b WHERE lower(b->>'blockType') LIKE ${p})`],
+  note_text: (p) => [`EXISTS (SELECT 1 FROM jsonb_array_elements(u.notes) n WHERE lower(n->>'noteText') LIKE ${p})`],
+  note_type: (p) => [`EXISTS (SELECT 1 FROM jsonb_array_elements(u.notes) n WHERE lower(n->>'noteType') LIKE ${p})`],
+  statistic_category: (p) => [`EXISTS (SELECT 1 FROM jsonb_array_elements(u.statistics) st WHERE lower(st->>'statisticCategory') LIKE ${p})`],
   // Alma: every field except e-mails, birth date and identifiers.
-  general_info: (p) =>
-    `(lower(u.primary_id) LIKE ${p} OR lower(u.first_name) LIKE ${p} OR lower(u.last_name) LIKE ${p}
+  general_info: (p) => [
+    `(s.primary_id LIKE ${p} OR s.first_name LIKE ${p} OR s.last_name LIKE ${p}
       OR lower(u.middle_name) LIKE ${p} OR lower(u.job_category) LIKE ${p} OR lower(u.job_description) LIKE ${p}
       OR lower(u.user_group) LIKE ${p} OR lower(u.campus_code) LIKE ${p} OR u.phone_search LIKE ${p})`,
-  ALL: (p) =>
-    `(lower(u.primary_id) LIKE ${p} OR lower(u.first_name) LIKE ${p} OR lower(u.last_name) LIKE ${p}
-      OR u.email_search LIKE ${p}
-      OR EXISTS (SELECT 1 FROM user_identifier i WHERE i.user_id = u.id AND lower(i.value) LIKE ${p}))`,
+  ],
+  // One branch the four trigram indexes of user_search serve together (a BitmapOr), one through
+  // the identifiers' trigram index.
+  ALL: (p) => [`(s.primary_id LIKE ${p} OR s.first_name LIKE ${p} OR s.last_name LIKE ${p} OR s.email LIKE ${p})`, IDENTIFIER_VALUE(p)],
 };
+
+/** Every way of picking one alternative per term (a term of one alternative has one way). */
+function branchesOf(terms: string[][]): string[][] {
+  return terms.reduce<string[][]>((acc, alternatives) => acc.flatMap((picked) => alternatives.map((a) => [...picked, a])), [[]]);
+}
 
 export async function searchUsers(
   db: Queryable,
@@ -162,37 +174,51 @@ export async function searchUsers(
   search: BriefSearch,
 ): Promise<{ total: number; rows: BriefUserRow[] }> {
   const params: unknown[] = [institutionId];
-  const where = ['u.institution_id = $1'];
+  const terms: string[][] = [];
   for (const term of search.terms) {
     params.push(term.field === 'birth_date' ? term.value : likePattern(term.value));
-    where.push(TERM_SQL[term.field](`$${params.length}`));
+    terms.push(TERM_SQL[term.field](`$${params.length}`));
   }
   if (search.modifiedSince) {
     params.push(search.modifiedSince);
-    where.push(`u.updated_at >= $${params.length}::date`);
+    terms.push([`u.updated_at >= $${params.length}::date`]);
   }
-  const whereSql = where.join(' AND ');
   const limit = Number(search.limit);
   const offset = Number(search.offset);
-  if (limit === 0) {
-    return { total: (await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${whereSql}`, params)).n, rows: [] };
-  }
   if (!search.terms.length) {
     // Everyone (or everyone changed since a date): walk the sort index for the page.
+    const whereSql = ['u.institution_id = $1', ...terms.flat()].join(' AND ');
     const order = search.orderBy.map((c) => `lower(u.${c})`).join(', ');
-    const [count, rows] = await Promise.all([
-      db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${whereSql}`, params),
+    const count = () => db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${whereSql}`, params);
+    if (limit === 0) return { total: (await count()).n, rows: [] };
+    const [counted, rows] = await Promise.all([
+      count(),
       db.query<BriefUserRow & Row>(`SELECT ${BRIEF_COLUMNS} FROM app_user u WHERE ${whereSql} ORDER BY ${order}, u.id LIMIT ${limit} OFFSET ${offset}`, params),
     ]);
-    return { total: count.n, rows };
+    return { total: counted.n, rows };
   }
-  // A search: collect the matches once through the trigram indexes (the planner would otherwise
-  // walk the sort index and filter most of the institution to find a page of "smi"), then count
-  // them and sort only their keys for the page. The total comes back even when the page is empty.
-  const keys = search.orderBy.map((c, i) => `lower(u.${c}) AS k${i}`).join(', ');
+  // A search: collect the matches once through the trigram indexes of the narrow user_search
+  // (the planner would otherwise walk the sort index and filter most of the institution to find
+  // a page of "smi"), a branch per alternative when a term matches in two places, then count
+  // them (exactly: scripts page until total_record_count) and sort only their keys for the page.
+  // app_user is joined only for a field that lives there, and for the page's brief records. The
+  // total comes back even when the page is empty.
+  const keys = search.orderBy.map((c, i) => `s.${c} AS k${i}`).join(', ');
+  // Each branch leaves out what an earlier one found (IS NOT TRUE: a NULL field is no match), so
+  // the branches add up without a sort to remove duplicates.
+  const all = branchesOf(terms);
+  const branches = all.map((conditions, k) => {
+    const found = all.slice(0, k).map((earlier) => `(${earlier.join(' AND ')}) IS NOT TRUE`);
+    const joinUser = [...conditions, ...found].some((c) => /\bu\./.test(c)) ? ' JOIN app_user u ON u.id = s.user_id' : '';
+    return `SELECT s.user_id AS id, ${keys} FROM user_search s${joinUser} WHERE ${['s.institution_id = $1', ...conditions, ...found].join(' AND ')}`;
+  });
+  const hits = branches.join('\n UNION ALL ');
+  if (limit === 0) {
+    return { total: (await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM (${hits}) hits`, params)).n, rows: [] };
+  }
   const order = search.orderBy.map((_c, i) => `page.k${i}`).join(', ');
   const rows = await db.query<BriefUserRow & Row & { total: number }>(
-    `WITH hits AS MATERIALIZED (SELECT u.id, ${keys} FROM app_user u WHERE ${whereSql}),
+    `WITH hits AS MATERIALIZED (${hits}),
           page AS (SELECT * FROM hits ORDER BY ${search.orderBy.map((_c, i) => `k${i}`).join(', ')}, id LIMIT ${limit} OFFSET ${offset})
      SELECT t.total, ${BRIEF_COLUMNS}
      FROM (SELECT count(*)::int AS total FROM hits) t LEFT JOIN page ON true LEFT JOIN app_user u ON u.id = page.id

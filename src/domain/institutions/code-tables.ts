@@ -4,6 +4,7 @@
 import type { Db } from '../../db/database.js';
 import { listCodeValues, listRoleTypes } from '../../db/queries/code-tables.js';
 import { findInstitutionById } from '../../db/queries/institutions.js';
+import { documentGeneration } from '../../db/queries/user-documents.js';
 import { buildCodeTables, ROLE_TABLE, type CodeTables } from '../../model/code-tables.js';
 
 export interface CodeTableCache {
@@ -14,6 +15,9 @@ export interface CodeTableCache {
 export function createCodeTableCache(db: Db, ttlMs = 30_000): CodeTableCache {
   const cache = new Map<string, { at: number; tables: Promise<CodeTables> }>();
   async function load(institutionId: string): Promise<CodeTables> {
+    // The generation first, the tables after: tables at least as new as the generation they are
+    // labelled with, so a document rendered from them is never newer-labelled than it shows.
+    const generation = await documentGeneration(db, institutionId);
     const [institution, values, roles] = await Promise.all([
       findInstitutionById(db, institutionId),
       listCodeValues(db, institutionId),
@@ -23,7 +27,7 @@ export function createCodeTableCache(db: Db, ttlMs = 30_000): CodeTableCache {
     return buildCodeTables(named, [
       ...values.map((v) => ({ table: v.table_name, code: v.code, description: v.description, attributes: v.attributes, enabled: v.enabled })),
       ...roles.map((r) => ({ table: ROLE_TABLE, code: r.code, description: r.name, attributes: { namedUser: r.named_user }, enabled: true })),
-    ]);
+    ], generation);
   }
   return {
     forInstitution(institutionId) {

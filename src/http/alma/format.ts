@@ -24,7 +24,13 @@ export function requestFormat(req: FastifyRequest): WireFormat | undefined {
   return undefined;
 }
 
+const CONTENT_TYPE: Record<WireFormat, string> = { json: 'application/json; charset=utf-8', xml: 'application/xml; charset=utf-8' };
+
 export function send(reply: FastifyReply, format: WireFormat, body: { json: () => unknown; xml: () => string }) {
-  if (format === 'json') return reply.type('application/json; charset=utf-8').send(JSON.stringify(body.json()));
-  return reply.type('application/xml; charset=utf-8').send(body.xml());
+  return sendText(reply, format, format === 'json' ? JSON.stringify(body.json()) : body.xml());
+}
+
+/** A body already in the wire format (a stored user document). */
+export function sendText(reply: FastifyReply, format: WireFormat, text: string) {
+  return reply.type(CONTENT_TYPE[format]).send(text);
 }

@@ -7,7 +7,7 @@ import type { App } from '../../app.js';
 import type { User, UserInput } from '../../model/user.js';
 import { AppError } from '../../errors.js';
 import { apiKeyAuth, institutionOf } from '../alma/api-key-auth.js';
-import { requestFormat, responseFormat, send } from '../alma/format.js';
+import { requestFormat, responseFormat, send, sendText } from '../alma/format.js';
 import { almaJsonToUserInput, userToAlmaJson } from '../../alma/user-json.js';
 import { almaXmlToUserInput, userToAlmaXml } from '../../alma/user-xml.js';
 import { usersListToJson, usersListToXml } from '../../alma/users-list.js';
@@ -43,7 +43,7 @@ function userInputOf(req: FastifyRequest): UserInput {
 }
 
 export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
-  const { users, codeTables } = app.services;
+  const { users, userDocuments, codeTables } = app.services;
 
   async function sendUser(req: FastifyRequest, reply: FastifyReply, user: User, view: 'full' | 'brief' = 'full') {
     const tables = await codeTables.forInstitution(user.institutionId);
@@ -107,8 +107,16 @@ export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
         },
       },
       async (req, reply) => {
-        const user = await users.get(req.actor!, institutionOf(req), req.params.user_id, { idType: req.query.user_id_type });
-        return sendUser(req, reply, user, req.query.view ?? 'full');
+        const { user_id_type: idType, view } = req.query;
+        if ((!idType || idType === 'all_unique') && view !== 'brief') {
+          // The common case: the stored document (domain/users/user-documents.ts), sent as is.
+          const format = responseFormat(req);
+          const doc = await userDocuments.read(req.actor!, institutionOf(req), req.params.user_id, format, linkBase(app.config, req));
+          reply.header('etag', `"${doc.version}"`);
+          return sendText(reply, format, doc.body);
+        }
+        const user = await users.get(req.actor!, institutionOf(req), req.params.user_id, { idType });
+        return sendUser(req, reply, user, view ?? 'full');
       },
     );
 
