@@ -8,9 +8,19 @@ import { AppError } from '../../../errors.js';
 import type { FileFormat, RawRecord } from './read-user-file.js';
 import type { ReadWorkerData, ReadWorkerMessage } from './read-worker.js';
 
-/** Records per message, and messages the thread may read ahead of the caller (about 2 MB of XML). */
+/**
+ * Records per message (fewer when they are large), and messages the thread may read ahead of the
+ * caller: about 1 MB of XML in flight, whatever the records' size (each is below 1 MB).
+ */
 const CHUNK = 250;
-const AHEAD = 6;
+const CHUNK_CHARS = 256 * 1024;
+const AHEAD = 4;
+/**
+ * The thread's heap: what it holds at once is a few MB (an open record, the parser's pending text,
+ * the messages in flight), and V8 left to itself grows an idle-time heap far beyond that. The load
+ * keeps its peak memory (issue 8: under 300 MB) with this cap.
+ */
+const HEAP = { maxOldGenerationSizeMb: 96, maxYoungGenerationSizeMb: 16 };
 
 // The thread's entry is read-worker.js beside this file. Run from src/ (tests, tsx), it is a .ts
 // file: the thread registers tsx first, as the process did with --import.
@@ -24,9 +34,10 @@ const { workerData } = require('node:worker_threads');
 
 export async function* readUserFileInThread(path: string, displayName: string, format: FileFormat): AsyncGenerator<RawRecord> {
   const fromSource = import.meta.url.endsWith('.ts');
-  const data: ReadWorkerData = { path, displayName, format, chunk: CHUNK, ahead: AHEAD };
+  const data: ReadWorkerData = { path, displayName, format, chunk: CHUNK, chunkChars: CHUNK_CHARS, ahead: AHEAD };
   const worker = new Worker(BOOT, {
     eval: true,
+    resourceLimits: HEAP,
     workerData: { ...data, entry: new URL(`./read-worker.${fromSource ? 'ts' : 'js'}`, import.meta.url).href, loader: fromSource ? 'tsx/esm/api' : null },
   });
   const inbox: (ReadWorkerMessage | { lost: Error })[] = [];

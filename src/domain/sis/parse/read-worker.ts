@@ -9,7 +9,9 @@ export interface ReadWorkerData {
   path: string;
   displayName: string;
   format: FileFormat;
+  /** A message holds this many records, or fewer that reach chunkChars characters of raw text. */
   chunk: number;
+  chunkChars: number;
   ahead: number;
 }
 
@@ -20,7 +22,7 @@ export type ReadWorkerMessage =
   | { failed: string };
 
 const port = parentPort!;
-const { path, displayName, format, chunk, ahead } = workerData as ReadWorkerData;
+const { path, displayName, format, chunk, chunkChars, ahead } = workerData as ReadWorkerData;
 let credit = ahead;
 let wake: (() => void) | undefined;
 port.on('message', () => {
@@ -35,18 +37,23 @@ async function send(records: RawRecord[]): Promise<void> {
   port.postMessage({ records } satisfies ReadWorkerMessage);
 }
 
+let out: RawRecord[] = [];
+let chars = 0;
 try {
-  let out: RawRecord[] = [];
   for await (const rec of readUserFile(path, displayName, format)) {
     out.push(rec);
-    if (out.length >= chunk) {
+    chars += rec.raw?.length ?? 0;
+    if (out.length >= chunk || chars >= chunkChars) {
       await send(out);
       out = [];
+      chars = 0;
     }
   }
   if (out.length) await send(out);
   port.postMessage({ done: true } satisfies ReadWorkerMessage);
 } catch (err) {
+  // The records before the fault, as the file read in the caller's thread would give them.
+  if (out.length) port.postMessage({ records: out } satisfies ReadWorkerMessage);
   port.postMessage(
     (err instanceof AppError
       ? { refused: { code: err.code, params: err.params } }
