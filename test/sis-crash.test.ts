@@ -132,10 +132,11 @@ test('a re-sync killed mid-load, of a file half unchanged and half changed here 
   const updates = Array.from({ length: N }, (_, i) => i).filter(changed).length;
 
   const first = await importKilledAfterProgress(0, importOf(file2));
+  assert.ok(first.killedAt !== null, `the re-sync was not killed mid-load:\n${first.out}`);
   const jobId = /^job ([0-9a-f-]{36})$/m.exec(first.out)![1]!;
   const last = spawnSync(process.execPath, importOf(file2), { cwd: root, env, encoding: 'utf8' });
   assert.equal(last.status, 0, `${last.stdout}\n${last.stderr}`);
-  if (first.killedAt !== null) assert.match(last.stdout, new RegExp(`resuming job ${jobId}`));
+  assert.match(last.stdout, new RegExp(`resuming job ${jobId}: \\d+ of 10000 records already applied`));
   assert.match(last.stdout, new RegExp(`records 10000/10000: created 0, updated ${updates}, unchanged ${N - updates}, skipped 0, failed 0`));
 
   const app = await openApp();
