@@ -59,6 +59,7 @@ test('a file that is not there fails the same way; a reader that stops early sto
   const missing = await all(readUserFileInThread(join(dir, 'nothing.xml'), 'nothing.xml', XML));
   assert.ok(missing.error instanceof Error);
   assert.match(missing.error.message, /ENOENT/);
+  assert.equal((missing.error as NodeJS.ErrnoException).code, 'ENOENT');
 
   const path = join(dir, 'long.xml');
   writeFileSync(path, doc(Array.from({ length: 5000 }, (_, i) => user(i))));

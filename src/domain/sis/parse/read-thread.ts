@@ -60,7 +60,7 @@ export async function* readUserFileInThread(path: string, displayName: string, f
         yield* m.records;
       } else if ('done' in m) return;
       else if ('refused' in m) throw new AppError(m.refused.code, m.refused.params);
-      else if ('failed' in m) throw new Error(m.failed);
+      else if ('failed' in m) throw Object.assign(new Error(m.failed.message), m.failed.code ? { code: m.failed.code } : {});
       else throw m.lost;
     }
   } finally {

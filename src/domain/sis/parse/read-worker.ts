@@ -19,7 +19,7 @@ export type ReadWorkerMessage =
   | { records: RawRecord[] }
   | { done: true }
   | { refused: { code: AppError['code']; params: AppError['params'] } }
-  | { failed: string };
+  | { failed: { message: string; code?: string } };
 
 const port = parentPort!;
 const { path, displayName, format, chunk, chunkChars, ahead } = workerData as ReadWorkerData;
@@ -57,6 +57,6 @@ try {
   port.postMessage(
     (err instanceof AppError
       ? { refused: { code: err.code, params: err.params } }
-      : { failed: err instanceof Error ? (err.stack ?? err.message) : String(err) }) satisfies ReadWorkerMessage,
+      : { failed: { message: err instanceof Error ? err.message : String(err), code: (err as NodeJS.ErrnoException | null)?.code } }) satisfies ReadWorkerMessage,
   );
 }
