@@ -46,12 +46,13 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-const IMPORT = ['--import', 'tsx', 'src/cli/main.ts', 'import', file, '--institution', '01CRASH', '--profile', 'CAMPUS'];
+const importOf = (f: string) => ['--import', 'tsx', 'src/cli/main.ts', 'import', f, '--institution', '01CRASH', '--profile', 'CAMPUS'];
+const IMPORT = importOf(file);
 
 /** Runs the import; kills it with SIGKILL once it has committed at least one more batch than `after`. */
-function importKilledAfterProgress(afterRecords: number): Promise<{ killedAt: number | null; out: string }> {
+function importKilledAfterProgress(afterRecords: number, args = IMPORT): Promise<{ killedAt: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, IMPORT, { cwd: root, env });
+    const child = spawn(process.execPath, args, { cwd: root, env });
     let out = '';
     let killedAt: number | null = null;
     const onData = (d: Buffer) => {
@@ -116,6 +117,40 @@ test('an import killed twice mid-load resumes each time and ends with exactly th
       assert.equal(u.userGroup, src.user_group);
       assert.equal(u.contactInfo.emails[0]?.address, `s${i}@campus.example.edu`);
       assert.equal(u.version, 1);
+    }
+  } finally {
+    await app.close();
+  }
+});
+
+test('a re-sync killed mid-load, of a file half unchanged and half changed here and there, resumes and counts every record once', async () => {
+  // Pass one spools the unchanged users as runs (a batch of them only counts, another mixes them
+  // with updates); the resumed job must count each record once and update each changed user once.
+  const changed = (i: number) => i >= N / 2 && i % 3 !== 0;
+  const file2 = join(work, 'campus-2.zip');
+  await writeXmlZip(file2, N, (i) => campusUser(i, { variant: changed(i) ? 1 : 0 }));
+  const updates = Array.from({ length: N }, (_, i) => i).filter(changed).length;
+
+  const first = await importKilledAfterProgress(0, importOf(file2));
+  assert.ok(first.killedAt !== null, `the re-sync was not killed mid-load:\n${first.out}`);
+  const jobId = /^job ([0-9a-f-]{36})$/m.exec(first.out)![1]!;
+  const last = spawnSync(process.execPath, importOf(file2), { cwd: root, env, encoding: 'utf8' });
+  assert.equal(last.status, 0, `${last.stdout}\n${last.stderr}`);
+  assert.match(last.stdout, new RegExp(`resuming job ${jobId}: \\d+ of 10000 records already applied`));
+  assert.match(last.stdout, new RegExp(`records 10000/10000: created 0, updated ${updates}, unchanged ${N - updates}, skipped 0, failed 0`));
+
+  const app = await openApp();
+  try {
+    const inst = await app.services.institutions.byCode('01CRASH');
+    const job = await app.services.jobs.get({ kind: 'system', label: 't' }, inst.id, jobId);
+    assert.deepEqual(job.counters, { read: N, created: 0, updated: updates, unchanged: N - updates, skipped: 0, failed: 0 });
+    const audit = await app.db.one<{ n: number; users: number }>(
+      `SELECT count(*)::int AS n, count(DISTINCT entity_id)::int AS users FROM audit_event WHERE context->>'jobId' = $1`, [jobId]);
+    assert.deepEqual(audit, { n: updates, users: updates }, 'one audit event per changed user, none lost or doubled');
+    for (const i of [0, N / 2 - 1, N / 2, N / 2 + 1, N / 2 + 2, N - 2, N - 1]) {
+      const u = await app.services.users.get({ kind: 'system', label: 't' }, inst.id, univId(i));
+      assert.equal(u.lastName, campusUser(i, { variant: changed(i) ? 1 : 0 }).last_name, `user ${i}`);
+      assert.equal(u.version, changed(i) ? 2 : 1, `user ${i}`);
     }
   } finally {
     await app.close();

@@ -1,9 +1,11 @@
 // The SIS load job ('sis.load'): parse -> match -> merge -> apply.
 //   1. copy the stored file to a private work folder;
-//   2. pass one (spool.ts, scan-batch.ts): read it all, refuse a bad file before writing anything;
-//      note duplicate match ids, and the users that need nothing (unchanged, or not ours);
+//   2. pass one (spool.ts, scan-batch.ts): read it all (parsed on a thread of its own), refuse a
+//      bad file before writing anything; note duplicate match ids, and the users that need
+//      nothing (unchanged, or not ours: spooled as runs, only counted in pass two);
 //   3. pass two (apply-batch.ts): map and merge the rest in batches, one transaction each, which
-//      records the batch's range in job_batch; on PostgreSQL two batches commit side by side;
+//      records the batch's range in job_batch; on PostgreSQL two batches commit side by side
+//      while the next is prepared;
 //   4. optionally deactivate the profile's users the file no longer names.
 // A crash at any moment leaves the job 'running' under a lease that runs out; the next claim
 // repeats 1-2 (cheap, and deterministic) and applies in 3 only the records no committed batch

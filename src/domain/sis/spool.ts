@@ -13,7 +13,8 @@ import { once } from 'node:events';
 import { AppError } from '../../errors.js';
 import { shownText, unsafeTextReason } from '../../model/safe-text.js';
 import { rawMatchKey } from './match.js';
-import { readUserFile, type FileFormat, type RawRecord } from './parse/read-user-file.js';
+import type { FileFormat, RawRecord } from './parse/read-user-file.js';
+import { readUserFileInThread } from './parse/read-thread.js';
 import { fileRefused, textLines, utf8Text } from './parse/text.js';
 
 /** What pass one settles without mapping: the user is unchanged, or not this load's to touch. */
@@ -21,8 +22,8 @@ export type FastDecision = { action: 'unchanged' } | { action: 'skip'; reason: s
 
 export interface SpoolRecord {
   n: number;
+  /** The record's line in the file, for its report (0 for a record pass one settled as counted-only). */
   line: number;
-  where: string;
   /** The match id, lower-cased, and as the file wrote it. */
   key?: string;
   keyValue?: string;
@@ -79,10 +80,31 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
   let batch: Numbered[] = [];
   let inflight: Promise<void> | undefined;
 
+  const put = async (line: string) => {
+    if (!out.write(`${line}\n`)) await once(out, 'drain');
+  };
+  // Consecutive records settled the same way and only counted (an unchanged user, an import
+  // profile's expected skip) are spooled as one line, a run: a nightly file of unchanged users is
+  // a few lines, not one JSON object per user written here and parsed again in pass two.
+  let run: SpoolRun | undefined;
+  const endRun = async () => {
+    if (run) await put(JSON.stringify(run));
+    run = undefined;
+  };
   const write = async (records: Numbered[], notes: Awaited<ReturnType<Scan>>) => {
     for (const [k, r] of records.entries()) {
       const note = notes[k] ?? {};
-      const rec: SpoolRecord = { n: r.n, line: r.line, where: r.where };
+      if (!r.error && !note.dupOf && note.fast && countedOnly(note.fast)) {
+        if (run && run.run[1] + 1 === r.n && run.fast.action === note.fast.action) run.run[1] = r.n;
+        else {
+          await endRun();
+          // An unreported skip's reason is never shown: the run keeps none.
+          run = { run: [r.n, r.n], fast: note.fast.action === 'unchanged' ? note.fast : { action: 'skip', reason: '', report: false } };
+        }
+        continue;
+      }
+      await endRun();
+      const rec: SpoolRecord = { n: r.n, line: r.line };
       if (r.error) rec.error = r.error;
       else {
         if (r.key) Object.assign(rec, { key: r.key, keyValue: r.keyValue });
@@ -91,7 +113,7 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
         else if (note.fast) rec.fast = note.fast;
         else rec.raw = r.raw;
       }
-      if (!out.write(`${JSON.stringify(rec)}\n`)) await once(out, 'drain');
+      await put(JSON.stringify(rec));
     }
   };
   // One batch scanned (by the database) while the next is parsed (here); written in order.
@@ -108,7 +130,7 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
   };
 
   try {
-    for await (const raw of readUserFile(path, displayName, o.format)) {
+    for await (const raw of readUserFileInThread(path, displayName, o.format)) {
       n++;
       const unsafe = unsafeKeys(raw);
       if (unsafe) {
@@ -130,6 +152,7 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
     }
     if (batch.length) await flush();
     await inflight;
+    await endRun();
   } finally {
     out.end();
     await once(out, 'close');
@@ -138,9 +161,21 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
   return { total: n };
 }
 
+/** The spool's records in order, runs given back record by record. */
 export async function* readSpool(spoolPath: string): AsyncGenerator<SpoolRecord> {
   const text = utf8Text(createReadStream(spoolPath, { highWaterMark: 256 * 1024 }), 'spool');
   for await (const { text: line } of textLines(text, 'spool', 64 << 20)) {
-    if (line) yield JSON.parse(line) as SpoolRecord;
+    if (!line) continue;
+    const parsed = JSON.parse(line) as SpoolRecord | SpoolRun;
+    if (!('run' in parsed)) yield parsed;
+    else for (let n = parsed.run[0]; n <= parsed.run[1]; n++) yield { n, line: 0, fast: parsed.fast };
   }
 }
+
+/** Records first..last, all settled as `fast`, and counted only. */
+interface SpoolRun {
+  run: [number, number];
+  fast: FastDecision;
+}
+
+const countedOnly = (f: FastDecision) => f.action === 'unchanged' || !f.report;

@@ -1,0 +1,73 @@
+// readUserFile on its own thread (a load's pass one): the same records in the same order as the
+// file read here, the same refusal with the records before it, and a thread that stops when the
+// reader stops early.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { zipSync, strToU8 } from 'fflate';
+import { AppError } from '../../../errors.js';
+import { readUserFile, type FileFormat, type RawRecord } from './read-user-file.js';
+import { readUserFileInThread } from './read-thread.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'carrel-read-thread-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+const XML: FileFormat = { format: 'alma_xml', csvMapping: null };
+
+const user = (i: number, pad = '') =>
+  `<user><primary_id>p${i}</primary_id><last_name>Lee${pad}</last_name>` +
+  `<user_identifiers><user_identifier><id_type>UNIV_ID</id_type><value>u${i}</value></user_identifier></user_identifiers></user>`;
+const doc = (users: string[], tail = '</users>\n') => `<?xml version="1.0" encoding="UTF-8"?>\n<users>\n${users.join('\n')}\n${tail}`;
+
+async function all(reader: AsyncIterable<RawRecord>): Promise<{ records: RawRecord[]; error?: unknown }> {
+  const records: RawRecord[] = [];
+  try {
+    for await (const r of reader) records.push(r);
+    return { records };
+  } catch (error) {
+    return { records, error };
+  }
+}
+
+test('a zip of two files: the same records, in the same order, as read in this thread (many messages of them)', async () => {
+  // Large records too, so that messages are cut by size as well as by count.
+  const users = Array.from({ length: 1200 }, (_, i) => user(i, i % 97 === 0 ? 'x'.repeat(100_000) : ''));
+  const path = join(dir, 'two.zip');
+  writeFileSync(path, zipSync({ 'a.xml': strToU8(doc(users.slice(0, 700))), 'b.xml': strToU8(doc(users.slice(700))) }));
+  const here = await all(readUserFile(path, 'two.zip', XML));
+  const there = await all(readUserFileInThread(path, 'two.zip', XML));
+  assert.equal(here.error, undefined);
+  assert.equal(there.error, undefined);
+  assert.equal(there.records.length, 1200);
+  assert.deepEqual(there.records, here.records);
+});
+
+test('a file refused in the middle: the same refusal, after the same records', async () => {
+  const path = join(dir, 'broken.xml');
+  writeFileSync(path, doc(Array.from({ length: 600 }, (_, i) => user(i)), '<user><primary_id>x</user></users>\n'));
+  const here = await all(readUserFile(path, 'broken.xml', XML));
+  const there = await all(readUserFileInThread(path, 'broken.xml', XML));
+  assert.ok(there.error instanceof AppError, String(there.error));
+  assert.equal(there.error.code, 'SIS_FILE_REFUSED');
+  assert.equal(there.error.message, (here.error as Error).message);
+  assert.deepEqual(there.records, here.records);
+  assert.ok(there.records.length > 0);
+});
+
+test('a file that is not there fails the same way; a reader that stops early stops the thread', async () => {
+  const missing = await all(readUserFileInThread(join(dir, 'nothing.xml'), 'nothing.xml', XML));
+  assert.ok(missing.error instanceof Error);
+  assert.match(missing.error.message, /ENOENT/);
+  assert.equal((missing.error as NodeJS.ErrnoException).code, 'ENOENT');
+
+  const path = join(dir, 'long.xml');
+  writeFileSync(path, doc(Array.from({ length: 5000 }, (_, i) => user(i))));
+  let seen = 0;
+  for await (const r of readUserFileInThread(path, 'long.xml', XML)) {
+    assert.equal(r.primaryId, `p${seen}`);
+    if (++seen === 10) break;
+  }
+  assert.equal(seen, 10);
+  // The test process ends (node:test waits for nothing left running) only if the thread is gone.
+});
