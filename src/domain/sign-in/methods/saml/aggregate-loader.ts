@@ -3,8 +3,7 @@
 // nothing. One short-lived thread per load (loads come hours apart); what comes back is plain
 // data, and the database writes stay with the caller on the main thread.
 import { Worker } from 'node:worker_threads';
-import type { ParsedMetadata } from './idp-metadata.js';
-import { MetadataError } from './idp-metadata.js';
+import { MetadataError, type ParsedMetadata } from './idp-metadata.js';
 
 // From the build the thread runs the compiled .js beside this file. From src/ (tests, `npm run
 // carrel`) it runs the .ts file, and a worker of Node 20 does not get the loader the process has
@@ -27,7 +26,7 @@ const THREAD_TIMEOUT_MS = 10 * 60_000;
  * The aggregate's IdPs (those with a signing key), if `certPem`'s key signed the whole document;
  * MetadataError otherwise. `bytes` is handed over to the thread (unusable here afterwards).
  */
-export function verifyAndParseAggregate(bytes: Uint8Array, certPem: string, opts: { timeoutMs?: number } = {}): Promise<ParsedMetadata & { threadId: number }> {
+export function verifyAndParseAggregate(bytes: Uint8Array, certPem: string, opts: { timeoutMs?: number } = {}): Promise<ParsedMetadata> {
   return new Promise((resolve, reject) => {
     // A view on part of a larger buffer is copied so that only the aggregate is handed over.
     const own = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer ? bytes : bytes.slice();
@@ -42,7 +41,7 @@ export function verifyAndParseAggregate(bytes: Uint8Array, certPem: string, opts
     };
     const timer = setTimeout(() => done(() => reject(new MetadataError('checking the aggregate took too long'))), opts.timeoutMs ?? THREAD_TIMEOUT_MS);
     worker.once('message', (msg: { ok: true; parsed: ParsedMetadata } | { ok: false; error: string }) =>
-      done(() => (msg.ok ? resolve({ ...msg.parsed, threadId: worker.threadId }) : reject(new MetadataError(msg.error)))),
+      done(() => (msg.ok ? resolve(msg.parsed) : reject(new MetadataError(msg.error)))),
     );
     worker.once('error', (err) => done(() => reject(new MetadataError(`the aggregate could not be checked: ${err.message}`))));
     worker.once('exit', (code) => done(() => reject(new MetadataError(`the thread checking the aggregate stopped (${code})`))));
