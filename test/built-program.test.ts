@@ -10,7 +10,10 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join, relative } from 'node:path';
 import { after, before, test } from 'node:test';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createTestDb, ENGINE } from './helpers/db.js';
+import { aggregate, makeKeyPair, TestIdp } from './helpers/saml-idp.js';
 
 const root = new URL('..', import.meta.url).pathname;
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
@@ -102,26 +105,37 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-test('serve from the build answers /healthz and the Alma API with that key, checks a password, and stops cleanly', async () => {
-  const made = carrel('apikey', 'create', '--institution', '01BUILT', '--label', 'built program test');
-  assert.equal(made.code, 0, made.err);
-  const key = made.out.trim().split('\n').at(-1)!;
+/** `carrel serve` from the build, once it says where it serves. */
+async function serveBuilt(): Promise<{ child: ChildProcess; base: string; out: () => string }> {
   const child = spawn(process.execPath, [bin, 'serve', '--port', '0', '--host', '127.0.0.1'], { cwd: tmpdir(), env });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  try {
-    const deadline = Date.now() + 90_000;
-    while (!/serving on (http:\/\/\S+)/.test(out)) {
-      assert.ok(Date.now() < deadline, `the server did not start: ${out}`);
-      assert.equal(child.exitCode, null, `the server exited: ${out}`);
-      await new Promise((r) => setTimeout(r, 100));
+  const deadline = Date.now() + 90_000;
+  while (!/serving on (http:\/\/\S+)/.test(out)) {
+    if (Date.now() > deadline || child.exitCode !== null) {
+      await stop(child);
+      assert.fail(`the server did not start: ${out}`);
     }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return { child, base: /serving on (http:\/\/\S+)/.exec(out)![1]!, out: () => out };
+}
+
+const newKey = () => {
+  const made = carrel('apikey', 'create', '--institution', '01BUILT', '--label', 'built program test');
+  assert.equal(made.code, 0, made.err);
+  return made.out.trim().split('\n').at(-1)!;
+};
+
+test('serve from the build answers /healthz and the Alma API with that key, checks a password, and stops cleanly', async () => {
+  const key = newKey();
+  const { child, base, out } = await serveBuilt();
+  try {
     // The process runs on plain node: nothing in its command line loads tsx.
     const cmdline = `/proc/${child.pid}/cmdline`;
     if (existsSync(cmdline)) assert.deepEqual(readFileSync(cmdline, 'utf8').split('\0').filter(Boolean), [process.execPath, bin, 'serve', '--port', '0', '--host', '127.0.0.1']);
 
-    const base = /serving on (http:\/\/\S+)/.exec(out)![1]!;
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
     const headers = { authorization: `apikey ${key}`, accept: 'application/json' };
     const password = 'Built-program-passw0rd-long';
@@ -154,5 +168,43 @@ test('serve from the build answers /healthz and the Alma API with that key, chec
   } finally {
     await stop(child);
   }
-  assert.equal(child.exitCode ?? 0, 0, out);
+  assert.equal(child.exitCode ?? 0, 0, out());
+});
+
+test('the built serve checks a SAML federation aggregate in its worker thread; login-method show gives the status', async () => {
+  const fedKey = makeKeyPair('federation');
+  const idpKey = makeKeyPair('idps');
+  const entities = Array.from({ length: 25 }, (_, i) =>
+    new TestIdp(`https://idp${i}.example.org/idp`, `https://idp${i}.example.org/sso`, [idpKey], [`u${i}.example.org`], `University ${i}`).entityDescriptor());
+  const xml = aggregate(entities, fedKey, { validUntil: new Date(Date.now() + 7 * 86400_000) });
+  const mds = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/samlmetadata+xml' }).end(xml));
+  await new Promise<void>((r) => mds.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => mds.close(() => r())));
+  const config = { federation_metadata_url: `http://127.0.0.1:${(mds.address() as AddressInfo).port}/md.xml`, federation_signing_cert: fedKey.cert };
+  const made = carrel('login-method', 'create', 'fed', '--institution', '01BUILT', '--type', 'saml', '--match', 'primary_id', '--config', JSON.stringify(config));
+  assert.equal(made.code, 0, made.err);
+  assert.match(made.out, /"state": "pending"/);
+  const key = newKey();
+  const { child, base, out } = await serveBuilt();
+  let federation: { state: string; idps: number; last_error: string | null } | undefined;
+  try {
+    // The worker's idle hook loads it at once; the check runs in the compiled aggregate-worker.js.
+    const deadline = Date.now() + 120_000;
+    while (federation?.state !== 'loaded' && !federation?.last_error && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 250));
+      const res = await fetch(`${base}/api/v1/login-methods/fed`, { headers: { authorization: `apikey ${key}` } });
+      assert.equal(res.status, 200);
+      federation = ((await res.json()) as { federation: typeof federation }).federation;
+    }
+  } finally {
+    await stop(child);
+  }
+  assert.equal(federation?.state, 'loaded', `${JSON.stringify(federation)}\n${out()}`);
+  assert.equal(federation.idps, 25);
+  // The command line, with the server stopped (an embedded database has one process at a time).
+  const shown = carrel('login-method', 'show', 'fed', '--institution', '01BUILT');
+  assert.equal(shown.code, 0, shown.err);
+  assert.match(shown.out, /"state": "loaded"/);
+  assert.match(shown.out, /"idps": 25/);
+  assert.match(shown.out, /"lastError": null/);
 });

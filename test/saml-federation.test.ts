@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createServer, type Server } from 'node:http';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { parseIdpMetadata, verifiedAggregate } from '../src/domain/sign-in/methods/saml/idp-metadata.js';
 import { aggregate, EPPN, makeKeyPair, readAuthnRequest, TestIdp, type KeyPair, type ResponseOptions } from './helpers/saml-idp.js';
@@ -114,9 +115,41 @@ describe('federation through the database, the worker hook and the pages', () =>
 
   const auth = (path: string) => `/auth/${inst.code}${path}`;
   const status = () => federationStatus(ctx.testDb.db, methodId);
+  /** What an administrator sees: GET /api/v1/login-methods/fed (the same view as `login-method show`). */
+  const shown = async () => {
+    const res = await ctx.server.inject({ method: 'GET', url: '/api/v1/login-methods/fed', headers: { authorization: `apikey ${inst.key}` } });
+    assert.equal(res.statusCode, 200, res.body);
+    return res.json().federation as { state: string; idps: number; loaded_at: string | null; valid_until: string | null; next_refresh_at: string | null; failures: number; last_error: string | null };
+  };
 
-  test('the idle hook loads the signed aggregate once, then not again until it is due', async () => {
-    const results = await ctx.app.services.samlFederation.refreshDue(true);
+  test('the API shows a federation not loaded yet', async () => {
+    const f = await shown();
+    assert.deepEqual({ state: f.state, idps: f.idps, loaded_at: f.loaded_at, valid_until: f.valid_until, last_error: f.last_error }, { state: 'pending', idps: 0, loaded_at: null, valid_until: null, last_error: null });
+  });
+
+  test('the idle hook loads the signed aggregate once, then not again until it is due; the server answers meanwhile', async () => {
+    // Checking the signature and parsing 3,000 entities is seconds of CPU: done on the event loop,
+    // every request of `carrel serve` would wait that long. The bound is generous (a busy 2-core
+    // machine): the loop never stalls for a second, and /healthz answers while the load goes on.
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const started = performance.now();
+    let loading = true;
+    const load = ctx.app.services.samlFederation.refreshDue(true).finally(() => (loading = false));
+    let answeredDuringLoad = 0;
+    while (loading) {
+      const res = await ctx.server.inject({ method: 'GET', url: '/healthz' });
+      assert.equal(res.statusCode, 200);
+      if (loading) answeredDuringLoad++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    const results = await load;
+    const took = performance.now() - started;
+    delay.disable();
+    const maxDelayMs = delay.max / 1e6;
+    console.log(`# aggregate of ${COUNT + 1} IdPs loaded in ${took.toFixed(0)} ms; longest event-loop stall ${maxDelayMs.toFixed(0)} ms; /healthz answered ${answeredDuringLoad} times meanwhile`);
+    assert.ok(maxDelayMs < 1000, `the event loop stalled ${maxDelayMs.toFixed(0)} ms during the load`);
+    assert.ok(answeredDuringLoad >= 3, `/healthz answered ${answeredDuringLoad} times during a ${took.toFixed(0)} ms load`);
     assert.deepEqual(results.map((r) => [r.ok, r.idps]), [[true, COUNT + 1]]);
     const st = await status();
     assert.equal(st?.idp_count, COUNT + 1);
@@ -124,6 +157,13 @@ describe('federation through the database, the worker hook and the pages', () =>
     const before = fetches;
     assert.deepEqual(await ctx.app.services.samlFederation.refreshDue(true), []);
     assert.equal(fetches, before, 'not due: not fetched');
+    const f = await shown();
+    assert.equal(f.state, 'loaded');
+    assert.equal(f.idps, COUNT + 1);
+    assert.equal(f.loaded_at, clock.fn().toISOString());
+    assert.ok(f.valid_until && new Date(f.valid_until) > clock.fn());
+    assert.equal(f.next_refresh_at, st!.next_refresh_at.toISOString());
+    assert.deepEqual([f.failures, f.last_error], [0, null]);
   });
 
   test('discovery: start without an IdP shows the search; a search finds the home IdP among thousands', async () => {
@@ -161,6 +201,58 @@ describe('federation through the database, the worker hook and the pages', () =>
     assert.equal(ok.headers.location, auth('/account'));
   });
 
+  /** From the start URL to the ACS's answer, through the chosen IdP. */
+  async function signInFrom(b: ReturnType<typeof browser>, start: string) {
+    const res = await b.get(start);
+    assert.equal(res.statusCode, 303, res.body);
+    const req = readAuthnRequest(res.headers.location as string);
+    const samlResponse = home.response({
+      inResponseTo: req.id, acs: `http://carrel.test/auth/${inst.code}/saml/fed/acs`, audience: `http://carrel.test/auth/${inst.code}/saml/fed/metadata`,
+      attributes: { [EPPN]: ['hanna@home.example.edu'] }, now: clock.fn(), issuer: home.entityId,
+    });
+    return b.post(auth('/saml/fed/acs'), { SAMLResponse: samlResponse, RelayState: req.relayState! }, { csrf: false });
+  }
+  const pathOf = (location: string) => {
+    const u = new URL(location, 'http://carrel.test');
+    return `${u.pathname}${u.search}`;
+  };
+  /** The discovery page's link to the home IdP, as the browser would follow it. */
+  const homeLink = (body: string) => {
+    const hrefs = [...body.matchAll(/href="([^"]+)"/g)].map((m) => m[1]!.replace(/&amp;/g, '&'));
+    const link = hrefs.find((h) => new URL(h, 'http://carrel.test').searchParams.get('idp') === home.entityId);
+    assert.ok(link, body);
+    return link;
+  };
+
+  test('the return URL goes through the discovery page to the sign-in; another site or institution is dropped', async () => {
+    const wanted = auth('/account?tab=loans');
+    const b = browser(ctx.server);
+    const start = await b.get(auth(`/login/fed?return=${encodeURIComponent(wanted)}`));
+    assert.equal(start.statusCode, 303);
+    const discovery = pathOf(start.headers.location as string);
+    assert.equal(new URL(discovery, 'http://carrel.test').searchParams.get('return'), wanted);
+    const page = await b.get(`${discovery}&q=home+state`);
+    assert.ok(page.body.includes(`<input type="hidden" name="return" value="${wanted.replace(/&/g, '&amp;')}">`), 'the search keeps it');
+    const link = homeLink(page.body);
+    assert.equal(new URL(link, 'http://carrel.test').searchParams.get('return'), wanted);
+    const done = await signInFrom(b, link);
+    assert.equal(done.statusCode, 303, done.body);
+    assert.equal(done.headers.location, wanted);
+
+    for (const evil of ['https://evil.example/', '//evil.example/x', '/\\evil.example', '/%2F%2Fevil.example', '/auth/OTHER/account', '/api/v1/users']) {
+      const e = browser(ctx.server);
+      const s = await e.get(auth(`/login/fed?return=${encodeURIComponent(evil)}`));
+      assert.equal(s.statusCode, 303);
+      assert.equal(new URL(s.headers.location as string).searchParams.get('return'), null, evil);
+      // Straight to the discovery page with it: not carried on either.
+      const p = await e.get(auth(`/saml/fed/discovery?q=home+state&return=${encodeURIComponent(evil)}`));
+      assert.doesNotMatch(p.body, /name="return"|[?&](amp;)?return=/, evil);
+      // And given to the start page with the IdP: the sign-in lands on the account page.
+      const landed = await signInFrom(e, auth(`/login/fed?idp=${encodeURIComponent(home.entityId)}&return=${encodeURIComponent(evil)}`));
+      assert.equal(landed.headers.location, auth('/account'), evil);
+    }
+  });
+
   test('an aggregate the federation did not sign is refused and the IdPs kept stay in use', async () => {
     const good = served;
     served = aggregate([home.entityDescriptor()], otherKey, { validUntil: new Date(Date.now() + 14 * 86400_000) });
@@ -171,6 +263,10 @@ describe('federation through the database, the worker hook and the pages', () =>
     assert.equal(st?.idp_count, COUNT + 1);
     assert.equal(st?.failures, 1);
     assert.ok(st?.last_error);
+    const f = await shown();
+    assert.deepEqual([f.state, f.idps, f.failures], ['loaded', COUNT + 1, 1], 'the kept IdPs stay in use');
+    assert.match(f.last_error ?? '', /signature is not valid/);
+    assert.ok(new Date(f.next_refresh_at!) > clock.fn());
     const page = await browser(ctx.server).get(auth('/saml/fed/discovery?q=home'));
     assert.ok(page.body.includes('Home State University'));
     served = good;
@@ -188,6 +284,7 @@ describe('federation through the database, the worker hook and the pages', () =>
     assert.doesNotMatch(page.body, /Home State University/);
     const start = await browser(ctx.server).get(auth(`/login/fed?idp=${encodeURIComponent(home.entityId)}`));
     assert.equal(start.statusCode, 503, 'the IdP is not trusted any more: campus sign-in not answering, local login offered');
+    assert.deepEqual([(await shown()).state, (await shown()).idps], ['expired', 0]);
     clock.advance(-15 * 86400_000);
   });
 });

@@ -45,7 +45,15 @@ export async function claimDueFederations(db: Queryable, now: Date, leaseSeconds
   return claimed;
 }
 
-/** Replaces the method's IdPs with a verified aggregate's, in one statement's worth of rows. */
+/**
+ * Rows per INSERT. PGlite runs the database in this process's own thread: 30,000 rows (eduGAIN) in
+ * one statement would hold the event loop for seconds. Between batches the loop turns (timers,
+ * connections, pages that need no database); on PostgreSQL batches cost a few round trips.
+ */
+const BATCH = 250;
+const turnOfTheLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** Replaces the method's IdPs with a verified aggregate's (in the caller's transaction). */
 export async function replaceFederationIdps(
   tx: Queryable,
   methodId: string,
@@ -58,13 +66,16 @@ export async function replaceFederationIdps(
     [methodId, f.sourceHash, f.fetchedAt, f.validUntil, f.nextRefreshAt, f.idps.length],
   );
   await tx.query('DELETE FROM saml_federation_idp WHERE method_id = $1', [methodId]);
-  await tx.query(
-    `INSERT INTO saml_federation_idp (method_id, entity_id, display_name, sso_url, certs, scopes)
-     SELECT $1, x.entity_id, x.display_name, x.sso_url, x.certs, x.scopes
-       FROM jsonb_to_recordset($2::jsonb) AS x(entity_id text, display_name text, sso_url text, certs jsonb, scopes jsonb)
-     ON CONFLICT DO NOTHING`,
-    [methodId, JSON.stringify(f.idps)],
-  );
+  for (let at = 0; at < f.idps.length; at += BATCH) {
+    await turnOfTheLoop();
+    await tx.query(
+      `INSERT INTO saml_federation_idp (method_id, entity_id, display_name, sso_url, certs, scopes)
+       SELECT $1, x.entity_id, x.display_name, x.sso_url, x.certs, x.scopes
+         FROM jsonb_to_recordset($2::jsonb) AS x(entity_id text, display_name text, sso_url text, certs jsonb, scopes jsonb)
+       ON CONFLICT DO NOTHING`,
+      [methodId, JSON.stringify(f.idps.slice(at, at + BATCH))],
+    );
+  }
 }
 
 /** A failed fetch: counted, the reason kept, the next try set; the IdPs already kept stay usable until their validUntil. */

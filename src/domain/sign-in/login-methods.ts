@@ -29,6 +29,7 @@ import type { CodeTableCache } from '../institutions/code-tables.js';
 import { schemaProblem } from '../schema-problem.js';
 import type { MethodModule } from './method.js';
 import { methodModules } from './methods/index.js';
+import { federationStatusOf, type FederationStatus } from './methods/saml/federation.js';
 import { methodUrls, type MethodUrls } from './urls.js';
 
 /** What a caller sends (CLI options, API body); on update only the fields given change. */
@@ -48,6 +49,8 @@ export interface LoginMethodInput {
 /** A method as it leaves Carrel: secrets shown as "set", and the URLs campus IT registers. */
 export interface LoginMethodView extends Omit<LoginMethod, 'id' | 'institutionId'> {
   urls: MethodUrls;
+  /** A SAML method trusting a federation aggregate: whether it is loaded, until when, the next refresh, the last failure. */
+  federation?: FederationStatus;
 }
 
 /** The word a stored secret is shown as (and, given back on update, means "keep it"). */
@@ -99,7 +102,7 @@ export function configProblem(mod: MethodModule, config: Record<string, unknown>
   return undefined;
 }
 
-export function createLoginMethodService({ db, codeTables, publicUrl }: { db: Db; codeTables: CodeTableCache; publicUrl: string }) {
+export function createLoginMethodService({ db, codeTables, publicUrl, clock = () => new Date() }: { db: Db; codeTables: CodeTableCache; publicUrl: string; clock?: () => Date }) {
   async function byCode(q: Queryable, institutionId: string, code: string): Promise<LoginMethod> {
     const method = typeof code === 'string' && code.length <= 40 ? await findLoginMethodByCode(q, institutionId, code) : undefined;
     if (!method) throw new AppError('LOGIN_METHOD_NOT_FOUND', { code: String(code).slice(0, 40) });
@@ -112,10 +115,12 @@ export function createLoginMethodService({ db, codeTables, publicUrl }: { db: Db
 
   async function view(m: LoginMethod): Promise<LoginMethodView> {
     const { id: _id, institutionId, ...rest } = m;
+    const federated = m.type === 'saml' && typeof m.config.federation_metadata_url === 'string';
     return {
       ...rest,
       config: redactConfig(methodModules.get(m.type), m.config),
       urls: methodUrls(publicUrl, await institutionCode(institutionId), m.code),
+      ...(federated ? { federation: await federationStatusOf(db, m.id, m.config, clock()) } : {}),
     };
   }
 

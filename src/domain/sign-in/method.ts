@@ -79,6 +79,11 @@ export interface Started {
    * browser, single use, given back to finish(). Never put in a URL unless the protocol says so.
    */
   flow: Record<string, string>;
+  /**
+   * The redirect is Carrel's own page where the person chooses first (the SAML discovery page), not
+   * the counterpart: the sign-in service adds the checked return URL (?return=) for the choice to carry on.
+   */
+  chooser?: boolean;
 }
 
 /** The protocol's own parameters on the way back (query for GET, form fields for POST). */

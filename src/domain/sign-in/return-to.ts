@@ -28,3 +28,15 @@ export function safeReturnTo(raw: unknown, institutionCode: string): string | nu
   if (!ok) return null;
   return `${path}${url.search}${url.hash}`;
 }
+
+/**
+ * `url` (absolute, or a path of ours) carrying `back`, a return URL safeReturnTo accepted, as its
+ * `return` parameter: how a page of our own between the login page and the sign-in (the SAML
+ * discovery page) passes it on. Without one, `url` unchanged.
+ */
+export function withReturn(url: string, back: string | null): string {
+  if (!back) return url;
+  const u = new URL(url, 'http://carrel.invalid');
+  u.searchParams.set('return', back);
+  return u.origin === 'http://carrel.invalid' ? `${u.pathname}${u.search}${u.hash}` : u.href;
+}

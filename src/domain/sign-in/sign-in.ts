@@ -30,7 +30,7 @@ import { auditSignIn } from '../identity/sign-in-audit.js';
 import { configProblem } from './login-methods.js';
 import { isRefusal, type Callback, type MethodContext, type MethodModule, type Refusal, type Verified } from './method.js';
 import { methodModules } from './methods/index.js';
-import { safeReturnTo } from './return-to.js';
+import { safeReturnTo, withReturn } from './return-to.js';
 import { methodUrls } from './urls.js';
 import type { JitCreator } from './jit.js';
 import { INVITE_FLOW_KEY, type SocialInviteBinder } from './social-invite.js';
@@ -232,18 +232,19 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, invites, log
         const outcome = await refuse(institution, m.method.code, meta, { refused: 'unavailable', detail: `start: ${(err as Error)?.message?.slice(0, 200)}` });
         return outcome as { kind: 'refused'; refusal: RefusalKind };
       }
+      const back = safeReturnTo(returnTo, institution.code);
       await insertLoginFlow(db, {
         idHash: sha256(flowId),
         institutionId: institution.id,
         methodId: m.method.id,
         // A social invitation's token id rides in the flow (never the raw token, never the URL).
         data: opts.invite ? { ...started.flow, [INVITE_FLOW_KEY]: opts.invite } : started.flow,
-        returnTo: safeReturnTo(returnTo, institution.code),
+        returnTo: back,
         now,
         expiresAt: new Date(now.getTime() + FLOW_MINUTES * 60_000),
       });
       await prune(now);
-      return { redirect: started.redirect, flowId };
+      return { redirect: started.chooser && back ? withReturn(started.redirect, back) : started.redirect, flowId };
     },
 
     /**

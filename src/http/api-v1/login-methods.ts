@@ -61,6 +61,19 @@ export function loginMethodToJson(m: LoginMethodView) {
     enabled: m.enabled,
     position: m.position,
     urls: m.urls,
+    ...(m.federation
+      ? {
+          federation: {
+            state: m.federation.state,
+            idps: m.federation.idps,
+            loaded_at: m.federation.loadedAt?.toISOString() ?? null,
+            valid_until: m.federation.validUntil?.toISOString() ?? null,
+            next_refresh_at: m.federation.nextRefreshAt?.toISOString() ?? null,
+            failures: m.federation.failures,
+            last_error: m.federation.lastError,
+          },
+        }
+      : {}),
     created_at: m.createdAt.toISOString(),
     updated_at: m.updatedAt.toISOString(),
   };

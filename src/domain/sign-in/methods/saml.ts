@@ -82,7 +82,7 @@ export function discoveryUrl(ctx: Ctx): string {
 
 async function start(ctx: Ctx, flowId: string, params?: Record<string, string>): Promise<Started> {
   const chosen = params?.idp;
-  if (ctx.method.config.federation_metadata_url && !chosen) return { redirect: discoveryUrl(ctx), flow: {} };
+  if (ctx.method.config.federation_metadata_url && !chosen) return { redirect: discoveryUrl(ctx), flow: {}, chooser: true };
   const idp = await resolveIdp(ctx.method.id, ctx.method.config, chosen, ctx.clock());
   // 160 random bits; an xs:ID must not start with a digit.
   const requestId = `_${randomBytes(20).toString('hex')}`;

@@ -52,6 +52,11 @@ function usable(parsed: ParsedMetadata, now: Date): boolean {
 }
 
 export async function fetchMetadata(url: string, maxBytes = MAX_METADATA_BYTES): Promise<string> {
+  return new TextDecoder().decode(await fetchMetadataBytes(url, maxBytes));
+}
+
+/** The body as bytes: a federation aggregate goes to a worker thread as they are (transferred, not copied). */
+export async function fetchMetadataBytes(url: string, maxBytes = MAX_METADATA_BYTES): Promise<Uint8Array> {
   let res: Response;
   try {
     res = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS), redirect: 'follow' });
@@ -59,8 +64,8 @@ export async function fetchMetadata(url: string, maxBytes = MAX_METADATA_BYTES):
     throw new IdpUnavailable(`metadata at ${url} could not be fetched: ${(e as Error).message}`);
   }
   if (!res.ok) throw new IdpUnavailable(`metadata at ${url} answered ${res.status}`);
-  const body = await res.text();
-  if (body.length > maxBytes) throw new IdpUnavailable(`metadata at ${url} is larger than ${maxBytes} bytes`);
+  const body = new Uint8Array(await res.arrayBuffer());
+  if (body.byteLength > maxBytes) throw new IdpUnavailable(`metadata at ${url} is larger than ${maxBytes} bytes`);
   return body;
 }
 
