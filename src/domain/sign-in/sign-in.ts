@@ -282,9 +282,10 @@ export function createSignIn({ db, clock, publicUrl, sessions, throttle, jit, in
      * wrong password and never reaches the directory; a refused bind counts as a guess; a bind that
      * succeeds ends the streak, and the source becomes familiar to the user who signed in.
      */
-    async verifyPassword(institution: Institution, code: string, username: unknown, password: unknown, returnTo: unknown, meta: SignInMeta): Promise<SignInOutcome> {
-      const m = await live(institution, code);
-      if (m.module.kind !== 'password') throw new AppError('LOGIN_METHOD_NOT_FOUND', { code });
+    async verifyPassword(institution: Institution, method: string | LiveMethod, username: unknown, password: unknown, returnTo: unknown, meta: SignInMeta): Promise<SignInOutcome> {
+      // The route has usually looked the method up already (live()): no second lookup then.
+      const m = typeof method === 'string' ? await live(institution, method) : method;
+      if (m.module.kind !== 'password' || m.method.institutionId !== institution.id) throw new AppError('LOGIN_METHOD_NOT_FOUND', { code: m.method.code });
       const name = typeof username === 'string' ? username.trim() : '';
       // An empty password must never reach a directory (an anonymous bind "succeeds").
       if (!name || name.length > 255 || typeof password !== 'string' || password === '' || password.length > 1024) {
