@@ -99,6 +99,12 @@ describe('LDAP sign-in is throttled like the local password', { skip: !slapdAvai
     const before = userBinds(alice.uid);
     await guesses(alice.uid, '203.0.113.66', 15);
     assert.equal(userBinds(alice.uid), before + 15, 'each guess was a bind');
+    // The guesses are on alice's own budget (the local password's too), though she has no local password.
+    const debt = await ctx.testDb.db.one<{ guess_debt_until: Date | null }>(
+      "SELECT c.guess_debt_until FROM identity.credential c JOIN app_user u ON u.id = c.user_id WHERE u.institution_id = $1 AND u.primary_id = 'alice'",
+      [inst.id],
+    );
+    assert.ok(debt.guess_debt_until && debt.guess_debt_until.getTime() > clock.fn().getTime(), 'the account\'s guess budget is charged');
     clock.advance(MIN);
     const refused = await ldapLogin(alice.uid, alice.password, '203.0.113.66');
     assert.equal(refused.statusCode, 401, 'the address is refused, even with the right password');
