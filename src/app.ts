@@ -104,7 +104,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   });
   // Alma's social invitation: the link's single use and the social id's binding in one transaction.
   const socialInvites = createSocialInviteBinder(db, users, { take: identity.takeSocialInvite });
-  const signIn = createSignIn({ db, clock, publicUrl: publicBaseUrl(config), sessions: browserSessions, jit: createJitCreator(users, codeTables), invites: socialInvites });
+  const signIn = createSignIn({ db, clock, publicUrl: publicBaseUrl(config), sessions: browserSessions, throttle: identity.loginThrottle, jit: createJitCreator(users, codeTables), invites: socialInvites });
   const samlFederation = createFederation(db, clock);
   useFederationIdps(samlFederation.store);
   const services = {

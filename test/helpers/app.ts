@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import { createApp, type App } from '../../src/app.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { buildServer } from '../../src/http/server.js';
+import type { Db } from '../../src/db/database.js';
 import { createTestDb, type TestDb } from './db.js';
 
 export interface TestContext {
@@ -23,12 +24,14 @@ export interface TestContextOptions {
   clock?: () => Date;
   /** Where the server logs go (level from config.logLevel); no logging when absent. */
   logStream?: NodeJS.WritableStream;
+  /** The database the app is given, around the test database (counting-db.ts counts statements). */
+  wrapDb?: (db: Db) => Db;
 }
 
 export async function createTestContext(opts: TestContextOptions = {}): Promise<TestContext> {
   const testDb = await createTestDb();
   const config = loadConfig({}, { logLevel: 'silent', publicUrl: 'http://carrel.test', apiKeyCacheMs: 0, ...opts.config });
-  const app = await createApp(config, { db: testDb.db, migrate: false, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const app = await createApp(config, { db: opts.wrapDb ? opts.wrapDb(testDb.db) : testDb.db, migrate: false, ...(opts.clock ? { clock: opts.clock } : {}) });
   const server = await buildServer(app, opts.logStream ? { logStream: opts.logStream } : { logger: false });
   await server.ready();
   return {

@@ -19,13 +19,24 @@ export interface AuditEvent extends AuditEventInput {
   occurredAt: Date;
 }
 
-export async function insertAuditEvent(db: Queryable, e: AuditEventInput): Promise<void> {
-  await db.query(
-    `INSERT INTO audit_event (institution_id, actor_type, actor_id, actor_label, action, entity_type, entity_id,
-       entity_label, changes, context) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-    [e.institutionId, e.actorType, e.actorId, e.actorLabel, e.action, e.entityType, e.entityId, e.entityLabel,
+/**
+ * The INSERT of one event with its parameters numbered from `first`: on its own (insertAuditEvent),
+ * or as a part of a statement that must commit together with the event (a sign-in's session).
+ */
+export function auditEventInsert(e: AuditEventInput, first = 1): { sql: string; params: unknown[] } {
+  const p = Array.from({ length: 10 }, (_, i) => `$${first + i}`);
+  return {
+    sql: `INSERT INTO audit_event (institution_id, actor_type, actor_id, actor_label, action, entity_type, entity_id,
+       entity_label, changes, context) VALUES (${p[0]}::uuid, ${p[1]}::text, ${p[2]}::text, ${p[3]}::text, ${p[4]}::text, ${p[5]}::text,
+       ${p[6]}::uuid, ${p[7]}::text, ${p[8]}::jsonb, ${p[9]}::jsonb)`,
+    params: [e.institutionId, e.actorType, e.actorId, e.actorLabel, e.action, e.entityType, e.entityId, e.entityLabel,
       JSON.stringify(e.changes), JSON.stringify(e.context ?? {})],
-  );
+  };
+}
+
+export async function insertAuditEvent(db: Queryable, e: AuditEventInput): Promise<void> {
+  const { sql, params } = auditEventInsert(e);
+  await db.query(sql, params);
 }
 
 /** Many events in one statement (a batch of an SIS load). */

@@ -29,6 +29,11 @@ export interface LoginCandidate {
   state: LoginState;
   /** Failures from this address (all accounts) in the address window (0 for an API key source). */
   addressFailures: number;
+  /**
+   * No user by that name: the guess budget kept under the hashed name instead (a directory's
+   * account Carrel does not know by the typed name, throttle.ts: nameDebtKey).
+   */
+  nameDebtUntil: Date | null;
 }
 
 /** What the login query needs to know about the source (throttle.ts: sourceName, pairKeyAround, addressKey). */
@@ -38,6 +43,9 @@ export interface SourceQuery {
   addressKey: string | null;
   since: Date;
 }
+
+/** The login_counter key of a name's guess budget: this before the name key (its refuse_until is the debt). */
+export const NAME_DEBT_PREFIX = 'debt:';
 
 const STATE_COLUMNS = `i.settings, c.user_id IS NOT NULL AS has_credential, c.algorithm, c.hash, c.must_change, c.legacy,
   c.last_login_at, c.guess_debt_until, c.throttle_reset_at`;
@@ -69,30 +77,34 @@ function toState(r: Row): LoginState {
  * matches (the same lookup as findUserByIdentifier), its credential with the guess budget, the
  * institution's settings and, with a source, whether the account knows it, the (account, source)
  * streak and the address counter. A login is an argon2 verify plus as little else as possible.
+ * When no user has that identifier, the streak and the budget are the ones kept under the hashed
+ * name (`nameKey`, throttle.ts): what a directory sign-in by a name Carrel does not know counts on.
  */
 export async function findLoginCandidate(
   db: Queryable,
   institutionId: string,
   identifier: string,
+  nameKey: string,
   source: SourceQuery | null,
 ): Promise<LoginCandidate | undefined> {
   const from = `FROM institution i
     LEFT JOIN app_user u ON u.id = (${ANY_IDENTIFIER_TARGET} LIMIT 1)
-    LEFT JOIN identity.credential c ON c.user_id = u.id`;
-  const user = 'u.id AS user_id, u.status, u.account_type';
+    LEFT JOIN identity.credential c ON c.user_id = u.id
+    LEFT JOIN identity.login_counter nd ON u.id IS NULL AND nd.key = $3::text || $4::text`;
+  const user = 'u.id AS user_id, u.status, u.account_type, nd.refuse_until AS name_debt_until';
   const r = source
     ? await db.maybeOne(
         `SELECT ${user}, ${STATE_COLUMNS}, k.last_success_at AS known_at, lc.failures AS pair_failures,
            lc.refuse_until AS pair_refuse_until,
-           (SELECT a.failures FROM identity.login_counter a WHERE a.key = $4 AND a.window_start > $6) AS address_failures
+           (SELECT a.failures FROM identity.login_counter a WHERE a.key = $6 AND a.window_start > $8) AS address_failures
          ${from}
-         LEFT JOIN identity.known_address k ON k.user_id = u.id AND k.address = $3
-         LEFT JOIN identity.login_counter lc ON lc.key = $5 || u.id::text || $7 AND ${PAIR_LIVE}
+         LEFT JOIN identity.known_address k ON k.user_id = u.id AND k.address = $5
+         LEFT JOIN identity.login_counter lc ON lc.key = $7 || coalesce(u.id::text, $4::text) || $9 AND ${PAIR_LIVE}
          WHERE i.id = $1`,
-        [institutionId, identifier, source.name, source.addressKey, source.pairKey.before, source.since, source.pairKey.after],
+        [institutionId, identifier, NAME_DEBT_PREFIX, nameKey, source.name, source.addressKey, source.pairKey.before, source.since, source.pairKey.after],
         { name: 'identity-login-candidate-source' },
       )
-    : await db.maybeOne(`SELECT ${user}, ${STATE_COLUMNS} ${from} WHERE i.id = $1`, [institutionId, identifier], {
+    : await db.maybeOne(`SELECT ${user}, ${STATE_COLUMNS} ${from} WHERE i.id = $1`, [institutionId, identifier, NAME_DEBT_PREFIX, nameKey], {
         name: 'identity-login-candidate',
       });
   if (!r) return undefined;
@@ -100,8 +112,10 @@ export async function findLoginCandidate(
     user: r.user_id ? { id: r.user_id as string, status: r.status as string, accountType: r.account_type as string } : undefined,
     state: toState(r),
     addressFailures: (r.address_failures as number | null) ?? 0,
+    nameDebtUntil: (r.name_debt_until as Date | null) ?? null,
   };
 }
+
 
 /** The same facts for a known user (a change of password by the signed-in user). */
 export async function findLoginState(
@@ -159,7 +173,9 @@ export async function bumpCounter(db: Queryable, key: string, now: Date, windowS
  * name counter, bumped for every failure, is the write an unknown user makes. A failure that was
  * refused before any verify (throttle.ts: admits) passes no account and no pair: a refusal is not
  * a guess, and hammering a refused source does not extend its refusal.
- *   - account: the guess budget's debt moves one interval on (from now at the earliest);
+ *   - account: the guess budget's debt moves one interval on (from now at the earliest), on the
+ *     credential (made when the user has none yet: an account that signs in through a directory),
+ *     or, for a name no user has, on the name's budget row (NAME_DEBT_PREFIX, debt in refuse_until);
  *   - pair: the (account, source) streak; one more failure, or a new streak when the last failure
  *     is a lock period old or older than the account's last lift; refused until now + the delay
  *     its length gives (throttle.ts), the lock period at the maximum, more past it.
@@ -169,7 +185,7 @@ export async function recordLoginFailure(
   f: {
     now: Date;
     /** The account's credential to charge (null: unknown user, no password, not allowed, refused). */
-    account: { userId: string; intervalSeconds: number } | null;
+    account: { userId: string; intervalSeconds: number } | { nameKey: string; intervalSeconds: number } | null;
     name: { key: string; windowSeconds: number };
     address: { key: string; windowSeconds: number } | null;
     pair: { key: string; max: number; free: number; lockSeconds: number; maxRefusalSeconds: number; resetAt: Date | null } | null;
@@ -183,10 +199,19 @@ export async function recordLoginFailure(
       ELSE 0 END)`;
   await db.query(
     `WITH account AS (
-       UPDATE identity.credential SET
-         guess_debt_until = greatest(coalesce(guess_debt_until, $1::timestamptz), $1::timestamptz) + make_interval(secs => $3::float8),
+       INSERT INTO identity.credential AS c (user_id, institution_id, guess_debt_until, last_failed_at)
+       SELECT u.id, u.institution_id, $1::timestamptz + make_interval(secs => $3::float8), $1 FROM app_user u WHERE u.id = $2::uuid
+       ON CONFLICT (user_id) DO UPDATE SET
+         guess_debt_until = greatest(coalesce(c.guess_debt_until, $1::timestamptz), $1::timestamptz) + make_interval(secs => $3::float8),
          last_failed_at = $1
-       WHERE user_id = $2::uuid
+       RETURNING 1),
+     name_debt AS (
+       INSERT INTO identity.login_counter AS lc (key, window_start, failures, refuse_until)
+       SELECT $14::text, $1::timestamptz, 1, $1::timestamptz + make_interval(secs => $3::float8) WHERE $14::text IS NOT NULL
+       ON CONFLICT (key) DO UPDATE SET
+         window_start = $1::timestamptz,
+         failures = lc.failures + 1,
+         refuse_until = greatest(coalesce(lc.refuse_until, $1::timestamptz), $1::timestamptz) + make_interval(secs => $3::float8)
        RETURNING 1),
      name AS (${bumpSql('$4', '$1', '$5')}),
      address AS (${bumpSql('$6', '$1', '$7')}),
@@ -201,7 +226,7 @@ export async function recordLoginFailure(
      SELECT 1 AS done`,
     [
       f.now,
-      f.account?.userId ?? null,
+      f.account && 'userId' in f.account ? f.account.userId : null,
       f.account?.intervalSeconds ?? 0,
       f.name.key,
       f.name.windowSeconds,
@@ -213,6 +238,7 @@ export async function recordLoginFailure(
       f.pair?.free ?? 0,
       f.pair?.resetAt ?? null,
       f.pair?.maxRefusalSeconds ?? 0,
+      f.account && 'nameKey' in f.account ? NAME_DEBT_PREFIX + f.account.nameKey : null,
     ],
     { name: 'identity-login-failure' },
   );

@@ -43,36 +43,44 @@ export function createBreakGlass({ db, mail, clock }: { db: Db; mail: MailServic
      */
     async noteSignIn(user: Pick<User, 'id' | 'primaryId' | 'institutionId' | 'firstName' | 'lastName'>, meta: SignInMeta): Promise<number | undefined> {
       if (!(await isBreakGlass(db, user.id))) return undefined;
-      const institution = await findInstitutionById(db, user.institutionId);
-      const network = institution?.networkId ? await findNetworkById(db, institution.networkId) : undefined;
-      const to = [...new Set(network?.settings.breakGlassNotify ?? [])];
-      const when = clock().toISOString();
-      const name = [user.firstName, user.lastName].filter(Boolean).join(' ');
-      const text = [
-        `The break-glass account ${user.primaryId}${name ? ` (${name})` : ''} of ${institution?.name ?? 'an institution'} (${institution?.code ?? '?'}) signed in.`,
-        '',
-        `When: ${when}`,
-        `Method: ${meta.method}`,
-        `From address: ${meta.address ?? 'unknown'}`,
-        `Browser: ${(meta.userAgent ?? 'unknown').slice(0, 200)}`,
-        '',
-        'Break-glass accounts are for an outage of the campus sign-in. If nobody expected this, end the',
-        "account's sessions and change its password now.",
-      ].join('\n');
-      await db.transaction(async (tx) => {
-        await auditIdentity(tx, { kind: 'self' }, 'break_glass.sign_in', user, {
-          method: meta.method,
-          address: meta.address,
-          notified: to.length,
-          ...(meta.sessionId ? { sessionId: meta.sessionId } : {}),
-        });
-        for (const address of to) {
-          await mail.enqueue(tx, user.institutionId, { to: address, subject: `Break-glass sign-in: ${user.primaryId} at ${institution?.code ?? ''}`, text, html: null });
-        }
-      });
-      return to.length;
+      return announce(user, meta);
     },
+
+    /** noteSignIn for a caller that already read the flag (a browser sign-in reads it with the session policy). */
+    announce,
   };
+
+  /** A break-glass account's sign-in: the audit event and the mails, in one transaction. */
+  async function announce(user: Pick<User, 'id' | 'primaryId' | 'institutionId' | 'firstName' | 'lastName'>, meta: SignInMeta): Promise<number> {
+    const institution = await findInstitutionById(db, user.institutionId);
+    const network = institution?.networkId ? await findNetworkById(db, institution.networkId) : undefined;
+    const to = [...new Set(network?.settings.breakGlassNotify ?? [])];
+    const when = clock().toISOString();
+    const name = [user.firstName, user.lastName].filter(Boolean).join(' ');
+    const text = [
+      `The break-glass account ${user.primaryId}${name ? ` (${name})` : ''} of ${institution?.name ?? 'an institution'} (${institution?.code ?? '?'}) signed in.`,
+      '',
+      `When: ${when}`,
+      `Method: ${meta.method}`,
+      `From address: ${meta.address ?? 'unknown'}`,
+      `Browser: ${(meta.userAgent ?? 'unknown').slice(0, 200)}`,
+      '',
+      'Break-glass accounts are for an outage of the campus sign-in. If nobody expected this, end the',
+      "account's sessions and change its password now.",
+    ].join('\n');
+    await db.transaction(async (tx) => {
+      await auditIdentity(tx, { kind: 'self' }, 'break_glass.sign_in', user, {
+        method: meta.method,
+        address: meta.address,
+        notified: to.length,
+        ...(meta.sessionId ? { sessionId: meta.sessionId } : {}),
+      });
+      for (const address of to) {
+        await mail.enqueue(tx, user.institutionId, { to: address, subject: `Break-glass sign-in: ${user.primaryId} at ${institution?.code ?? ''}`, text, html: null });
+      }
+    });
+    return to.length;
+  }
 }
 
 export type BreakGlass = ReturnType<typeof createBreakGlass>;

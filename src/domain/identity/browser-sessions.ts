@@ -2,12 +2,13 @@
 // worthless; the shared-account policy; the audit event) for the local password and every login
 // method alike; idle and absolute timeouts; sign out.
 // The cookie value is a random secret returned once; only its SHA-256 is stored.
-import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Db } from '../../db/database.js';
 import { findCredential, setConcurrentSessions, type CredentialRow } from '../../db/queries/identity-credentials.js';
 import {
+  beginSession,
   findLiveSessionByHash,
-  listLiveSessions,
+  findSignInState,
   revokeSessions,
   touchSession,
   type SessionRow,
@@ -16,7 +17,7 @@ import { findUserById, findUserByIdentifier } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
 import { authorize, staffActor, type Actor } from '../access/actor.js';
 import { auditIdentity } from './identity-audit.js';
-import { auditSignIn } from './sign-in-audit.js';
+import { auditSignIn, signInEvent } from './sign-in-audit.js';
 import type { User } from '../../model/user.js';
 import type { IdentityService } from './identity-service.js';
 
@@ -86,39 +87,52 @@ export function createBrowserSessions(db: Db, identity: IdentityService, clock: 
    * The one way a browser session begins, whatever proved who the user is (the local password,
    * an IdP, an e-mailed link): rotation (the browser's previous session ends, the new one gets a
    * new id, so a fixated cookie is worthless), the account's concurrent-session policy, the
-   * method's code in identity.session.auth_method, and the audit event.
+   * method's code in identity.session.auth_method, and the audit event. Two round trips: one read
+   * (policy, flags, live sessions, the previous session) and one write (the previous session ended,
+   * the new one, its audit event: one statement, one commit); a break-glass account's mails after.
    */
   async function establish(user: User, opts: { method: string; mustChange: boolean; meta: SignInMeta; extra?: Record<string, unknown> }): Promise<EstablishResult> {
     const { meta } = opts;
-    const previous = await find(meta.previousCookie);
     const now = clock();
-    const live = (await listLiveSessions(db, user.id, now)).filter((s) => s.id !== previous?.id);
-    const credential = await findCredential(db, user.id);
-    const policy = credential?.concurrentSessions ?? 'allow';
-    if (live.length > 0 && policy === 'refuse') {
+    const previousHash = meta.previousCookie && meta.previousCookie.length <= 100 ? hashOf(meta.previousCookie) : null;
+    const state = await findSignInState(db, user.id, now, previousHash);
+    const policy = state.concurrentSessions;
+    if (state.others > 0 && policy === 'refuse') {
       await auditSignIn(db, { institutionId: user.institutionId, user, method: opts.method, address: meta.clientAddress, reason: 'in_use' });
       return { kind: 'refused_in_use' };
     }
-    // Rotation: whatever session this browser had ends here; the new one gets a new id.
-    if (previous) await revokeSessions(db, previous.userId, now, { sessionId: previous.id });
-    const { cookie, session } = await identity.createSession(user, {
-      ttlMinutes: sessionOpts.absoluteMinutes,
-      userAgent: meta.userAgent,
-      clientAddress: meta.clientAddress,
-      authMethod: opts.method,
-    });
-    await auditSignIn(db, {
-      institutionId: user.institutionId,
-      user,
-      method: opts.method,
-      address: meta.clientAddress,
-      extra: { session: session.id, ...(opts.extra ?? {}) },
-    });
+    const cookie = randomBytes(32).toString('base64url');
+    const sessionId = randomUUID();
+    await beginSession(
+      db,
+      {
+        id: sessionId,
+        idHash: hashOf(cookie),
+        userId: user.id,
+        institutionId: user.institutionId,
+        authMethod: opts.method,
+        now,
+        expiresAt: new Date(now.getTime() + sessionOpts.absoluteMinutes * 60_000),
+        userAgent: meta.userAgent?.slice(0, 500) ?? null,
+        clientAddress: meta.clientAddress,
+        // Rotation: whatever session this browser had ends here; the new one gets a new id.
+        revokeId: state.previous?.id ?? null,
+      },
+      signInEvent({
+        institutionId: user.institutionId,
+        user,
+        method: opts.method,
+        address: meta.clientAddress,
+        extra: { session: sessionId, ...(opts.extra ?? {}) },
+      }),
+    );
     // A break-glass account's every sign-in is announced to the network (break-glass.ts).
-    await identity.breakGlass.noteSignIn(user, { method: opts.method, address: meta.clientAddress, userAgent: meta.userAgent, sessionId: session.id });
+    if (state.breakGlass) {
+      await identity.breakGlass.announce(user, { method: opts.method, address: meta.clientAddress, userAgent: meta.userAgent, sessionId });
+    }
     // A forced change of the local password holds up a session the password began, no other.
-    const mustChange = opts.mustChange || (opts.method === PASSWORD_METHOD && credential?.mustChange === true);
-    return { kind: 'ok', cookie, user, mustChange, inUseElsewhere: live.length > 0 && policy === 'warn' };
+    const mustChange = opts.mustChange || (opts.method === PASSWORD_METHOD && state.mustChange);
+    return { kind: 'ok', cookie, user, mustChange, inUseElsewhere: state.others > 0 && policy === 'warn' };
   }
 
   /** The signed-in user behind a cookie, or undefined when it is unknown, expired or idle too long. */

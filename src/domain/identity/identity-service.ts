@@ -13,6 +13,7 @@ import { createBreakGlass } from './break-glass.js';
 import { createCredentials } from './credentials.js';
 import { createLinks } from './links.js';
 import { createLogin } from './login.js';
+import { createLoginThrottle } from './login-throttle.js';
 import { createPasswordHasher, type Argon2Params, type PasswordHasher } from './password-hasher.js';
 import { createSocialInvites } from './social-invites.js';
 import { createStaffActions } from './staff-actions.js';
@@ -43,14 +44,12 @@ export interface IdentityDeps {
 export function createIdentityService({ db, mail, clock, options, hasher: given }: IdentityDeps) {
   const hasher = given ?? createPasswordHasher(options.argon2);
   const credentials = createCredentials({ hasher, clock });
-  const login = createLogin({
+  const loginThrottle = createLoginThrottle({
     db,
-    hasher,
-    clock,
-    credentials,
     addressMaxFailures: options.loginAddressMaxFailures,
     addressWindowMinutes: options.loginAddressWindowMinutes,
   });
+  const login = createLogin({ db, hasher, clock, credentials, throttle: loginThrottle, addressWindowMinutes: options.loginAddressWindowMinutes });
   const links = createLinks({
     db,
     clock,
@@ -86,6 +85,8 @@ export function createIdentityService({ db, mail, clock, options, hasher: given 
     takeSocialInvite: socialInvites.take,
 
     verifyLogin: login.verifyLogin,
+    /** The limits around a password checked elsewhere (the LDAP method's bind). */
+    loginThrottle,
     /**
      * Alma's op=auth: an application with an API key (read-only will do) asks whether the password
      * is right. It is throttled per end-user address when the key is trusted to give one

@@ -3,7 +3,7 @@
 // the client's address and, for a failure, the reason (and the module's detail, which never
 // carries a secret). Never the password, a token or an assertion.
 import type { Queryable } from '../../db/database.js';
-import { insertAuditEvent } from '../../db/queries/audit-events.js';
+import { insertAuditEvent, type AuditEventInput } from '../../db/queries/audit-events.js';
 import type { User } from '../../model/user.js';
 
 export const SIGN_IN = 'sign_in';
@@ -24,7 +24,12 @@ export interface SignInEvent {
 }
 
 export async function auditSignIn(q: Queryable, e: SignInEvent): Promise<void> {
-  await insertAuditEvent(q, {
+  await insertAuditEvent(q, signInEvent(e));
+}
+
+/** The audit row of a sign-in (written with the session it began: browser-sessions.ts). */
+export function signInEvent(e: SignInEvent): AuditEventInput {
+  return {
     institutionId: e.institutionId,
     // The person acts on their own account; before anyone is known, the address is all there is.
     actorType: e.user ? 'self' : 'anonymous',
@@ -42,5 +47,5 @@ export async function auditSignIn(q: Queryable, e: SignInEvent): Promise<void> {
       ...(e.detail ? { detail: e.detail.slice(0, 500) } : {}),
       ...(e.extra ?? {}),
     },
-  });
+  };
 }

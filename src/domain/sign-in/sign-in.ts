@@ -26,6 +26,8 @@ import type { Institution } from '../../model/institution.js';
 import { MATCH_PRIMARY_ID, type LoginMethod } from '../../model/login-method.js';
 import type { User } from '../../model/user.js';
 import type { BrowserSessions, SignInMeta } from '../identity/browser-sessions.js';
+import type { LoginThrottle } from '../identity/login-throttle.js';
+import { sourceOf } from '../identity/throttle.js';
 import { auditSignIn } from '../identity/sign-in-audit.js';
 import { configProblem } from './login-methods.js';
 import { isRefusal, type Callback, type MethodContext, type MethodModule, type Refusal, type Verified } from './method.js';
@@ -75,6 +77,8 @@ export interface SignInDeps {
   clock: () => Date;
   publicUrl: string;
   sessions: Pick<BrowserSessions, 'establish'>;
+  /** The local password's limits (login-throttle.ts): a password method's checks count there too. */
+  throttle: LoginThrottle;
   jit: JitCreator;
   /** Alma's social invitation: binds the verified social id to the invited user (social-invite.ts). */
   invites?: SocialInviteBinder;
@@ -89,7 +93,7 @@ function looksUnreachable(err: unknown): boolean {
     || e?.name === 'TimeoutError' || e?.name === 'AbortError' || /fetch failed/i.test(e?.message ?? '');
 }
 
-export function createSignIn({ db, clock, publicUrl, sessions, jit, invites, log }: SignInDeps) {
+export function createSignIn({ db, clock, publicUrl, sessions, throttle, jit, invites, log }: SignInDeps) {
   let lastPrune = 0;
 
   async function prune(now: Date) {
@@ -272,19 +276,42 @@ export function createSignIn({ db, clock, publicUrl, sessions, jit, invites, log
       return complete(institution, m.method, verified, meta, flow.returnTo);
     },
 
-    /** A password method (LDAP): the module checks the user name and password. */
-    async verifyPassword(institution: Institution, code: string, username: unknown, password: unknown, returnTo: unknown, meta: SignInMeta): Promise<SignInOutcome> {
-      const m = await live(institution, code);
-      if (m.module.kind !== 'password') throw new AppError('LOGIN_METHOD_NOT_FOUND', { code });
+    /**
+     * A password method (LDAP): the module checks the user name and password, inside the local
+     * password's throttle (login-throttle.ts). The account is the user the typed name matches as an
+     * identifier (as on the local form), else the hashed name. A refused source is answered like a
+     * wrong password and never reaches the directory; a refused bind counts as a guess; a bind that
+     * succeeds ends the streak, and the source becomes familiar to the user who signed in.
+     */
+    async verifyPassword(institution: Institution, method: string | LiveMethod, username: unknown, password: unknown, returnTo: unknown, meta: SignInMeta): Promise<SignInOutcome> {
+      // The route has usually looked the method up already (live()): no second lookup then.
+      const m = typeof method === 'string' ? await live(institution, method) : method;
+      if (m.module.kind !== 'password' || m.method.institutionId !== institution.id) throw new AppError('LOGIN_METHOD_NOT_FOUND', { code: m.method.code });
       const name = typeof username === 'string' ? username.trim() : '';
       // An empty password must never reach a directory (an anonymous bind "succeeds").
       if (!name || name.length > 255 || typeof password !== 'string' || password === '' || password.length > 1024) {
         return refuse(institution, m.method.code, meta, { refused: 'bad_credentials', detail: 'empty or oversized user name or password' });
       }
+      const at = await throttle.find(institution.id, name, sourceOf(meta.clientAddress), clock());
+      if (!throttle.admitted(at)) {
+        await throttle.failed(at, false);
+        return refuse(institution, m.method.code, meta, { refused: 'bad_credentials', detail: 'throttled: not sent to the directory' });
+      }
       const mod = m.module;
       const verified = await guarded(() => mod.verify(contextOf(institution, m), name, password));
-      if (isRefusal(verified)) return refuse(institution, m.method.code, meta, verified);
-      return complete(institution, m.method, verified, meta, typeof returnTo === 'string' ? returnTo : null);
+      if (isRefusal(verified)) {
+        // Only a wrong password (or a name the directory does not have: the same answer) is a guess;
+        // a directory that is down or answers oddly is not the person's doing.
+        if (verified.refused === 'bad_credentials') await throttle.failed(at, true);
+        return refuse(institution, m.method.code, meta, verified);
+      }
+      await throttle.succeeded(at);
+      const outcome = await complete(institution, m.method, verified, meta, typeof returnTo === 'string' ? returnTo : null);
+      if (outcome.kind === 'ok') {
+        const knownAt = at.found?.user?.id === outcome.user.id ? at.found.state.knownAt : null;
+        await throttle.familiar(outcome.user.id, at.source, knownAt, at.now);
+      }
+      return outcome;
     },
   };
 }

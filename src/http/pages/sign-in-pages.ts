@@ -182,7 +182,7 @@ ${csrfField(reply)}<input type="hidden" name="token" value="${token}"><input typ
 <p class="links"><a href="${base(i)}/login">Back to sign in</a></p>`);
           }
           if (m.module.kind !== 'password') return noSuchMethod(reply, i);
-          const outcome = await signIn.verifyPassword(i, m.method.code, body.username, body.password, body.return, meta(req));
+          const outcome = await signIn.verifyPassword(i, m, body.username, body.password, body.return, meta(req));
           if (outcome.kind === 'refused' && outcome.refusal === 'failed') {
             // One answer for an unknown name and a wrong password.
             return show(reply, i, m.method.label, passwordForm(reply, i, m.method.code, 'Sign in', {

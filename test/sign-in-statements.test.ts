@@ -1,0 +1,104 @@
+// What one sign-in costs the database, counted through a Db wrapper (helpers/counting-db.ts):
+// the LDAP method's page and the local password form, from an address the user signed in from
+// before (the steady state) and with the browser's previous session cookie. An upper bound on
+// round trips keeps the sign-in path from growing a lookup per feature again.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { createTestContext, type TestContext } from './helpers/app.js';
+import { client, jsonUser } from './helpers/alma.js';
+import { countingDb } from './helpers/counting-db.js';
+import { CHEAP_ARGON2, type InjectResult } from './helpers/identity.js';
+import { PEOPLE, PEOPLE_SEED, SERVICE_DN, SERVICE_PASSWORD, slapdAvailable, startSlapd, type Slapd } from './helpers/slapd.js';
+
+const system = { kind: 'system', label: 'test' } as const;
+const alice = PEOPLE_SEED[0]!;
+const PW = 'Correct horse 2024';
+const ADDRESS = '198.51.100.5';
+
+let ctx: TestContext;
+let counter: ReturnType<typeof countingDb>;
+let inst: { id: string; code: string; key: string };
+let slapd: Slapd | undefined;
+
+before(async () => {
+  if (slapdAvailable()) slapd = await startSlapd();
+  ctx = await createTestContext({ config: CHEAP_ARGON2, wrapDb: (db) => (counter = countingDb(db)).db });
+  inst = await ctx.institution();
+  const res = await client(ctx.server, inst.key).post('/users', { ...jsonUser('alice', { password: PW }) });
+  assert.equal(res.statusCode, 200, res.body);
+  if (slapd) {
+    await ctx.app.services.loginMethods.create(system, inst.id, {
+      code: 'dir',
+      type: 'ldap',
+      match: 'primary_id',
+      config: {
+        url: slapd.url,
+        bind_dn: SERVICE_DN,
+        bind_password: SERVICE_PASSWORD,
+        search_base: PEOPLE,
+        filter: '(&(objectClass=inetOrgPerson)(uid={username}))',
+        attribute: 'uid',
+        timeout_ms: 10_000,
+      },
+    });
+  }
+});
+after(async () => {
+  await ctx?.close();
+  await slapd?.stop();
+});
+
+/** A form POST from ADDRESS with the form's CSRF token (and a session cookie, when given); counts only the POST. */
+async function post(path: string, form: Record<string, string>, session?: string): Promise<{ res: InjectResult; trips: number; sql: string[] }> {
+  const url = `/auth/${inst.code}${path}`;
+  const page = await ctx.server.inject({ method: 'GET', url, remoteAddress: ADDRESS });
+  const token = /name="_csrf" value="([^"]+)"/.exec(page.body)![1]!;
+  const raw = page.headers['set-cookie'];
+  const csrf = (Array.isArray(raw) ? raw : [raw]).find((c) => typeof c === 'string' && c.startsWith('carrel_csrf='))!.split(';')[0]!;
+  counter.reset();
+  const res = (await ctx.server.inject({
+    method: 'POST',
+    url,
+    remoteAddress: ADDRESS,
+    headers: { cookie: [csrf, session].filter(Boolean).join('; '), 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ ...form, _csrf: token }).toString(),
+  })) as InjectResult;
+  return { res, trips: counter.roundTrips(), sql: [...counter.counts.sql] };
+}
+
+const sessionOf = (res: InjectResult) => {
+  const raw = res.headers['set-cookie'];
+  return (Array.isArray(raw) ? raw : [raw]).find((c) => typeof c === 'string' && c.startsWith('carrel_session='))?.split(';')[0];
+};
+
+/** The browser's previous session ended with the new sign-in (rotation). */
+async function assertRevoked(cookie: string) {
+  const res = await ctx.server.inject({ method: 'GET', url: `/auth/${inst.code}/account`, headers: { cookie } });
+  assert.notEqual(res.statusCode, 200, 'the previous session no longer works');
+}
+
+describe('round trips per sign-in', () => {
+  test('the local password form', async () => {
+    await post('/login', { identifier: 'alice', password: PW }); // the address becomes familiar
+    const first = await post('/login', { identifier: 'alice', password: PW });
+    assert.equal(first.res.statusCode, 303);
+    // The institution, the login candidate, the user, the session state, the session write.
+    assert.ok(first.trips <= 5, `local, no previous session: ${first.trips} round trips\n  ${first.sql.join('\n  ')}`);
+    const again = await post('/login', { identifier: 'alice', password: PW }, sessionOf(first.res));
+    assert.equal(again.res.statusCode, 303);
+    await assertRevoked(sessionOf(first.res)!);
+    assert.ok(again.trips <= 5, `local, previous session: ${again.trips} round trips\n  ${again.sql.join('\n  ')}`);
+  });
+
+  test('the LDAP method\'s page', { skip: !slapdAvailable() && !process.env.CI ? 'slapd is not installed' : false }, async () => {
+    await post('/login/dir', { username: alice.uid, password: alice.password });
+    const first = await post('/login/dir', { username: alice.uid, password: alice.password });
+    assert.equal(first.res.statusCode, 303, first.res.body);
+    // The institution, the method, the throttle's read, the user the directory's answer matches, the session state, the session write.
+    assert.ok(first.trips <= 6, `ldap, no previous session: ${first.trips} round trips\n  ${first.sql.join('\n  ')}`);
+    const again = await post('/login/dir', { username: alice.uid, password: alice.password }, sessionOf(first.res));
+    assert.equal(again.res.statusCode, 303);
+    await assertRevoked(sessionOf(first.res)!);
+    assert.ok(again.trips <= 6, `ldap, previous session: ${again.trips} round trips\n  ${again.sql.join('\n  ')}`);
+  });
+});
