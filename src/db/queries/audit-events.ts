@@ -1,5 +1,5 @@
 // SQL for audit_event (append-only: there is no update or delete here on purpose).
-import type { Queryable } from '../database.js';
+import type { Queryable, Row } from '../database.js';
 
 export interface AuditEventInput {
   institutionId: string | null;
@@ -63,20 +63,7 @@ export async function listAuditEventsForEntity(db: Queryable, entityId: string, 
        entity_label, changes, context FROM audit_event WHERE entity_id = $1 ORDER BY id DESC LIMIT $2`,
     [entityId, limit],
   );
-  return rows.map((r) => ({
-    id: Number(r.id),
-    institutionId: r.institution_id as string | null,
-    occurredAt: r.occurred_at as Date,
-    actorType: r.actor_type as string,
-    actorId: r.actor_id as string | null,
-    actorLabel: r.actor_label as string,
-    action: r.action as string,
-    entityType: r.entity_type as string,
-    entityId: r.entity_id as string | null,
-    entityLabel: r.entity_label as string | null,
-    changes: r.changes as AuditEvent['changes'],
-    context: r.context as Record<string, unknown>,
-  }));
+  return rows.map(toEvent);
 }
 
 export interface SignInEventFilter {
@@ -105,7 +92,11 @@ export async function listSignInEvents(db: Queryable, f: SignInEventFilter): Pro
      ORDER BY id DESC LIMIT $7`,
     [f.institutionId, f.action ?? null, f.userId ?? null, f.method ?? null, f.since ?? null, f.before ?? null, f.limit],
   );
-  return rows.map((r) => ({
+  return rows.map(toEvent);
+}
+
+function toEvent(r: Row): AuditEvent {
+  return {
     id: Number(r.id),
     institutionId: r.institution_id as string | null,
     occurredAt: r.occurred_at as Date,
@@ -118,5 +109,5 @@ export async function listSignInEvents(db: Queryable, f: SignInEventFilter): Pro
     entityLabel: r.entity_label as string | null,
     changes: r.changes as AuditEvent['changes'],
     context: r.context as Record<string, unknown>,
-  }));
+  };
 }
