@@ -2,9 +2,7 @@
 // app-scoped user id is the subject, matched only on FACEBOOK_ID. Calls to the Graph API carry
 // appsecret_proof (HMAC of the token with the app secret), as Facebook advises for server calls.
 import { createHmac } from 'node:crypto';
-import type { Static } from 'typebox';
-import { defineMethod } from '../method.js';
-import { checkEndpoints, finishOauth2, oauth2Config, startOauth2, textOf, verifiedFrom, type Oauth2Settings, type Provider } from './oauth2.js';
+import { oauth2Method, textOf, verifiedFrom, type Provider } from './oauth2.js';
 
 const GRAPH = 'https://graph.facebook.com/v21.0';
 
@@ -33,15 +31,4 @@ export const facebook: Provider = {
   },
 };
 
-const Config = oauth2Config();
-
-export default defineMethod({
-  type: 'facebook',
-  kind: 'redirect',
-  config: Config,
-  secrets: ['client_secret'],
-  match: 'FACEBOOK_ID',
-  check: (c: Static<typeof Config>) => checkEndpoints(c as Oauth2Settings),
-  start: (ctx, flowId) => startOauth2(facebook, ctx as never, flowId),
-  finish: (ctx, callback, flow) => finishOauth2(facebook, ctx as never, callback, flow),
-});
+export default oauth2Method('facebook', facebook, 'FACEBOOK_ID');

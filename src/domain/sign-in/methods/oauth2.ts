@@ -4,7 +4,7 @@
 // token request, bearer call) over a configuration built from the provider's fixed endpoints.
 import * as oidc from 'openid-client';
 import { Type, type TSchema } from 'typebox';
-import type { Callback, MethodContext, Refusal, Started, Verified } from '../method.js';
+import { defineMethod, type Callback, type MethodContext, type Refusal, type Started, type Verified } from '../method.js';
 import { refusalOf, startedOrThrow } from './oidc.js';
 import { checkUrl, codeFirstUse, isLoopback, precheck, unreachable } from './redirect-common.js';
 
@@ -136,4 +136,22 @@ export function verifiedFrom(p: Provider, id: string | undefined, fields: Record
   if (fields.last_name) out.lastName = fields.last_name;
   if (fields.email) out.email = fields.email;
   return out;
+}
+
+/**
+ * A social OAuth 2 method: the provider's endpoints and profile, matched only on its own
+ * identifier type (FACEBOOK_ID, TWITTER_ID).
+ */
+export function oauth2Method(type: 'facebook' | 'twitter', provider: Provider, match: string) {
+  const config = oauth2Config();
+  return defineMethod({
+    type,
+    kind: 'redirect',
+    config,
+    secrets: ['client_secret'],
+    match,
+    check: (c) => checkEndpoints(c as Oauth2Settings),
+    start: (ctx, flowId) => startOauth2(provider, ctx as MethodContext<Oauth2Settings>, flowId),
+    finish: (ctx, callback, flow) => finishOauth2(provider, ctx as MethodContext<Oauth2Settings>, callback, flow),
+  });
 }
