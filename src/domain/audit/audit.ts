@@ -22,6 +22,12 @@ export function diffUsers(before: Snapshot | undefined, after: Snapshot | undefi
   return changes;
 }
 
+/** The audit row's actor columns: who acted, as every audit event records it. */
+export function auditActor(actor: Actor): Pick<AuditEventInput, 'actorType' | 'actorId' | 'actorLabel'> {
+  const who = actorLabel(actor);
+  return { actorType: who.type, actorId: who.id, actorLabel: who.label };
+}
+
 /** A user's audit event; users/write-users.ts writes them (many in one statement for a batch). */
 export function userAuditEvent(
   actor: Actor,
@@ -31,12 +37,9 @@ export function userAuditEvent(
   after: Snapshot | undefined,
   context: Record<string, unknown>,
 ): AuditEventInput {
-  const who = actorLabel(actor);
   return {
     institutionId: subject.institutionId,
-    actorType: who.type,
-    actorId: who.id,
-    actorLabel: who.label,
+    ...auditActor(actor),
     action,
     entityType: 'user',
     entityId: subject.id,

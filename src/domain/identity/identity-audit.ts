@@ -3,8 +3,8 @@
 // token, no hash goes into an audit row.
 import type { Queryable } from '../../db/database.js';
 import { insertAuditEvent } from '../../db/queries/audit-events.js';
-import { actorLabel, type Actor } from '../access/actor.js';
-import type { Changes } from '../audit/audit.js';
+import type { Actor } from '../access/actor.js';
+import { auditActor, type Changes } from '../audit/audit.js';
 import type { User } from '../../model/user.js';
 
 export type IdentityAction =
@@ -33,12 +33,9 @@ export async function auditIdentity(
   context: Record<string, unknown> = {},
   changes: Changes = {},
 ): Promise<void> {
-  const who = actor.kind === 'self' ? { type: 'self', id: user.id, label: user.primaryId } : actorLabel(actor);
   await insertAuditEvent(tx, {
     institutionId: user.institutionId,
-    actorType: who.type,
-    actorId: who.id,
-    actorLabel: who.label,
+    ...(actor.kind === 'self' ? { actorType: 'self', actorId: user.id, actorLabel: user.primaryId } : auditActor(actor)),
     action,
     entityType: 'user',
     entityId: user.id,

@@ -33,7 +33,8 @@ import { AppError, assertThat } from '../../errors.js';
 import { isUniqueViolation } from '../../model/db-errors.js';
 import type { Institution } from '../../model/institution.js';
 import type { User } from '../../model/user.js';
-import { actorLabel, type Actor } from '../access/actor.js';
+import type { Actor } from '../access/actor.js';
+import { auditActor } from '../audit/audit.js';
 import { csvText } from '../csv.js';
 import { defineJobKind, isFinished, type Job, type JobContext, type JobOutcome } from '../jobs/job.js';
 import type { JobService } from '../jobs/job-service.js';
@@ -268,12 +269,9 @@ export function createOutage({ db, clock, jobs, identity }: OutageDeps) {
           lines.push([r.primaryId, password]);
         }
         await clearSealedPasswords(tx, job.id);
-        const who = actorLabel(actor);
         await insertAuditEvent(tx, {
           institutionId,
-          actorType: who.type,
-          actorId: who.id,
-          actorLabel: who.label,
+          ...auditActor(actor),
           action: 'outage.passwords_downloaded',
           entityType: 'job',
           entityId: job.id,

@@ -23,7 +23,8 @@ import {
   type LoginMethodType,
 } from '../../model/login-method.js';
 import { RECORD_TYPES, type RecordType } from '../../model/user.js';
-import { actorLabel, authorize, type Actor } from '../access/actor.js';
+import { authorize, type Actor } from '../access/actor.js';
+import { auditActor } from '../audit/audit.js';
 import type { CodeTables } from '../../model/code-tables.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
 import { schemaProblem } from '../schema-problem.js';
@@ -196,7 +197,6 @@ export function createLoginMethodService({ db, codeTables, publicUrl, clock = ()
   }
 
   async function audit(tx: Queryable, actor: Actor, action: string, m: LoginMethod, before?: LoginMethod) {
-    const who = actorLabel(actor);
     const shown = (x: LoginMethod | undefined) =>
       x && { ...x, config: redactConfig(methodModules.get(x.type), x.config), id: undefined, institutionId: undefined, createdAt: undefined, updatedAt: undefined };
     const b = shown(before) as Record<string, unknown> | undefined;
@@ -213,9 +213,7 @@ export function createLoginMethodService({ db, codeTables, publicUrl, clock = ()
       : [];
     await insertAuditEvent(tx, {
       institutionId: m.institutionId,
-      actorType: who.type,
-      actorId: who.id,
-      actorLabel: who.label,
+      ...auditActor(actor),
       action,
       entityType: 'login_method',
       entityId: m.id,

@@ -6,7 +6,8 @@ import { insertAuditEvent } from '../../db/queries/audit-events.js';
 import { updateManualEdits } from '../../db/queries/user-batches.js';
 import { findUserById, findUserByIdentifier } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
-import { actorLabel, authorize, type Actor } from '../access/actor.js';
+import { authorize, type Actor } from '../access/actor.js';
+import { auditActor } from '../audit/audit.js';
 import { sameValue } from './same-value.js';
 import { PROTECTED_FIELDS, SCALAR_FIELDS, type User, type UserRecordFields } from '../../model/user.js';
 
@@ -50,12 +51,9 @@ export function createManualEditService({ db }: { db: Db }) {
         const remaining = keys.length ? user.manualEdits.filter((f) => !keys.includes(f)) : [];
         if (remaining.length === user.manualEdits.length) return user;
         await updateManualEdits(tx, user.id, remaining);
-        const who = actorLabel(actor);
         await insertAuditEvent(tx, {
           institutionId,
-          actorType: who.type,
-          actorId: who.id,
-          actorLabel: who.label,
+          ...auditActor(actor),
           action: 'user.restore_sis_fields',
           entityType: 'user',
           entityId: user.id,
