@@ -21,7 +21,24 @@ export interface InstitutionSettings {
    */
   loginMaxFailures: number;
   loginLockMinutes: number;
+  /**
+   * How a user of a record type gets its mandatory identifier when created without one, and what
+   * desk registration hands out (src/domain/users/identifier-generation.ts). Absent: none generated.
+   */
+  identifierGeneration: Partial<Record<RecordType, IdentifierGenerationRule>>;
 }
+
+/** A library card number: prefix, a per-institution sequence zero-padded, then a check digit. */
+export interface IdentifierGenerationRule {
+  /** A value of the UserIdentifierTypes code table (or PRIMARY_ID for the primary id). */
+  identifierType: string;
+  prefix: string;
+  /** Digits of the sequence number (zero-padded), 1 to 18. */
+  padding: number;
+  checkDigit: CheckDigitScheme;
+}
+
+export type CheckDigitScheme = 'none' | 'luhn' | 'mod10';
 
 export type PasswordCharacterClass = 'lower' | 'upper' | 'digit' | 'symbol';
 
@@ -32,6 +49,12 @@ export interface NetworkSettings {
   namedUserLicense: number | null;
   /** Who is e-mailed each time a break-glass account signs in (the consortium office). */
   breakGlassNotify: string[];
+  /** Named users: warn from this share of the licence (percent, 1 to 100). */
+  namedUserWarnPercent: number;
+  /** At the licence: only warn, or refuse new named users (a role with a named-user type). */
+  namedUserAtLimit: 'warn' | 'refuse';
+  /** Who is e-mailed when the count crosses the warning line or reaches the licence. */
+  namedUserNotify: string[];
 }
 
 export interface Network {
@@ -59,12 +82,16 @@ export const DEFAULT_INSTITUTION_SETTINGS: InstitutionSettings = Object.freeze({
   passwordRequiredClasses: [],
   loginMaxFailures: 15,
   loginLockMinutes: 30,
+  identifierGeneration: {},
 });
 
 export const DEFAULT_NETWORK_SETTINGS: NetworkSettings = Object.freeze({
   uniqueIdsAcrossNetwork: false,
   namedUserLicense: null,
   breakGlassNotify: [],
+  namedUserWarnPercent: 90,
+  namedUserAtLimit: 'warn',
+  namedUserNotify: [],
 });
 
 /**
