@@ -114,7 +114,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     identity,
     browserSessions,
     // Login methods (SAML, CAS, LDAP, OIDC, social, e-mail link) and the sign-in through them.
-    loginMethods: createLoginMethodService({ db, codeTables, publicUrl: publicBaseUrl(config), clock }),
+    loginMethods: createLoginMethodService({ db, codeTables, publicUrl: publicBaseUrl(config), clock, changed: signIn.forgetMethods }),
     signIn,
     socialInvites,
     emailLinkSignIn: createEmailLinkSignIn({ db, clock, publicUrl: publicBaseUrl(config), identity, mail, signIn }),

@@ -62,12 +62,13 @@ describe('the back-up admin while SSO is down', () => {
   test('the admin found by login carries role 50, so the domain lets it manage credentials', async () => {
     const result = await ctx.app.services.identity.verifyLogin(inst.id, 'backup_admin', ADMIN_PASSWORD, '192.0.2.10');
     if (result.outcome !== 'ok') return assert.fail(`login ${result.outcome}`);
+    const admin = await ctx.app.services.users.get({ kind: 'system', label: 'test' }, inst.id, result.user.primaryId);
     const actor = {
       kind: 'staff' as const,
       userId: result.user.id,
       institutionId: inst.id,
       primaryId: result.user.primaryId,
-      roles: result.user.roles.map((r) => ({ roleType: r.roleType, scope: r.scope })),
+      roles: admin.roles.map((r) => ({ roleType: r.roleType, scope: r.scope })),
       sessionId: 'test',
     };
     const toggled = await ctx.app.services.identity.toggleAccountType(actor, inst.id, 'sso_staff', {

@@ -247,6 +247,9 @@ export function emptyContactInfo(): ContactInfo {
   return { addresses: [], emails: [], phones: [] };
 }
 
+/** Who a browser session is of: what a sign-in reads of the user, the audit event and mails name. */
+export type SessionUser = Pick<User, 'id' | 'institutionId' | 'primaryId' | 'firstName' | 'lastName'>;
+
 export function fullName(u: Pick<UserScalars, 'firstName' | 'middleName' | 'lastName'>): string {
   return [u.firstName, u.middleName, u.lastName].filter((s) => s && s.trim()).join(' ');
 }

@@ -18,7 +18,7 @@ import { AppError } from '../../errors.js';
 import { authorize, staffActor, type Actor } from '../access/actor.js';
 import { auditIdentity } from './identity-audit.js';
 import { auditSignIn, signInEvent } from './sign-in-audit.js';
-import type { User } from '../../model/user.js';
+import type { SessionUser, User } from '../../model/user.js';
 import type { IdentityService } from './identity-service.js';
 
 export interface BrowserSessionOptions {
@@ -29,7 +29,7 @@ export interface BrowserSessionOptions {
 export type EstablishResult =
   /** The account is set to refuse a second live session (a shared back-up admin). */
   | { kind: 'refused_in_use' }
-  | { kind: 'ok'; cookie: string; user: User; mustChange: boolean; inUseElsewhere: boolean };
+  | { kind: 'ok'; cookie: string; user: SessionUser; mustChange: boolean; inUseElsewhere: boolean };
 
 export type SignInResult = { kind: 'failed' } | EstablishResult;
 
@@ -91,7 +91,7 @@ export function createBrowserSessions(db: Db, identity: IdentityService, clock: 
    * (policy, flags, live sessions, the previous session) and one write (the previous session ended,
    * the new one, its audit event: one statement, one commit); a break-glass account's mails after.
    */
-  async function establish(user: User, opts: { method: string; mustChange: boolean; meta: SignInMeta; extra?: Record<string, unknown> }): Promise<EstablishResult> {
+  async function establish(user: SessionUser, opts: { method: string; mustChange: boolean; meta: SignInMeta; extra?: Record<string, unknown> }): Promise<EstablishResult> {
     const { meta } = opts;
     const now = clock();
     const previousHash = meta.previousCookie && meta.previousCookie.length <= 100 ? hashOf(meta.previousCookie) : null;

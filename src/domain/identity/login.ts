@@ -8,7 +8,7 @@ import { recordCredentialSuccess, replaceHash } from '../../db/queries/identity-
 import { countFailures, findLoginState, type LoginCandidate } from '../../db/queries/identity-login.js';
 import { findUserById } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
-import type { User } from '../../model/user.js';
+import type { SessionUser } from '../../model/user.js';
 import { acceptablePassword, type Credentials } from './credentials.js';
 import { auditIdentity } from './identity-audit.js';
 import { parseHash } from './legacy-hashes.js';
@@ -18,9 +18,9 @@ import { normalizePassword, passwordPolicyViolation } from './password-policy.js
 import { addressBucket, addressKey, nameKey, pairKey, sourceName, sourceOf, type Source } from './throttle.js';
 
 export type LoginResult =
-  | { outcome: 'ok'; user: User }
+  | { outcome: 'ok'; user: SessionUser }
   /** The password was right, and the user must choose a new one before doing anything else. */
-  | { outcome: 'must_change'; user: User }
+  | { outcome: 'must_change'; user: SessionUser }
   /** Never says why. */
   | { outcome: 'failed' };
 
@@ -107,16 +107,15 @@ export function createLogin({ db, hasher, clock, credentials, throttle, addressW
   /** The login of whoever `identifier` names in the institution; the user's id on success. */
   async function byIdentifier(institutionId: string, identifier: unknown, password: unknown, source: Source | null) {
     const at = await throttle.find(institutionId, typeof identifier === 'string' ? identifier : '', source, clock());
-    return { outcome: await attempt(at, password), userId: at.found?.user?.id };
+    return { outcome: await attempt(at, password), user: at.found?.user };
   }
 
   return {
     /** Any identifier of the user in this institution, and the password; clientAddress is the browser's. */
     async verifyLogin(institutionId: string, identifier: string, password: unknown, clientAddress: string | null): Promise<LoginResult> {
-      const { outcome, userId } = await byIdentifier(institutionId, identifier, password, sourceOf(clientAddress));
-      if (outcome === 'failed') return FAILED;
-      const user = await findUserById(db, userId!);
-      return user ? { outcome, user } : FAILED;
+      const { outcome, user } = await byIdentifier(institutionId, identifier, password, sourceOf(clientAddress));
+      if (outcome === 'failed' || !user) return FAILED;
+      return { outcome, user };
     },
 
     /** The same check without loading the user record (op=auth), from a source throttle.ts: sourceOf gave. */
@@ -143,7 +142,7 @@ export function createLogin({ db, hasher, clock, credentials, throttle, addressW
         const state = await findLoginState(db, user.id, user.institutionId, source && sourceName(source), source && pairKey(user.id, sourceName(source)));
         const since = new Date(now.getTime() - addressWindowMinutes * 60_000);
         const addressFailures = bucket ? await countFailures(db, addressKey(bucket), since) : 0;
-        if (state) found = { user: { id: user.id, status: user.status, accountType: user.accountType }, state, addressFailures, nameDebtUntil: null };
+        if (state) found = { user, state, addressFailures, nameDebtUntil: null };
       }
       const outcome = user ? await attempt({ found, name: nameKey(user.institutionId, user.id), source, now }, current) : 'failed';
       if (!user || outcome === 'failed') throw new AppError('AUTHENTICATION_FAILED');

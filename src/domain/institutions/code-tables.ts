@@ -6,6 +6,7 @@ import { listCodeValues, listRoleTypes } from '../../db/queries/code-tables.js';
 import { findInstitutionById } from '../../db/queries/institutions.js';
 import { documentGeneration } from '../../db/queries/user-documents.js';
 import { buildCodeTables, ROLE_TABLE, type CodeTables } from '../../model/code-tables.js';
+import { ttlCache } from '../ttl-cache.js';
 
 export interface CodeTableCache {
   forInstitution(institutionId: string): Promise<CodeTables>;
@@ -13,7 +14,6 @@ export interface CodeTableCache {
 }
 
 export function createCodeTableCache(db: Db, ttlMs = 30_000): CodeTableCache {
-  const cache = new Map<string, { at: number; tables: Promise<CodeTables> }>();
   async function load(institutionId: string): Promise<CodeTables> {
     // The generation first, the tables after: tables at least as new as the generation they are
     // labelled with, so a document rendered from them is never newer-labelled than it shows.
@@ -29,19 +29,6 @@ export function createCodeTableCache(db: Db, ttlMs = 30_000): CodeTableCache {
       ...roles.map((r) => ({ table: ROLE_TABLE, code: r.code, description: r.name, attributes: { namedUser: r.named_user }, enabled: true })),
     ], generation);
   }
-  return {
-    forInstitution(institutionId) {
-      const hit = cache.get(institutionId);
-      if (hit && Date.now() - hit.at < ttlMs) return hit.tables;
-      const tables = load(institutionId);
-      // A failed load must not be cached.
-      tables.catch(() => cache.delete(institutionId));
-      cache.set(institutionId, { at: Date.now(), tables });
-      return tables;
-    },
-    invalidate(institutionId) {
-      if (institutionId) cache.delete(institutionId);
-      else cache.clear();
-    },
-  };
+  const cache = ttlCache(ttlMs, load);
+  return { forInstitution: (institutionId) => cache.get(institutionId), invalidate: (institutionId) => cache.forget(institutionId) };
 }

@@ -16,6 +16,7 @@ import { AppError, assertThat } from '../../errors.js';
 import { assertMailHeaders } from '../mail/outbox.js';
 import type { CodeTableCache } from './code-tables.js';
 import { DEFAULT_CODE_TABLES } from './default-code-tables.js';
+import { ttlCache } from '../ttl-cache.js';
 import { INSTITUTION_CODE, type Institution, type InstitutionSettings, type NetworkSettings } from '../../model/institution.js';
 
 export interface CreateInstitutionInput {
@@ -27,15 +28,24 @@ export interface CreateInstitutionInput {
   network?: string | undefined;
 }
 
+/**
+ * How long a sign-in page may show an institution as it was: every login page and form post
+ * reads it, and settings changed through another process show within this.
+ */
+const PAGE_TTL_MS = 5_000;
+
 export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
   async function byCode(code: string): Promise<Institution> {
     const institution = await findInstitutionByCode(db, code);
     if (!institution) throw new AppError('NOT_FOUND', { entity: 'Institution', id: code });
     return institution;
   }
+  const forPages = ttlCache(PAGE_TTL_MS, byCode);
 
   return {
     byCode,
+    /** The institution a sign-in page names (login, the methods' pages): byCode, kept PAGE_TTL_MS. */
+    forPages: (code: string) => forPages.get(code.toLowerCase()),
     async byId(id: string): Promise<Institution> {
       const institution = await findInstitutionById(db, id);
       if (!institution) throw new AppError('NOT_FOUND', { entity: 'Institution', id });
@@ -90,6 +100,7 @@ export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
       const settings = { ...institution.settings, ...patch };
       await updateInstitutionSettings(db, institution.id, settings);
       codeTables.invalidate(institution.id);
+      forPages.forget();
       return { ...institution, settings };
     },
 

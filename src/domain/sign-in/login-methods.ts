@@ -103,7 +103,16 @@ export function configProblem(mod: MethodModule, config: Record<string, unknown>
   return undefined;
 }
 
-export function createLoginMethodService({ db, codeTables, publicUrl, clock = () => new Date() }: { db: Db; codeTables: CodeTableCache; publicUrl: string; clock?: () => Date }) {
+export interface LoginMethodServiceDeps {
+  db: Db;
+  codeTables: CodeTableCache;
+  publicUrl: string;
+  clock?: () => Date;
+  /** After a change is committed: the sign-in service forgets the institution's methods it keeps. */
+  changed?: (institutionId: string) => void;
+}
+
+export function createLoginMethodService({ db, codeTables, publicUrl, clock = () => new Date(), changed = () => undefined }: LoginMethodServiceDeps) {
   async function byCode(q: Queryable, institutionId: string, code: string): Promise<LoginMethod> {
     const method = typeof code === 'string' && code.length <= 40 ? await findLoginMethodByCode(q, institutionId, code) : undefined;
     if (!method) throw new AppError('LOGIN_METHOD_NOT_FOUND', { code: String(code).slice(0, 40) });
@@ -253,6 +262,7 @@ export function createLoginMethodService({ db, codeTables, publicUrl, clock = ()
           return m;
         }),
       );
+      changed(institutionId);
       return view(created);
     },
 
@@ -268,6 +278,7 @@ export function createLoginMethodService({ db, codeTables, publicUrl, clock = ()
           return m;
         }),
       );
+      changed(institutionId);
       return view(updated);
     },
 
@@ -278,6 +289,7 @@ export function createLoginMethodService({ db, codeTables, publicUrl, clock = ()
         await deleteLoginMethod(tx, current.id);
         await audit(tx, actor, 'login_method.delete', current, current);
       });
+      changed(institutionId);
     },
   };
 }

@@ -17,14 +17,14 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../../db/database.js';
 import { institutionHasPasswords } from '../../db/queries/identity-credentials.js';
-import { findLoginMethodByCode, listLoginMethods } from '../../db/queries/login-methods.js';
+import { listLoginMethods } from '../../db/queries/login-methods.js';
 import { insertLoginFlow, pruneLoginFlows, takeLoginFlow } from '../../db/queries/login-flows.js';
 import { claimSingleUse, pruneSingleUse } from '../../db/queries/single-use.js';
 import { findUserByIdentifier } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
 import type { Institution } from '../../model/institution.js';
 import { MATCH_PRIMARY_ID, type LoginMethod } from '../../model/login-method.js';
-import type { User } from '../../model/user.js';
+import type { SessionUser, User } from '../../model/user.js';
 import type { BrowserSessions, SignInMeta } from '../identity/browser-sessions.js';
 import type { LoginThrottle } from '../identity/login-throttle.js';
 import { sourceOf } from '../identity/throttle.js';
@@ -36,6 +36,7 @@ import { safeReturnTo, withReturn } from './return-to.js';
 import { methodUrls } from './urls.js';
 import type { JitCreator } from './jit.js';
 import { INVITE_FLOW_KEY, type SocialInviteBinder } from './social-invite.js';
+import { ttlCache } from '../ttl-cache.js';
 
 export const FLOW_MINUTES = 10;
 const FLOW_ID_SHAPE = /^[A-Za-z0-9_-]{43}$/;
@@ -57,7 +58,7 @@ export type RefusalKind =
   | 'invite_failed';
 
 export type SignInOutcome =
-  | { kind: 'ok'; cookie: string; user: User; mustChange: boolean; inUseElsewhere: boolean; returnTo: string | null }
+  | { kind: 'ok'; cookie: string; user: SessionUser; mustChange: boolean; inUseElsewhere: boolean; returnTo: string | null }
   | { kind: 'refused'; refusal: RefusalKind };
 
 export interface Begun {
@@ -93,8 +94,18 @@ function looksUnreachable(err: unknown): boolean {
     || e?.name === 'TimeoutError' || e?.name === 'AbortError' || /fetch failed/i.test(e?.message ?? '');
 }
 
+/**
+ * How long a process may go on using an institution's login methods as it read them (every login
+ * page and sign-in reads them): the login-method service forgets them at once in its own process
+ * (src/app.ts wires forgetMethods), other processes see a change within this.
+ */
+const METHODS_TTL_MS = 5_000;
+
 export function createSignIn({ db, clock, publicUrl, sessions, throttle, jit, invites, log }: SignInDeps) {
   let lastPrune = 0;
+  const methodsOf = ttlCache(METHODS_TTL_MS, (institutionId: string) => listLoginMethods(db, institutionId));
+  // Whether anyone here has a local password: the login page shows its form if so.
+  const passwordsIn = ttlCache(METHODS_TTL_MS, (institutionId: string) => institutionHasPasswords(db, institutionId));
 
   async function prune(now: Date) {
     if (now.getTime() - lastPrune < 600_000) return;
@@ -120,7 +131,8 @@ export function createSignIn({ db, clock, publicUrl, sessions, throttle, jit, in
 
   /** The institution's method with this code, usable now; LOGIN_METHOD_NOT_FOUND otherwise. */
   async function live(institution: Institution, code: string): Promise<LiveMethod> {
-    const method = typeof code === 'string' && code.length <= 40 ? await findLoginMethodByCode(db, institution.id, code) : undefined;
+    const wanted = typeof code === 'string' && code.length <= 40 ? code.toLowerCase() : undefined;
+    const method = wanted === undefined ? undefined : (await methodsOf.get(institution.id)).find((m) => m.code.toLowerCase() === wanted);
     const module = method && methodModules.get(method.type);
     if (!method || !method.enabled || !module) throw new AppError('LOGIN_METHOD_NOT_FOUND', { code: String(code).slice(0, 40) });
     const problem = configProblem(module, method.config);
@@ -199,7 +211,7 @@ export function createSignIn({ db, clock, publicUrl, sessions, throttle, jit, in
      * order, and whether anyone here has a local password (then the page shows its form too).
      */
     async choices(institution: Institution): Promise<{ methods: { code: string; label: string; kind: MethodModule['kind'] }[]; localPasswords: boolean }> {
-      const [all, localPasswords] = await Promise.all([listLoginMethods(db, institution.id), institutionHasPasswords(db, institution.id)]);
+      const [all, localPasswords] = await Promise.all([methodsOf.get(institution.id), passwordsIn.get(institution.id)]);
       const methods = all.flatMap((method) => {
         const module = methodModules.get(method.type);
         if (!method.enabled || !module || configProblem(module, method.config)) return [];
@@ -209,6 +221,8 @@ export function createSignIn({ db, clock, publicUrl, sessions, throttle, jit, in
     },
 
     live,
+    /** The institution's login methods changed (or were deleted): read them again next time. */
+    forgetMethods: (institutionId: string) => methodsOf.forget(institutionId),
     complete,
     admit,
     refuse,

@@ -28,7 +28,7 @@ export function loginPages(app: App): FastifyPluginAsync {
   const { institutions, browserSessions, identity, signIn } = app.services;
 
   async function institutionOf(req: FastifyRequest<{ Params: Params }>): Promise<Institution> {
-    return institutions.byCode(req.params.institution);
+    return institutions.forPages(req.params.institution);
   }
 
   function loginForm(reply: FastifyReply, i: Institution, opts: { error?: string; notice?: string; identifier?: string; returnTo?: string | undefined }) {
@@ -86,7 +86,7 @@ ${csrfField(reply)}${newPasswordFields(true)}
     });
 
     server.setErrorHandler(async (err: FastifyError, req: FastifyRequest<{ Params: Params }>, reply) => {
-      const i = await institutions.byCode(req.params.institution ?? '').catch(() => undefined);
+      const i = await institutions.forPages(req.params.institution ?? '').catch(() => undefined);
       const name = i?.name ?? 'Carrel';
       const status = err.code?.startsWith('FST_CSRF') ? 403
         : err instanceof AppError ? (err.code === 'NOT_FOUND' ? 404 : err.status)

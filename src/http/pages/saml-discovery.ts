@@ -19,7 +19,7 @@ export function samlDiscoveryPage(app: App) {
   const { institutions, signIn, samlFederation } = app.services;
   return async (server: FastifyInstance) => {
     server.get<{ Params: Params; Querystring: { q?: unknown; return?: unknown } }>('/:institution/saml/:method/discovery', { schema: { hide: true } }, async (req, reply) => {
-      const i = await institutions.byCode(req.params.institution);
+      const i = await institutions.forPages(req.params.institution);
       const q = typeof req.query.q === 'string' ? req.query.q.slice(0, 100) : '';
       const back = safeReturnTo(req.query.return, i.code);
       let live;

@@ -133,7 +133,7 @@ ${csrfField(reply)}<input type="hidden" name="token" value="${token}"><input typ
 
   /** The callback of a redirect method (GET, or POST for form_post): the flow by its cookie. */
   async function callback(req: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
-    const i = await institutions.byCode(req.params.institution);
+    const i = await institutions.forPages(req.params.institution);
     const query = fields(req.query);
     const body = fields(req.body);
     return orNotFound(reply, i, async () => {
@@ -150,7 +150,7 @@ ${csrfField(reply)}<input type="hidden" name="token" value="${token}"><input typ
 
   return async (server: FastifyInstance) => {
     server.get<{ Params: Params }>('/:institution/login/:method', { schema: { hide: true } }, async (req, reply) => {
-      const i = await institutions.byCode(req.params.institution);
+      const i = await institutions.forPages(req.params.institution);
       const { return: returnTo, ...params } = fields(req.query);
       return orNotFound(reply, i, async () => {
         const m = await signIn.live(i, req.params.method);
@@ -170,7 +170,7 @@ ${csrfField(reply)}<input type="hidden" name="token" value="${token}"><input typ
       '/:institution/login/:method',
       { schema: { hide: true }, preHandler: server.csrfProtection },
       async (req, reply) => {
-        const i = await institutions.byCode(req.params.institution);
+        const i = await institutions.forPages(req.params.institution);
         const body = fields(req.body);
         return orNotFound(reply, i, async () => {
           const m = await signIn.live(i, req.params.method);
@@ -200,7 +200,7 @@ ${csrfField(reply)}<input type="hidden" name="token" value="${token}"><input typ
     server.post<{ Params: Params }>('/:institution/login/:method/callback', { schema: { hide: true }, bodyLimit: ACS_BODY_LIMIT }, callback);
 
     server.get<{ Params: Params }>('/:institution/saml/:method/metadata', { schema: { hide: true } }, async (req, reply) => {
-      const i = await institutions.byCode(req.params.institution);
+      const i = await institutions.forPages(req.params.institution);
       return orNotFound(reply, i, async () => {
         const m = await signIn.live(i, req.params.method);
         if (m.module.kind !== 'redirect' || !m.module.metadata) return noSuchMethod(reply, i);
@@ -212,7 +212,7 @@ ${csrfField(reply)}<input type="hidden" name="token" value="${token}"><input typ
     // The SAML ACS: a cross-site POST from the IdP, so no Lax cookie and no CSRF token: the flow
     // is found by RelayState and the module checks InResponseTo against the request it made.
     server.post<{ Params: Params }>('/:institution/saml/:method/acs', { schema: { hide: true }, bodyLimit: ACS_BODY_LIMIT }, async (req, reply) => {
-      const i = await institutions.byCode(req.params.institution);
+      const i = await institutions.forPages(req.params.institution);
       const body = fields(req.body);
       return orNotFound(reply, i, async () =>
         land(req, reply, i, await signIn.finish(i, req.params.method, body.RelayState, { query: fields(req.query), body }, meta(req))),

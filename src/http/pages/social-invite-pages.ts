@@ -37,7 +37,7 @@ export function socialInvitePages(app: App) {
 
   return async (server: FastifyInstance) => {
     server.get<{ Params: Params; Querystring: Form }>('/:institution/social-invite', { schema: { hide: true } }, async (req, reply) => {
-      const i = await institutions.byCode(req.params.institution);
+      const i = await institutions.forPages(req.params.institution);
       const token = req.query.token ?? '';
       const invite = await live(i, token);
       if (!invite) return invalid(reply, i);
@@ -54,7 +54,7 @@ ${buttons}`);
     });
 
     server.post<{ Params: Params; Body: Form }>('/:institution/social-invite', { schema: { hide: true }, preHandler: server.csrfProtection }, async (req, reply) => {
-      const i = await institutions.byCode(req.params.institution);
+      const i = await institutions.forPages(req.params.institution);
       const invite = await live(i, req.body.token);
       if (!invite) return invalid(reply, i);
       const method = (await socialInvites.methods(i)).find((m) => m.code === req.body.method);
