@@ -6,6 +6,7 @@ import { openDb, type Db } from './db/database.js';
 import { migrate } from './db/migrate.js';
 import { createApiKeyService } from './domain/access/api-keys.js';
 import { createCodeTableCache } from './domain/institutions/code-tables.js';
+import { createCodeTableService } from './domain/institutions/code-table-service.js';
 import { createInstitutionService } from './domain/institutions/institution-service.js';
 import { createBrowserSessions } from './domain/identity/browser-sessions.js';
 import { createIdentityService } from './domain/identity/identity-service.js';
@@ -125,6 +126,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     mail,
     apiKeys,
     codeTables,
+    // Reading and replacing code tables (Alma's PUT /conf/code-tables/{name}, /api/v1/code-tables).
+    codeTableService: createCodeTableService({ db, codeTables }),
     jobs,
     ...sisModule.services,
   };

@@ -174,6 +174,14 @@ export const ERRORS = {
   },
   LOGIN_METHOD_NOT_FOUND: { alma: 'CARREL_NOT_FOUND', status: 404, message: 'Login method {code} was not found.' },
   LOGIN_METHOD_EXISTS: { alma: 'CARREL_CONFLICT', status: 409, message: 'Login method {code} already exists.' },
+  // Code tables (src/domain/institutions/code-table-service.ts): a refused change changes nothing.
+  CODE_TABLE_UNKNOWN: { alma: '402119', status: 400, message: 'General error: no code table named {name}' },
+  CODE_TABLE_INVALID: { alma: '402119', status: 400, message: 'General error: code table {name} was not changed: {reason}' },
+  CODE_IN_USE: {
+    alma: 'CARREL_CODE_IN_USE',
+    status: 400,
+    message: 'Code {code} of {name} is held by {count} user(s) and cannot be removed; disable it ("enabled": false) instead. Nothing was changed.',
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

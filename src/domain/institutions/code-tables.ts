@@ -24,9 +24,17 @@ export function createCodeTableCache(db: Db, ttlMs = 30_000): CodeTableCache {
       listRoleTypes(db),
     ]);
     const named = { code: institution?.code ?? '', name: institution?.name ?? '' };
+    // Roles are Alma's global catalogue; an institution's own descriptions and named-user flags
+    // are rows of its code table (code-table-service.ts) over it, never new codes.
+    const own = new Map(values.filter((v) => v.table_name === ROLE_TABLE).map((v) => [v.code, v]));
     return buildCodeTables(named, [
-      ...values.map((v) => ({ table: v.table_name, code: v.code, description: v.description, attributes: v.attributes, enabled: v.enabled })),
-      ...roles.map((r) => ({ table: ROLE_TABLE, code: r.code, description: r.name, attributes: { namedUser: r.named_user }, enabled: true })),
+      ...values.filter((v) => v.table_name !== ROLE_TABLE)
+        .map((v) => ({ table: v.table_name, code: v.code, description: v.description, attributes: v.attributes, enabled: v.enabled })),
+      ...roles.map((r) => {
+        const o = own.get(r.code);
+        const namedUser = typeof o?.attributes.namedUser === 'boolean' ? o.attributes.namedUser : r.named_user;
+        return { table: ROLE_TABLE, code: r.code, description: o?.description ?? r.name, attributes: { namedUser }, enabled: true };
+      }),
     ], generation);
   }
   const cache = ttlCache(ttlMs, load);

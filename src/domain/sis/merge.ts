@@ -151,7 +151,7 @@ export function decide(existing: User | undefined, input: UserInput, rules: SisR
       assertMandatoryIdentifier(rules.institution, record);
       return { action: 'create', record };
     }
-    const record = { ...validateUser(ctx, mergeSis(existing, input, rules)), roles: existing.roles };
+    const record = { ...validateUser({ ...ctx, existing }, mergeSis(existing, input, rules)), roles: existing.roles };
     if (sameRecord(existing, record)) return { action: 'unchanged' };
     return { action: 'update', record, manualEdits: existing.manualEdits };
   } catch (err) {

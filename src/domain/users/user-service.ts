@@ -156,7 +156,7 @@ export function createUserService({ db, codeTables, credentials, invites }: User
             ...existing.identifiers.filter((i) => i.idType !== idType),
             { idType, value, note: null, status: 'ACTIVE' as const, segmentType: 'External' as const },
           ];
-          const record = validateUser({ institution, tables }, { ...existing, identifiers });
+          const record = validateUser({ institution, tables, existing }, { ...existing, identifiers });
           return writeOne(tx, actor, institution, { existing, record, manualEdits: existing.manualEdits, context: { bound: idType } });
         }),
       );
@@ -176,7 +176,7 @@ export function createUserService({ db, codeTables, credentials, invites }: User
             throw new AppError('VERSION_MISMATCH', { given: opts.ifMatch, current: existing.version });
           }
           const { merged, manualEdits: kept } = mergeForReplace(existing, input, override);
-          const record = validateUser({ institution, tables }, merged);
+          const record = validateUser({ institution, tables, existing }, merged);
           // Staff editing a protected field by hand: SIS loads keep that value until it is restored.
           const manualEdits = markManualEdits(actor, existing, record, kept);
           if (existing.accountType === 'EXTERNAL') {

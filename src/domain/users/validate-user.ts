@@ -5,6 +5,7 @@ import { AppError, assertThat } from '../../errors.js';
 import { isCalendarDate, shownText, unsafeTextReason } from '../../model/safe-text.js';
 import { ROLE_TABLE, type CodeTables } from '../../model/code-tables.js';
 import type { Institution } from '../../model/institution.js';
+import { tablesKeepingHeld } from './held-codes.js';
 import { ACCOUNT_TYPES, RECORD_TYPES, SCALAR_FIELDS, STATUSES, type ContactInfo, type SegmentType, type Status, type UserInput, type UserRecordFields } from '../../model/user.js';
 
 // Control characters break XML output, logs and e-mail headers; no legitimate field needs them.
@@ -40,6 +41,8 @@ function limited<T>(field: keyof typeof USER_SEGMENT_LIMITS, list: readonly T[] 
 export interface ValidationContext {
   institution: Institution;
   tables: CodeTables;
+  /** The stored user a change is to (an update): a disabled code it already holds stays allowed (held-codes.ts). */
+  existing?: UserRecordFields | undefined;
 }
 
 function text(field: string, v: string | null | undefined, opts: { multiline?: boolean; max?: number } = {}): string | null {
@@ -102,8 +105,7 @@ function types(tables: CodeTables, table: string, field: string, values: string[
   return (values ?? []).map((t) => required(code(tables, table, field, t), field));
 }
 
-function contactInfo(ctx: ValidationContext, accountType: string, c: ContactInfo | undefined): ContactInfo {
-  const t = ctx.tables;
+function contactInfo(t: CodeTables, accountType: string, c: ContactInfo | undefined): ContactInfo {
   const addresses = limited('address', c?.addresses).map((a) => ({
     line1: required(text('address.line1', a.line1), 'address.line1'),
     line2: text('address.line2', a.line2),
@@ -156,7 +158,7 @@ function contactInfo(ctx: ValidationContext, accountType: string, c: ContactInfo
 
 /** Validates a complete record (create, or the merged result of an update). */
 export function validateUser(ctx: ValidationContext, input: UserInput): UserRecordFields {
-  const t = ctx.tables;
+  const t = ctx.existing ? tablesKeepingHeld(ctx.tables, ctx.existing) : ctx.tables;
   const recordTypeRaw = required(text('record_type', input.recordType), 'record_type').toUpperCase();
   assertThat((RECORD_TYPES as readonly string[]).includes(recordTypeRaw), 'INVALID_CODE', { field: 'record_type', value: recordTypeRaw });
   const recordType = recordTypeRaw as UserRecordFields['recordType'];
@@ -266,7 +268,7 @@ export function validateUser(ctx: ValidationContext, input: UserInput): UserReco
   // Completed in place: copying an object of this many keys into a new one costs more than the
   // rest of the validation (SIS loads validate every record).
   return Object.assign(out, {
-    contactInfo: contactInfo(ctx, accountType, input.contactInfo),
+    contactInfo: contactInfo(t, accountType, input.contactInfo),
     identifiers,
     roles,
     blocks,

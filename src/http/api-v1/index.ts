@@ -3,6 +3,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../../app.js';
 import { apiV1Auth } from './auth.js';
 import { breakGlassRoutes } from './break-glass.js';
+import { codeTableRoutes } from './code-tables.js';
 import { outageRoutes } from './outage.js';
 import { integrationProfileRoutes } from './integration-profiles.js';
 import { jobRoutes } from './jobs.js';
@@ -29,5 +30,6 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     await server.register(signInEventRoutes(app));
     await server.register(breakGlassRoutes(app));
     await server.register(outageRoutes(app));
+    await server.register(codeTableRoutes(app));
   };
 }
