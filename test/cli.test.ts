@@ -163,3 +163,16 @@ test('serve --demo starts with a demo network, prints keys that work, and stops 
   }
   assert.equal(child.exitCode ?? 0, 0);
 });
+
+test('profile create/update --[no-]api-key-edits-are-manual sets the setting; another setting given alone keeps it', () => {
+  assert.equal(carrel('institution', 'create', '01CLI_SIS', '--name', 'CLI SIS').code, 0);
+  const settingsOf = (out: string) => (JSON.parse(out.slice(out.indexOf('{'))) as { settings: Record<string, unknown> }).settings;
+  const made = carrel('profile', 'create', 'CAMPUS', '--institution', '01CLI_SIS', '--mode', 'synchronize', '--format', 'jsonl', '--no-api-key-edits-are-manual');
+  assert.equal(made.code, 0, made.err);
+  assert.deepEqual(settingsOf(made.out), { apiKeyEditsAreManual: false });
+  const settle = carrel('profile', 'update', 'CAMPUS', '--institution', '01CLI_SIS', '--settle-seconds', '7');
+  assert.equal(settle.code, 0, settle.err);
+  assert.deepEqual(settingsOf(settle.out), { settleSeconds: 7, apiKeyEditsAreManual: false });
+  const back = carrel('profile', 'update', 'CAMPUS', '--institution', '01CLI_SIS', '--api-key-edits-are-manual');
+  assert.deepEqual(settingsOf(back.out), { settleSeconds: 7, apiKeyEditsAreManual: true });
+});

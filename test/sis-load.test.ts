@@ -123,7 +123,7 @@ function scenario(format: Format) {
     await edit(inst.id, primaryIdOf(4), key, (u) => ({ ...u, userGroup: 'ALUMNI' }));
     assert.deepEqual((await userOf(inst.id, primaryIdOf(1))).manualEdits, ['userGroup']);
     assert.deepEqual((await userOf(inst.id, primaryIdOf(2))).manualEdits, ['preferredLanguage']);
-    assert.deepEqual((await userOf(inst.id, primaryIdOf(4))).manualEdits, [], 'an API key is not a manual edit');
+    assert.deepEqual((await userOf(inst.id, primaryIdOf(4))).manualEdits, ['userGroup'], "an API key's edit is a manual edit too");
 
     const system = { kind: 'system' as const, label: 'test' };
     const ident = (idType: string, value: string) => ({ idType, value, note: null, status: 'ACTIVE' as const, segmentType: 'Internal' as const });

@@ -14,6 +14,12 @@ export type SisFormat = (typeof SIS_FORMATS)[number];
 export interface ProfileSettings {
   /** A dropped file is taken only once it has not changed for this long (an upload in progress). */
   settleSeconds?: number;
+  /**
+   * Whether this profile's loads keep a protected field an API key edited, as they keep a staff
+   * member's edit (absent: true). Off: a load sets such a field from its file and drops the mark.
+   * Decided at load time on each mark's origin (src/domain/users/manual-edit-rules.ts).
+   */
+  apiKeyEditsAreManual?: boolean;
 }
 
 export interface IntegrationProfile {

@@ -159,10 +159,27 @@ export type BriefUser = Pick<
 /** A whole record as stored, without its keys and bookkeeping. */
 export type UserRecordFields = UserScalars & UserSegments;
 
+/** Who made a manual edit of a protected field, and when (the console shows it; SIS loads decide on actorType). */
+export interface ManualEditOrigin {
+  actorType: 'staff' | 'api_key';
+  /** The staff user's or the API key's id. */
+  actorId: string | null;
+  /** The staff user's primary id or the key's label. */
+  label: string;
+  /** ISO timestamp of the edit. */
+  at: string;
+}
+
 export interface User extends UserScalars, UserSegments {
   id: string;
   institutionId: string;
+  /** Protected fields edited by hand (PROTECTED_FIELDS keys): SIS loads keep their values. */
   manualEdits: string[];
+  /**
+   * The origin of each of manualEdits (migration 0016); a field without one was marked before
+   * origins were kept, when only staff marked. Absent: none known.
+   */
+  manualEditOrigins?: Record<string, ManualEditOrigin>;
   version: number;
   createdAt: Date;
   updatedAt: Date;

@@ -20,6 +20,7 @@ interface ProfileOptions {
   pollSeconds?: string;
   deactivateMissing?: boolean;
   settleSeconds?: string;
+  apiKeyEditsAreManual?: boolean;
 }
 
 function inputOf(o: ProfileOptions): ProfileInput {
@@ -33,7 +34,11 @@ function inputOf(o: ProfileOptions): ProfileInput {
   if (o.dropFolder !== undefined) input.dropFolder = o.dropFolder || null;
   if (o.pollSeconds !== undefined) input.pollSeconds = Number(o.pollSeconds);
   if (o.deactivateMissing !== undefined) input.deactivateMissing = o.deactivateMissing;
-  if (o.settleSeconds !== undefined) input.settings = { settleSeconds: Number(o.settleSeconds) };
+  // Only the settings given: the others stay as they are (validateProfile merges them).
+  const settings: Record<string, unknown> = {};
+  if (o.settleSeconds !== undefined) settings.settleSeconds = Number(o.settleSeconds);
+  if (o.apiKeyEditsAreManual !== undefined) settings.apiKeyEditsAreManual = o.apiKeyEditsAreManual;
+  if (Object.keys(settings).length) input.settings = settings;
   return input;
 }
 
@@ -54,7 +59,9 @@ function withProfileOptions(cmd: Command): Command {
     .option('--poll-seconds <n>', 'how often the drop folder is polled')
     .option('--deactivate-missing', "deactivate the profile's users missing from a full file")
     .option('--no-deactivate-missing', 'do not deactivate (the default)')
-    .option('--settle-seconds <n>', 'a dropped file is taken once unchanged for this long');
+    .option('--settle-seconds <n>', 'a dropped file is taken once unchanged for this long')
+    .option('--api-key-edits-are-manual', "loads keep protected fields an API key edited, as staff edits (the default)")
+    .option('--no-api-key-edits-are-manual', 'loads set protected fields an API key edited from the file');
 }
 
 export function profileCommands(program: Command): void {

@@ -4,14 +4,14 @@
 // or updates those tables (a write of one user is a batch of one, through
 // domain/users/write-users.ts); the single-user reads are in users.ts, with the row mapping.
 import type { Queryable, Row } from '../database.js';
-import { SCALAR_FIELDS, type User, type UserRecordFields } from '../../model/user.js';
+import { SCALAR_FIELDS, type ManualEditOrigin, type User, type UserRecordFields } from '../../model/user.js';
 import { dropUserDocuments } from './user-documents.js';
 import { rowToUser, SELECT_USER } from './users.js';
 
 const SQL_TYPE = { text: 'text', code: 'text', date: 'date', boolean: 'boolean' } as const;
 const SCALAR_DEFS = SCALAR_FIELDS.map((f) => `${f.column} ${SQL_TYPE[f.kind]}`).join(', ');
-const SEGMENT_DEFS = 'contact_info jsonb, notes jsonb, blocks jsonb, statistics jsonb, rs_libraries jsonb, library_notices jsonb, manual_edits text[]';
-const WRITE_COLUMNS = [...SCALAR_FIELDS.map((f) => f.column), 'contact_info', 'notes', 'blocks', 'statistics', 'rs_libraries', 'library_notices', 'manual_edits'];
+const SEGMENT_DEFS = 'contact_info jsonb, notes jsonb, blocks jsonb, statistics jsonb, rs_libraries jsonb, library_notices jsonb, manual_edits text[], manual_edit_origins jsonb';
+const WRITE_COLUMNS = [...SCALAR_FIELDS.map((f) => f.column), 'contact_info', 'notes', 'blocks', 'statistics', 'rs_libraries', 'library_notices', 'manual_edits', 'manual_edit_origins'];
 
 /**
  * user_search (migration 0006): the searched fields of the app_user row just written, each
@@ -31,7 +31,19 @@ const SEARCHED = SEARCH.slice(2).map(([c]) => c);
 /** What the CTE of the user's write returns for them. */
 const SEARCH_SOURCE = (alias: string) => `${alias}id, ${alias}institution_id, ${alias}primary_id, ${alias}first_name, ${alias}last_name, ${alias}email_search`;
 
-export type BatchRecord = UserRecordFields & { manualEdits: string[]; sisHash?: string | null };
+export type BatchRecord = UserRecordFields & {
+  manualEdits: string[];
+  /** The origins of manualEdits; only those of fields in manualEdits are stored. */
+  manualEditOrigins?: Record<string, ManualEditOrigin> | undefined;
+  sisHash?: string | null;
+};
+
+/** The origins of the fields still marked: a restored or dropped mark takes its origin with it. */
+function originsOf(manualEdits: string[], origins: Record<string, ManualEditOrigin> | undefined): Record<string, ManualEditOrigin> {
+  const out: Record<string, ManualEditOrigin> = {};
+  for (const f of manualEdits) if (origins?.[f]) out[f] = origins[f];
+  return out;
+}
 
 function rowOf(u: BatchRecord): Record<string, unknown> {
   const row: Record<string, unknown> = {};
@@ -43,6 +55,7 @@ function rowOf(u: BatchRecord): Record<string, unknown> {
   row.rs_libraries = u.rsLibraries;
   row.library_notices = u.libraryNotices;
   row.manual_edits = u.manualEdits;
+  row.manual_edit_origins = originsOf(u.manualEdits, u.manualEditOrigins);
   row.sis_hash = u.sisHash ?? null;
   return row;
 }
@@ -276,8 +289,16 @@ export async function updateAccountType(
  * Protected fields staff edited by hand (restoring one hands it back to SIS loads), as a new
  * version; audited by manual-edits.ts as user.restore_sis_fields (the record itself is unchanged).
  */
-export async function updateManualEdits(db: Queryable, id: string, manualEdits: string[]): Promise<void> {
-  await db.query('UPDATE app_user SET manual_edits = $2, version = version + 1, updated_at = now() WHERE id = $1', [id, manualEdits]);
+export async function updateManualEdits(
+  db: Queryable,
+  id: string,
+  manualEdits: string[],
+  origins: Record<string, ManualEditOrigin> | undefined,
+): Promise<void> {
+  await db.query(
+    'UPDATE app_user SET manual_edits = $2, manual_edit_origins = $3::jsonb, version = version + 1, updated_at = now() WHERE id = $1',
+    [id, manualEdits, JSON.stringify(originsOf(manualEdits, origins))],
+  );
   await dropUserDocuments(db, [id]);
 }
 

@@ -10,7 +10,7 @@ const SCALAR_COLUMNS = SCALAR_FIELDS.map((f) => `u.${f.column}`).join(', ');
 export const SELECT_USER = `
   SELECT u.id, u.institution_id, ${SCALAR_COLUMNS},
     u.contact_info, u.notes, u.blocks, u.statistics, u.rs_libraries, u.library_notices,
-    u.manual_edits, u.version, u.created_at, u.updated_at,
+    u.manual_edits, u.manual_edit_origins, u.version, u.created_at, u.updated_at,
     COALESCE((SELECT json_agg(json_build_object('idType', i.id_type, 'value', i.value, 'note', i.note,
         'status', i.status, 'segmentType', i.segment_type) ORDER BY i.position)
       FROM user_identifier i WHERE i.user_id = u.id), '[]') AS identifiers,
@@ -32,6 +32,7 @@ export function rowToUser(row: Row): User {
     identifiers: row.identifiers,
     roles: row.roles,
     manualEdits: row.manual_edits,
+    manualEditOrigins: row.manual_edit_origins ?? {},
     version: row.version,
     createdAt: row.created_at,
     updatedAt: row.updated_at,

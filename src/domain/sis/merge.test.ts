@@ -9,6 +9,8 @@ import type { User, UserInput, UserRecordFields } from '../../model/user.js';
 import { decide, type Decision, type SisRules } from './merge.js';
 import { OWNS_ALL } from './owned-fields.js';
 import { ownedByMapping } from './csv-mapping.js';
+import { rulesFingerprint } from './record-hash.js';
+import type { ProfileSettings } from '../../model/profile.js';
 
 const tables = buildCodeTables(
   { code: '01UNI', name: 'University' },
@@ -150,6 +152,34 @@ const table: Row[] = [
     },
   },
   {
+    rule: "an API key's edit is kept like a staff edit unless the profile says apiKeyEditsAreManual: false; then the file wins and the mark goes",
+    existing: stored({
+      userGroup: 'GRAD', jobCategory: 'Librarian', manualEdits: ['userGroup', 'jobCategory'],
+      manualEditOrigins: { userGroup: { actorType: 'api_key', actorId: 'k1', label: 'script', at: '2026-11-01T00:00:00.000Z' } },
+    }),
+    input: file({ userGroup: 'FACULTY', jobCategory: 'Faculty' }),
+    rules: rules({ profile: { code: 'CAMPUS', recordType: 'PUBLIC', matchBy: 'UNIV_ID', mode: 'synchronize', settings: { apiKeyEditsAreManual: false } } }),
+    check: (d) => {
+      const r = record(d);
+      assert.equal(r.userGroup, 'FACULTY', "the API key's edit is overwritten");
+      assert.equal(r.jobCategory, 'Librarian', 'a mark without an origin (before 0016) was a staff edit: kept');
+      assert.ok(d.action === 'update');
+      assert.deepEqual(d.manualEdits, ['jobCategory']);
+    },
+  },
+  {
+    rule: "an API key's edit is kept by a profile with the default setting",
+    existing: stored({
+      userGroup: 'GRAD', manualEdits: ['userGroup'],
+      manualEditOrigins: { userGroup: { actorType: 'api_key', actorId: 'k1', label: 'script', at: '2026-11-01T00:00:00.000Z' } },
+    }),
+    input: file({ userGroup: 'FACULTY', lastName: 'Smith' }),
+    check: (d) => {
+      assert.equal(record(d).userGroup, 'GRAD');
+      assert.ok(d.action === 'update' && d.manualEdits.includes('userGroup'));
+    },
+  },
+  {
     rule: 'a protected field not edited by hand follows the file',
     existing: stored({ userGroup: 'GRAD' }),
     input: file({ userGroup: 'FACULTY' }),
@@ -271,4 +301,12 @@ describe("SIS merge rules (Alma's overwrite rules)", () => {
   for (const row of table) {
     test(row.rule, () => row.check(decide(row.existing, row.input, row.rules ?? rules())));
   }
+});
+
+test('the rules fingerprint changes with apiKeyEditsAreManual off, and only then (stored hashes of other profiles stay valid)', () => {
+  const base = rulesFingerprint(rules());
+  const withProfile = (settings: ProfileSettings) => rulesFingerprint(rules({ profile: { ...rules().profile, settings } }));
+  assert.equal(withProfile({}), base);
+  assert.equal(withProfile({ apiKeyEditsAreManual: true }), base);
+  assert.notEqual(withProfile({ apiKeyEditsAreManual: false }), base);
 });

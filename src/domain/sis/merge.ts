@@ -8,7 +8,9 @@
 //   change by staff is kept.
 // - Core fields are swapped: a field the file leaves empty is cleared (a CSV speaks only for
 //   its mapped columns).
-// - Protected fields keep a manual edit until staff restore them; otherwise the file wins, and
+// - Protected fields keep a manual edit until it is restored (an API key's edit only while the
+//   profile's apiKeyEditsAreManual is on: users/manual-edit-rules.ts; a load that does not keep
+//   such a mark drops it with the value it overwrites); otherwise the file wins, and
 //   an empty value clears the field or resets it to its default (preferred language: en), where
 //   the API would keep it.
 // - A user group not managed by SIS is never changed.
@@ -19,11 +21,12 @@ import type { Institution } from '../../model/institution.js';
 import { SCALAR_FIELDS, type ContactInfo, type SegmentType, type User, type UserInput, type UserRecordFields } from '../../model/user.js';
 import { assertMandatoryIdentifier, validateUser } from '../users/validate-user.js';
 import { sameValue } from '../users/same-value.js';
+import { marksKeptBySis } from '../users/manual-edit-rules.js';
 import { SIS_SCALAR_KEYS, ownsScalar, ownsSegment, type OwnedFields } from './owned-fields.js';
 import type { IntegrationProfile } from '../../model/profile.js';
 
 export interface SisRules {
-  profile: Pick<IntegrationProfile, 'code' | 'recordType' | 'matchBy' | 'mode'>;
+  profile: Pick<IntegrationProfile, 'code' | 'recordType' | 'matchBy' | 'mode'> & Partial<Pick<IntegrationProfile, 'settings'>>;
   institution: Institution;
   tables: CodeTables;
   owned: OwnedFields;
@@ -76,7 +79,7 @@ function newUserInput(input: UserInput, rules: SisRules): UserInput {
 /** The stored user with the file applied by the rules above (not yet validated). */
 export function mergeSis(existing: User, input: UserInput, rules: SisRules): UserInput {
   const { owned, tables } = rules;
-  const manual = new Set(existing.manualEdits);
+  const manual = new Set(marksKeptBySis(existing, rules.profile.settings));
   const keep = (key: string) =>
     manual.has(key) || (key === 'userGroup' && !groupManagedBySis(tables, existing.userGroup));
   const merged: Record<string, unknown> = {};
@@ -153,7 +156,7 @@ export function decide(existing: User | undefined, input: UserInput, rules: SisR
     }
     const record = { ...validateUser({ ...ctx, existing }, mergeSis(existing, input, rules)), roles: existing.roles };
     if (sameRecord(existing, record)) return { action: 'unchanged' };
-    return { action: 'update', record, manualEdits: existing.manualEdits };
+    return { action: 'update', record, manualEdits: marksKeptBySis(existing, rules.profile.settings) };
   } catch (err) {
     if (err instanceof AppError) return { action: 'fail', reason: err.message };
     throw err;

@@ -1,13 +1,43 @@
 // Use cases on integration profiles: list, read, create, change, delete (User Administrator or
-// General System Administrator: permission sis:manage).
-import type { Db } from '../../db/database.js';
+// General System Administrator: permission sis:manage). Every change is audited
+// (integration_profile.create / .update / .delete, with the fields that changed).
+import type { Db, Queryable } from '../../db/database.js';
+import { insertAuditEvent } from '../../db/queries/audit-events.js';
 import { isUniqueViolation } from '../../model/db-errors.js';
 import { deleteProfile, findProfileByCode, insertProfile, listProfiles, updateProfile } from '../../db/queries/integration-profiles.js';
 import { AppError } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
+import { auditActor } from '../audit/audit.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
 import { validateProfile } from './profile.js';
-import type { IntegrationProfile, ProfileInput } from '../../model/profile.js';
+import type { IntegrationProfile, ProfileFields, ProfileInput } from '../../model/profile.js';
+
+type Change = Record<string, { before: unknown; after: unknown }>;
+
+/** The fields of a profile that differ (all of them against nothing, on create or delete). */
+function changesOf(before: ProfileFields | undefined, after: ProfileFields | undefined): Change {
+  const out: Change = {};
+  for (const key of Object.keys({ ...before, ...after }) as (keyof ProfileFields)[]) {
+    const b = before?.[key] ?? null;
+    const a = after?.[key] ?? null;
+    if (JSON.stringify(b) !== JSON.stringify(a)) out[key] = { before: b, after: a };
+  }
+  return out;
+}
+
+const fieldsOf = ({ id: _i, institutionId: _n, createdAt: _c, updatedAt: _u, ...fields }: IntegrationProfile): ProfileFields => fields;
+
+async function audit(tx: Queryable, actor: Actor, action: string, p: IntegrationProfile, changes: Change): Promise<void> {
+  await insertAuditEvent(tx, {
+    institutionId: p.institutionId,
+    ...auditActor(actor),
+    action,
+    entityType: 'integration_profile',
+    entityId: p.id,
+    entityLabel: p.code,
+    changes,
+  });
+}
 
 export function createProfileService({ db, codeTables }: { db: Db; codeTables: CodeTableCache }) {
   async function byCode(institutionId: string, code: string): Promise<IntegrationProfile> {
@@ -41,7 +71,13 @@ export function createProfileService({ db, codeTables }: { db: Db; codeTables: C
     async create(actor: Actor, institutionId: string, input: ProfileInput): Promise<IntegrationProfile> {
       authorize(actor, 'sis:manage', institutionId);
       const fields = validateProfile(input, await codeTables.forInstitution(institutionId));
-      return unique(fields.code, () => insertProfile(db, institutionId, fields));
+      return unique(fields.code, () =>
+        db.transaction(async (tx) => {
+          const created = await insertProfile(tx, institutionId, fields);
+          await audit(tx, actor, 'integration_profile.create', created, changesOf(undefined, fieldsOf(created)));
+          return created;
+        }),
+      );
     },
 
     async update(actor: Actor, institutionId: string, code: string, patch: ProfileInput): Promise<IntegrationProfile> {
@@ -52,12 +88,23 @@ export function createProfileService({ db, codeTables }: { db: Db; codeTables: C
       if (fields.code.toLowerCase() !== current.code.toLowerCase()) {
         throw new AppError('EXTERNAL_ID_CHANGED');
       }
-      return unique(fields.code, () => updateProfile(db, current.id, fields));
+      return unique(fields.code, () =>
+        db.transaction(async (tx) => {
+          const updated = await updateProfile(tx, current.id, fields);
+          const changes = changesOf(fieldsOf(current), fieldsOf(updated));
+          if (Object.keys(changes).length) await audit(tx, actor, 'integration_profile.update', updated, changes);
+          return updated;
+        }),
+      );
     },
 
     async remove(actor: Actor, institutionId: string, code: string): Promise<void> {
       authorize(actor, 'sis:manage', institutionId);
-      await deleteProfile(db, (await byCode(institutionId, code)).id);
+      const current = await byCode(institutionId, code);
+      await db.transaction(async (tx) => {
+        await deleteProfile(tx, current.id);
+        await audit(tx, actor, 'integration_profile.delete', current, changesOf(fieldsOf(current), undefined));
+      });
     },
   };
 }

@@ -12,6 +12,8 @@ function oneOf<T extends string>(field: string, v: unknown, allowed: readonly T[
   return found;
 }
 
+const SETTING_KEYS: readonly string[] = ['settleSeconds', 'apiKeyEditsAreManual'] satisfies (keyof ProfileSettings)[];
+
 /** The complete profile from a create (base undefined) or a patch over `base`. */
 export function validateProfile(input: ProfileInput, tables: CodeTables, base?: ProfileFields): ProfileFields {
   const pick = <K extends keyof ProfileInput>(k: K, fallback: unknown) => (input[k] === undefined ? fallback : input[k]);
@@ -48,17 +50,29 @@ export function validateProfile(input: ProfileInput, tables: CodeTables, base?: 
   const deactivate = pick('deactivateMissing', base?.deactivateMissing ?? false);
   assertThat(typeof deactivate === 'boolean', 'INVALID_VALUE', { field: 'deactivate_missing', value: String(deactivate), reason: 'true or false' });
 
-  const settingsRaw = pick('settings', base?.settings ?? {});
+  const settingsRaw = pick('settings', {});
   assertThat(typeof settingsRaw === 'object' && settingsRaw !== null && !Array.isArray(settingsRaw), 'INVALID_VALUE', {
     field: 'settings', value: String(settingsRaw), reason: 'expected an object',
   });
+  // A patch names the settings it changes; the others stay (null removes one: its default again).
+  const given = settingsRaw as Record<string, unknown>;
+  const unknown = Object.keys(given).find((k) => !SETTING_KEYS.includes(k));
+  assertThat(!unknown, 'INVALID_VALUE', { field: `settings.${String(unknown).slice(0, 40)}`, value: '', reason: `use ${SETTING_KEYS.join(', ')}` });
+  const merged: Record<string, unknown> = { ...base?.settings, ...given };
   const settings: ProfileSettings = {};
-  const settle = (settingsRaw as Record<string, unknown>).settleSeconds;
+  const settle = merged.settleSeconds ?? undefined;
   if (settle !== undefined) {
     assertThat(Number.isInteger(settle) && (settle as number) >= 0 && (settle as number) <= 3600, 'INVALID_VALUE', {
       field: 'settings.settleSeconds', value: String(settle), reason: 'use 0 to 3600',
     });
     settings.settleSeconds = settle as number;
+  }
+  const apiKeyManual = merged.apiKeyEditsAreManual ?? undefined;
+  if (apiKeyManual !== undefined) {
+    assertThat(typeof apiKeyManual === 'boolean', 'INVALID_VALUE', {
+      field: 'settings.apiKeyEditsAreManual', value: String(apiKeyManual).slice(0, 40), reason: 'true or false',
+    });
+    settings.apiKeyEditsAreManual = apiKeyManual;
   }
 
   const nameRaw = pick('name', base?.name ?? '');

@@ -1,7 +1,8 @@
 // The fingerprint of "this record under these rules": if a load sees the same hash on a user
 // that nobody changed since the last load wrote it (version = sis_version), merging would give
 // the stored record again, so the user is unchanged without being read. Everything the merge
-// depends on besides the stored user goes in: the profile, what the file format owns, the code
+// depends on besides the stored user goes in: the profile (and whether it keeps API keys' manual
+// edits), what the file format owns, the code
 // tables (values, enabled, managed by SIS) and the institution's settings.
 import { createHash } from 'node:crypto';
 import type { SisRules } from './merge.js';
@@ -18,6 +19,8 @@ export function rulesFingerprint(rules: SisRules): string {
       owned: [sorted(owned.scalars), sorted(owned.segments)],
       codes,
       settings: institution.settings,
+      // Only when off, so the hashes of every other profile stay those stored before this setting.
+      ...(profile.settings?.apiKeyEditsAreManual === false ? { apiKeyEditsAreManual: false } : {}),
     }))
     .digest('base64url');
 }

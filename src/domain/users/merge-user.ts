@@ -1,14 +1,17 @@
 // Alma's PUT is "swap all": the incoming record replaces the stored one, with two exceptions.
 // (a) No roles in the input keeps the existing roles. (b) On EXTERNAL users, a protected field
-// keeps its value when staff edited it by hand or when the input leaves it empty, unless the
-// caller names it in `override`. Segment lists left out of the input are kept; an empty list
+// keeps its value when it was edited by hand (a mark that holds against this caller:
+// manual-edit-rules.ts: markHoldsAgainst) or when the input leaves it empty, unless the caller
+// names it in `override`. Segment lists left out of the input are kept; an empty list
 // deletes (Alma: "an empty segment list deletes those segments").
+import type { Actor } from '../access/actor.js';
 import { PROTECTED_FIELDS, SCALAR_FIELDS, type User, type UserInput } from '../../model/user.js';
+import { markHoldsAgainst, protectedFieldKey } from './manual-edit-rules.js';
 
 const today = () => new Date().toISOString().slice(0, 10);
 const isEmpty = (v: unknown) => v === undefined || v === null || v === '' || (Array.isArray(v) && v.length === 0);
 
-export function mergeForReplace(existing: User, input: UserInput, override: string[]): { merged: UserInput; manualEdits: string[] } {
+export function mergeForReplace(existing: User, input: UserInput, override: string[], actor: Actor): { merged: UserInput; manualEdits: string[] } {
   const merged: Record<string, unknown> = {};
   for (const f of SCALAR_FIELDS) merged[f.key] = input[f.key] ?? null;
   // The record's identity and kind stay unless the input names them.
@@ -25,23 +28,16 @@ export function mergeForReplace(existing: User, input: UserInput, override: stri
   const segments = ['contactInfo', 'identifiers', 'roles', 'blocks', 'notes', 'statistics', 'rsLibraries', 'libraryNotices'] as const;
   for (const key of segments) merged[key] = input[key] ?? existing[key];
 
-  const overrideSet = new Set(override.map(toDomainKey));
+  const overrideSet = new Set(override.map((f) => protectedFieldKey(f) ?? f));
   const manualEdits = existing.manualEdits.filter((f) => !overrideSet.has(f));
   if (existing.accountType === 'EXTERNAL') {
     for (const key of PROTECTED_FIELDS) {
       if (overrideSet.has(key) || !(key in merged)) continue;
-      if (manualEdits.includes(key) || isEmpty(merged[key])) merged[key] = existing[key as keyof User];
+      const held = manualEdits.includes(key) && markHoldsAgainst(actor, existing, key);
+      if (held || isEmpty(merged[key])) merged[key] = existing[key as keyof User];
     }
   }
   merged.password = input.password;
   merged.forcePasswordChange = input.forcePasswordChange;
   return { merged: merged as UserInput, manualEdits };
-}
-
-/** override names Alma's fields (user_group, pref_first_name, rs_libraries ...). */
-function toDomainKey(name: string): string {
-  if (name === 'rs_libraries') return 'rsLibraries';
-  if (name === 'library_notices') return 'libraryNotices';
-  if (name === 'pin_number') return 'pinNumber';
-  return SCALAR_FIELDS.find((f) => f.column === name || f.key === name)?.key ?? name;
 }

@@ -11,7 +11,7 @@ import type { Institution } from '../../model/institution.js';
 import { parseBriefSearch, type BriefSearchParams } from './brief-search.js';
 import type { CredentialPort, SocialInvitePort } from './credential-port.js';
 import { mergeForReplace } from './merge-user.js';
-import { markManualEdits } from './manual-edits.js';
+import { almaFieldName, markManualEdits } from './manual-edit-rules.js';
 import type { User, UserInput } from '../../model/user.js';
 import { assertMandatoryIdentifier, validateUser } from './validate-user.js';
 import { checkIdentifiers, deleteUsersAudited, uniquenessOf, writeUsers, type UserWrite } from './write-users.js';
@@ -175,17 +175,21 @@ export function createUserService({ db, codeTables, credentials, invites }: User
           if (opts.ifMatch !== undefined && opts.ifMatch !== existing.version) {
             throw new AppError('VERSION_MISMATCH', { given: opts.ifMatch, current: existing.version });
           }
-          const { merged, manualEdits: kept } = mergeForReplace(existing, input, override);
+          const { merged, manualEdits: kept } = mergeForReplace(existing, input, override, actor);
           const record = validateUser({ institution, tables, existing }, merged);
-          // Staff editing a protected field by hand: SIS loads keep that value until it is restored.
-          const manualEdits = markManualEdits(actor, existing, record, kept);
+          // Staff or an API key editing a protected field by hand: SIS loads keep that value until
+          // it is restored (an API key's, unless the profile says apiKeyEditsAreManual: false).
+          const { manualEdits, origins } = markManualEdits(actor, existing, record, kept, new Date());
           if (existing.accountType === 'EXTERNAL') {
             assertThat(record.accountType === 'EXTERNAL', 'ACTION_NOT_SUPPORTED', {
               action: 'changing an EXTERNAL user to INTERNAL by update (use the account-type toggle)',
             });
             assertThat(record.externalId === existing.externalId, 'EXTERNAL_ID_CHANGED');
           }
-          const user = await writeOne(tx, actor, institution, { existing, record, manualEdits, context: override.length ? { override } : {} });
+          // The audit event names the fields this edit marked (the diff shows their values).
+          const marked = manualEdits.filter((f) => origins[f] !== existing.manualEditOrigins?.[f]).map(almaFieldName);
+          const context = { ...(override.length ? { override } : {}), ...(marked.length ? { manualEdits: marked } : {}) };
+          const user = await writeOne(tx, actor, institution, { existing, record, manualEdits, manualEditOrigins: origins, context });
           if (existing.accountType === 'INTERNAL' && user.accountType === 'EXTERNAL' && !institution.settings.externalPasswordFallback) {
             await credentials.removeForUser(tx, user);
           }

@@ -12,7 +12,7 @@ import { AppError } from '../../errors.js';
 import type { Actor } from '../access/actor.js';
 import { userAuditEvent } from '../audit/audit.js';
 import type { Institution } from '../../model/institution.js';
-import type { User, UserRecordFields } from '../../model/user.js';
+import type { ManualEditOrigin, User, UserRecordFields } from '../../model/user.js';
 import { sameValue } from './same-value.js';
 
 /** Where primary ids and identifiers must be unique: the institution, or its whole network. */
@@ -36,6 +36,8 @@ export interface UserWrite {
   existing?: User | undefined;
   record: UserRecordFields;
   manualEdits: string[];
+  /** Who made each of manualEdits; absent: the existing user's (a write that marks nothing new). */
+  manualEditOrigins?: Record<string, ManualEditOrigin>;
   /** An SIS load's record hash (lets the next load find the user unchanged fast); null otherwise. */
   sisHash?: string | null;
   /** What the audit event notes beside the change (SIS: job, profile, record number). */
@@ -114,11 +116,18 @@ export async function writeUsers(
   if (!writes.length) return { ids: [], users: [] };
   const creates = writes.filter((w) => !w.existing);
   const updates = writes.filter((w) => w.existing);
-  const created = await insertUsers(tx, institutionId, creates.map((w) => ({ ...w.record, manualEdits: w.manualEdits, sisHash: w.sisHash ?? null })));
+  const created = await insertUsers(tx, institutionId, creates.map((w) => ({
+    ...w.record, manualEdits: w.manualEdits, manualEditOrigins: w.manualEditOrigins, sisHash: w.sisHash ?? null,
+  })));
   const updated = await updateUsers(tx, institutionId, updates.map((w) => ({
     id: w.existing!.id,
     version: w.existing!.version,
-    record: { ...w.record, manualEdits: w.manualEdits, sisHash: w.sisHash ?? null },
+    record: {
+      ...w.record,
+      manualEdits: w.manualEdits,
+      manualEditOrigins: w.manualEditOrigins ?? w.existing!.manualEditOrigins,
+      sisHash: w.sisHash ?? null,
+    },
     identifiersChanged: !sameValue(w.existing!.identifiers, w.record.identifiers),
     rolesChanged: !sameValue(w.existing!.roles, w.record.roles),
   })));

@@ -24,7 +24,12 @@ const ProfileBody = Type.Object(
     drop_folder: Type.Optional(Type.Union([Type.String(), Type.Null()], { description: 'Absolute path polled for files' })),
     poll_seconds: Type.Optional(Type.Integer()),
     deactivate_missing: Type.Optional(Type.Boolean({ description: 'Deactivate this profile\'s users missing from a full file (refused when a record failed)' })),
-    settings: Type.Optional(Type.Object({ settleSeconds: Type.Optional(Type.Integer()) })),
+    settings: Type.Optional(Type.Object({
+      settleSeconds: Type.Optional(Type.Union([Type.Integer(), Type.Null()], { description: 'A dropped file is taken once unchanged this long (null: the default)' })),
+      apiKeyEditsAreManual: Type.Optional(Type.Union([Type.Boolean(), Type.Null()], {
+        description: 'Loads keep a protected field an API key edited, as they keep a staff edit (default true; null: the default). false: the file sets it and the mark is dropped',
+      })),
+    }, { description: 'On PATCH only the settings named change' })),
   },
   { additionalProperties: false },
 );

@@ -15,7 +15,8 @@ export function profileToJson(p: IntegrationProfile) {
     drop_folder: p.dropFolder,
     poll_seconds: p.pollSeconds,
     deactivate_missing: p.deactivateMissing,
-    settings: p.settings,
+    // With the effective value of a setting whose absence means a default the client should see.
+    settings: { ...p.settings, apiKeyEditsAreManual: p.settings.apiKeyEditsAreManual !== false },
     created_at: p.createdAt.toISOString(),
     updated_at: p.updatedAt.toISOString(),
   };
