@@ -48,12 +48,24 @@ export function FindUsers() {
   };
 
   // Typing: the address (and so the search) follows after a pause.
+  const pushed = useRef(q);
   useEffect(() => {
     if (text.trim() === q) return;
-    const t = setTimeout(() => setParams({ q: text.trim() }, { replace: true }), DEBOUNCE_MS);
+    const t = setTimeout(() => {
+      pushed.current = text.trim();
+      setParams({ q: pushed.current }, { replace: true });
+    }, DEBOUNCE_MS);
     return () => clearTimeout(t);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [text]);
+
+  // The address changed by other means (Back, the menu's link): the box shows its search.
+  useEffect(() => {
+    if (q !== pushed.current) {
+      pushed.current = q;
+      setText(q);
+    }
+  }, [q]);
 
   const key = search.toString();
   useEffect(() => {
