@@ -138,6 +138,7 @@ test('read with ETag, replace with If-Match: a stale write is refused with the c
   assert.equal(stale.statusCode, 412, stale.body);
   assert.equal(errorCode(stale), 'CARREL_PRECONDITION_FAILED');
   assert.match(stale.body, new RegExp(`now ${String(first.headers.etag).replaceAll('"', '')}`));
+  assert.equal(stale.headers.etag, first.headers.etag, 'the refusal names the current version');
   const now = (await b.api('GET', '/users/patron1')).json() as { last_name: string };
   assert.equal(now.last_name, 'Firstwrite');
 });

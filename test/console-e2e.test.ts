@@ -77,6 +77,8 @@ async function signIn(id: string, path = '/users') {
   await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.waitForURL((u) => u.pathname === path);
+  // The frame is drawn once GET /api/v1/session has answered.
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link').first().waitFor();
   return { context, page };
 }
 
@@ -252,6 +254,23 @@ test('a desk operator sees no edit controls, and the API refuses its writes', as
   assert.deepEqual(status, [400, 'UNAUTHORIZED']);
   assert.equal(((await api.get('/users/ptolkien')).json() as { last_name: string }).last_name, 'Tolkien');
   await assertAccessible(page, 'Not available');
+  await context.close();
+});
+
+test('without a session or a known institution the console asks for the institution code, then remembers it', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  await page.goto(`${base}/users/ptolkien`);
+  await page.getByRole('heading', { name: 'Carrel staff console' }).waitFor();
+  await assertAccessible(page, 'Institution chooser');
+  await page.getByRole('button', { name: 'Continue to sign in' }).click();
+  assert.equal(await page.getByLabel('Institution code').getAttribute('aria-invalid'), 'true');
+  await page.getByLabel('Institution code').fill(code);
+  await page.getByRole('button', { name: 'Continue to sign in' }).click();
+  await page.waitForURL((u) => u.pathname === `/auth/${code}/login` && u.searchParams.get('return') === '/users/ptolkien');
+  // Next time the browser goes straight to that login page.
+  await page.goto(`${base}/users`);
+  await page.waitForURL((u) => u.pathname === `/auth/${code}/login` && u.searchParams.get('return') === '/users');
   await context.close();
 });
 

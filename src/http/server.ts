@@ -74,6 +74,8 @@ function toAppError(err: FastifyError, req: FastifyRequest, bodyLimit: number): 
 export function renderError(req: FastifyRequest, reply: FastifyReply, error: AppError) {
   const errors = [{ code: error.alma, message: error.message, trackingId: String(req.id) }];
   reply.status(error.status);
+  // A stale If-Match: the answer names the version to read again, as an ETag.
+  if (error.code === 'VERSION_MISMATCH' && error.params.current !== undefined) reply.header('etag', `"${error.params.current}"`);
   if (responseFormat(req) === 'json') {
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(errorEnvelopeJson(errors)));
   }
