@@ -1,6 +1,7 @@
 // `npm run build`: the JavaScript that production runs (`carrel`, the package's bin).
 //   node scripts/build.mjs [--out-dir DIR]     (default dist/; DIR must lie inside this checkout so
 //                                               that the built code finds node_modules)
+// It also builds the staff console (web/, Vite) into OUT/web, which `carrel serve` serves at /.
 // Besides tsc it does what tsc does not: starts from an empty directory (a module moved or
 // deleted in src/ must not linger in the build), copies what the program reads at run time
 // (every file in src/ that is not TypeScript: the .sql migrations), keeps the bin executable, and
@@ -44,6 +45,15 @@ cpSync(join(root, 'src'), join(outDir, 'src'), { recursive: true, filter: (path)
 const bin = join(outDir, BIN);
 if (!readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')) fail(`${BIN} lost its #!/usr/bin/env node line`);
 chmodSync(bin, 0o755);
+
+// The console: Vite bundles web/ (React, its CSS) into static files; nothing of it is imported
+// at run time, so its packages are devDependencies, like TypeScript's.
+try {
+  const { build } = await import('vite');
+  await build({ configFile: join(root, 'web', 'vite.config.ts'), logLevel: 'warn', build: { outDir: join(outDir, 'web'), emptyOutDir: true } });
+} catch (err) {
+  fail(`the console (web/) did not build: ${err instanceof Error ? err.message : err}`);
+}
 
 const dependencies = new Set(Object.keys(pkg.dependencies ?? {}));
 const problems = checkImports(join(outDir, 'src'));

@@ -11,6 +11,7 @@ import { createInstitutionService } from './domain/institutions/institution-serv
 import { createBrowserSessions } from './domain/identity/browser-sessions.js';
 import { createIdentityService } from './domain/identity/identity-service.js';
 import { createSignInEvents } from './domain/identity/sign-in-events.js';
+import { createUserHistory } from './domain/audit/user-history.js';
 import { createOutage } from './domain/identity/outage.js';
 import { createMailService } from './domain/mail/outbox.js';
 import { createUserService } from './domain/users/user-service.js';
@@ -120,6 +121,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     socialInvites,
     emailLinkSignIn: createEmailLinkSignIn({ db, clock, publicUrl: publicBaseUrl(config), identity, mail, signIn }),
     signInEvents: createSignInEvents(db),
+    userHistory: createUserHistory(db),
     outage,
     // SAML federation aggregates: refreshed by the worker's idle hook, read by the SAML module.
     samlFederation,

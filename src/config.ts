@@ -2,7 +2,8 @@
 // CARREL_CONFIG) into one frozen object. Nothing else in Carrel reads process.env.
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface Config {
   port: number;
@@ -55,7 +56,14 @@ export interface Config {
   sessionAbsoluteMinutes: number;
   /** How often an idle job worker looks at the queue. */
   workerPollMs: number;
+  /** The built staff console (`npm run build` writes it), served at `/`; absent: `/` says to build it. */
+  consoleDir: string;
 }
+
+// The console is built beside the compiled code (dist/src/config.js -> dist/web). Run from the
+// sources (tsx: src/config.ts) the folder beside them is web/'s sources, so look in dist/web.
+const HERE = fileURLToPath(import.meta.url);
+const DEFAULT_CONSOLE_DIR = resolve(dirname(HERE), HERE.endsWith('.ts') ? '../dist/web' : '../web');
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -125,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, overrides: Part
     sessionIdleMinutes: int('sessionIdleMinutes', pick('sessionIdleMinutes', 'CARREL_SESSION_IDLE_MINUTES') ?? 30, 1, 10_080),
     sessionAbsoluteMinutes: int('sessionAbsoluteMinutes', pick('sessionAbsoluteMinutes', 'CARREL_SESSION_ABSOLUTE_MINUTES') ?? 720, 1, 43_200),
     workerPollMs: int('workerPollMs', pick('workerPollMs', 'CARREL_WORKER_POLL_MS') ?? 1_000, 10, 600_000),
+    consoleDir: resolve(String(pick('consoleDir', 'CARREL_CONSOLE_DIR') ?? DEFAULT_CONSOLE_DIR)),
   };
   return Object.freeze(config);
 }

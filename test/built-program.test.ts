@@ -137,6 +137,15 @@ test('serve from the build answers /healthz and the Alma API with that key, chec
     if (existsSync(cmdline)) assert.deepEqual(readFileSync(cmdline, 'utf8').split('\0').filter(Boolean), [process.execPath, bin, 'serve', '--port', '0', '--host', '127.0.0.1']);
 
     assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    // The staff console the build made (dist/web): its page under a strict CSP, its script immutable.
+    const page = await fetch(`${base}/users`);
+    assert.equal(page.status, 200);
+    assert.match(String(page.headers.get('content-security-policy')), /script-src 'self'/);
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(await page.text())?.[1];
+    assert.ok(script, 'the page loads its bundle');
+    const bundle = await fetch(`${base}${script}`);
+    assert.equal(bundle.status, 200);
+    assert.match(String(bundle.headers.get('cache-control')), /immutable/);
     const headers = { authorization: `apikey ${key}`, accept: 'application/json' };
     const password = 'Built-program-passw0rd-long';
     const created = await fetch(`${base}/almaws/v1/users`, {

@@ -157,6 +157,14 @@ test('serve --demo starts with a demo network, prints keys that work, and stops 
     assert.equal(body.total_record_count, 2);
     const one = await fetch(`${base}/almaws/v1/users/N1000001?format=json`, { headers: { authorization: `apikey ${key}` } });
     assert.equal(((await one.json()) as { primary_id: string }).primary_id, 'njsmith');
+    // The console's demo staff user: its printed password is the one it has now.
+    assert.match(out, /Staff console:\s+http:\/\/\S+\/\?institution=01DEMO_NORTH/);
+    const staff = /Demo staff user.*: (\S+) \/ (\S+) at 01DEMO_NORTH/.exec(out);
+    assert.ok(staff, out);
+    const auth = (pw: string) =>
+      fetch(`${base}/almaws/v1/users/${staff[1]}?op=auth`, { method: 'POST', headers: { authorization: `apikey ${key}`, 'exl-user-pw': encodeURIComponent(pw) } });
+    assert.equal((await auth(staff[2]!)).status, 204);
+    assert.equal((await auth('Demo-wrong-password-7a')).status, 400);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

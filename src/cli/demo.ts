@@ -1,5 +1,6 @@
 // The demo network `npm start` brings up on an empty database: a network zone, two members,
 // their default code tables and a few users, so an Alma script has something to talk to.
+import { randomBytes } from 'node:crypto';
 import type { App } from '../app.js';
 import type { Actor } from '../domain/access/actor.js';
 import type { UserInput } from '../model/user.js';
@@ -72,4 +73,24 @@ export async function issueDemoKeys(app: App): Promise<{ code: string; key: stri
     out.push({ code, key });
   }
   return out;
+}
+
+/** The demo's staff user for the console (User Administrator and User Manager at North). */
+export const DEMO_STAFF = { institution: '01DEMO_NORTH', primaryId: 'nbackup_admin' };
+
+/**
+ * A fresh password for the demo staff user at every start, printed with the keys: passwords are
+ * stored hashed, so last start's cannot be shown again (and a shared demo should not keep one).
+ */
+export async function issueDemoStaffPassword(app: App): Promise<{ institution: string; primaryId: string; password: string } | undefined> {
+  const institution = await app.services.institutions.byCode(DEMO_STAFF.institution).catch(() => undefined);
+  if (!institution) return undefined;
+  // Upper, lower, digits and a symbol: passes any policy the demo might be given.
+  const password = `Demo-${randomBytes(9).toString('base64url')}-7a`;
+  try {
+    await app.services.identity.setPassword(system, institution.id, DEMO_STAFF.primaryId, { password, forceChange: false });
+  } catch {
+    return undefined; // the demo user was deleted or renamed: nothing to print
+  }
+  return { ...DEMO_STAFF, password };
 }

@@ -13,6 +13,7 @@ import { AppError } from '../errors.js';
 import { errorEnvelopeJson, errorEnvelopeXml } from '../alma/error-envelope.js';
 import { responseFormat } from './alma/format.js';
 import { apiV1Routes } from './api-v1/index.js';
+import { consolePages } from './console.js';
 import { installInputGuard } from './input-guard.js';
 import { trustProxyOption } from './proxies.js';
 import { loginPages } from './pages/login-pages.js';
@@ -73,6 +74,8 @@ function toAppError(err: FastifyError, req: FastifyRequest, bodyLimit: number): 
 export function renderError(req: FastifyRequest, reply: FastifyReply, error: AppError) {
   const errors = [{ code: error.alma, message: error.message, trackingId: String(req.id) }];
   reply.status(error.status);
+  // A stale If-Match: the answer names the version to read again, as an ETag.
+  if (error.code === 'VERSION_MISMATCH' && error.params.current !== undefined) reply.header('etag', `"${error.params.current}"`);
   if (responseFormat(req) === 'json') {
     return reply.type('application/json; charset=utf-8').send(JSON.stringify(errorEnvelopeJson(errors)));
   }
@@ -124,9 +127,12 @@ export async function buildServer(app: App, opts: { logger?: boolean; logStream?
     } else if (error.status >= 500) req.log.error({ err }, 'request failed');
     return renderError(req, reply, error);
   });
-  server.setNotFoundHandler((req, reply) =>
-    renderError(req, reply, new AppError('ROUTE_NOT_FOUND', { method: req.method, url: redactUrl(req.url).split('?')[0]! })),
-  );
+  const staffConsole = consolePages(app);
+  server.setNotFoundHandler((req, reply) => {
+    // A client route of the console (a reload on /users/42) gets the console's page.
+    if (staffConsole.fallback(req, reply)) return reply;
+    return renderError(req, reply, new AppError('ROUTE_NOT_FOUND', { method: req.method, url: redactUrl(req.url).split('?')[0]! }));
+  });
 
   await server.register(swagger, {
     openapi: {
@@ -159,5 +165,6 @@ export async function buildServer(app: App, opts: { logger?: boolean; logStream?
   await server.register(almaCodeTableRoutes(app), { prefix: '/almaws/v1' });
   await server.register(apiV1Routes(app), { prefix: '/api/v1' });
   await server.register(loginPages(app), { prefix: '/auth' });
+  await server.register(staffConsole.plugin);
   return server;
 }

@@ -34,8 +34,16 @@ export interface SearchTerm {
 export const ORDER_FIELDS = ['last_name', 'first_name', 'primary_id'] as const;
 export type OrderField = (typeof ORDER_FIELDS)[number];
 
+/**
+ * Exact-match filters beyond Alma's q (Carrel's /api/v1/users, for the console's filters):
+ * a column of the user equals the value.
+ */
+export const FILTER_FIELDS = { record_type: 'record_type', account_type: 'account_type', status: 'status', user_group: 'user_group' } as const;
+export type FilterField = keyof typeof FILTER_FIELDS;
+
 export interface BriefSearch {
   terms: SearchTerm[];
+  filters?: Partial<Record<FilterField, string>>;
   modifiedSince: string | null;
   orderBy: OrderField[];
   limit: number;

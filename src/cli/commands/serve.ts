@@ -4,7 +4,7 @@ import type { Config } from '../../config.js';
 import { outlastOutage } from '../../model/backoff.js';
 import { buildServer } from '../../http/server.js';
 import { isLoopbackHost, publicBaseUrl } from '../../public-url.js';
-import { issueDemoKeys, seedDemo } from '../demo.js';
+import { issueDemoKeys, issueDemoStaffPassword, seedDemo } from '../demo.js';
 import { startWorker } from './worker.js';
 
 /**
@@ -59,9 +59,11 @@ export async function serve(config: Readonly<Config>, opts: { demo: boolean; wor
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
 
   let keys: { code: string; key: string }[] = [];
+  let staff: Awaited<ReturnType<typeof issueDemoStaffPassword>>;
   if (opts.demo) {
     const created = await seedDemo(app);
     keys = await issueDemoKeys(app);
+    staff = await issueDemoStaffPassword(app);
     if (created) server.log.info('created the demo network');
   }
   const address = await server.listen({ port: config.port, host: config.host });
@@ -71,7 +73,13 @@ export async function serve(config: Readonly<Config>, opts: { demo: boolean; wor
     process.stderr.write(`${warning}\n`);
   }
   const where = config.databaseUrl ? 'PostgreSQL' : `embedded PGlite in ${config.dataDir}`;
-  const lines = [`Carrel is serving on ${address} (database: ${where})`, `  Alma Users API: ${address}/almaws/v1/users`, `  API docs:       ${address}/api/docs`];
+  const lines = [
+    `Carrel is serving on ${address} (database: ${where})`,
+    `  Staff console:  ${address}/${staff ? `?institution=${staff.institution}` : ''}`,
+    `  Alma Users API: ${address}/almaws/v1/users`,
+    `  API docs:       ${address}/api/docs`,
+  ];
+  if (staff) lines.push(`  Demo staff user (console; new password at every start): ${staff.primaryId} / ${staff.password} at ${staff.institution}`);
   if (keys.length) {
     lines.push('  Demo API keys (read-write; new ones at every start):');
     for (const k of keys) lines.push(`    ${k.code.padEnd(16)} ${k.key}`);

@@ -1,7 +1,7 @@
 // SQL that reads the user aggregate (app_user with its user_identifier and user_role rows), one
 // user or a search at a time. Writes are set-based, in user-batches.ts, for one user as for many.
 import type { Queryable, Row } from '../database.js';
-import type { BriefSearch, SearchField } from '../../model/brief-search.js';
+import { FILTER_FIELDS, type BriefSearch, type FilterField, type SearchField } from '../../model/brief-search.js';
 import { SCALAR_FIELDS, type BriefUser, type User } from '../../model/user.js';
 
 const SCALAR_COLUMNS = SCALAR_FIELDS.map((f) => `u.${f.column}`).join(', ');
@@ -179,6 +179,12 @@ export async function searchUsers(
   for (const term of search.terms) {
     params.push(term.field === 'birth_date' ? term.value : likePattern(term.value));
     terms.push(TERM_SQL[term.field](`$${params.length}`));
+  }
+  // Exact filters (the console's): one alternative each, so every branch carries them. Column names
+  // come from the model's fixed list, never from the request.
+  for (const [name, value] of Object.entries(search.filters ?? {})) {
+    params.push(value);
+    terms.push([`u.${FILTER_FIELDS[name as FilterField]} = $${params.length}`]);
   }
   if (search.modifiedSince) {
     params.push(search.modifiedSince);

@@ -25,6 +25,8 @@ export type Actor =
   /** Carrel itself: the CLI, jobs, the demo seed. */
   | { kind: 'system'; label: string };
 
+export const PERMISSIONS = ['users:read', 'users:write', 'users:register', 'credentials:manage', 'sis:manage', 'config:manage'] as const;
+
 export type Permission =
   | 'users:read'
   | 'users:write'
@@ -60,6 +62,11 @@ export function can(actor: Actor, permission: Permission, institutionId: string)
   if (actor.institutionId !== institutionId) return false;
   if (actor.kind === 'apiKey') return !actor.readOnly || READ_ONLY.includes(permission);
   return actor.roles.some((r) => ROLE_PERMISSIONS[r.roleType]?.includes(permission));
+}
+
+/** Everything the actor may do in the institution: what a client (the console) shows, never re-deriving the role map. */
+export function permissionsOf(actor: Actor, institutionId: string): Permission[] {
+  return PERMISSIONS.filter((p) => can(actor, p, institutionId));
 }
 
 export function authorize(actor: Actor, permission: Permission, institutionId: string): void {

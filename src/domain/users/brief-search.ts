@@ -2,7 +2,7 @@
 // Parsing and its rules live here; turning terms into SQL is the query module's business.
 import { AppError, assertThat } from '../../errors.js';
 import { isCalendarDate } from '../../model/safe-text.js';
-import { MAX_SEARCH_OFFSET, ORDER_FIELDS, SEARCH_FIELDS, type BriefSearch, type OrderField, type SearchField, type SearchTerm } from '../../model/brief-search.js';
+import { FILTER_FIELDS, MAX_SEARCH_OFFSET, ORDER_FIELDS, type FilterField, SEARCH_FIELDS, type BriefSearch, type OrderField, type SearchField, type SearchTerm } from '../../model/brief-search.js';
 
 export interface BriefSearchParams {
   q?: string | undefined;
@@ -10,6 +10,8 @@ export interface BriefSearchParams {
   offset?: number | undefined;
   order_by?: string | undefined;
   modify_date_from?: string | undefined;
+  /** Carrel's exact filters (not Alma's): record_type, account_type, status, user_group. */
+  filters?: Partial<Record<FilterField, string | undefined>> | undefined;
 }
 
 export function parseBriefSearch(p: BriefSearchParams): BriefSearch {
@@ -52,5 +54,13 @@ export function parseBriefSearch(p: BriefSearchParams): BriefSearch {
     // A name sort gets primary_id as the tie-break, as Alma does.
     orderBy = first === 'primary_id' ? ['primary_id'] : [first, 'primary_id'];
   }
-  return { terms, modifiedSince, orderBy, limit, offset };
+  const filters: Partial<Record<FilterField, string>> = {};
+  for (const [name, raw] of Object.entries(p.filters ?? {})) {
+    const value = raw?.trim();
+    if (!value) continue;
+    assertThat(name in FILTER_FIELDS, 'INVALID_PARAMETER', { reason: `cannot filter on ${name.slice(0, 40)}` });
+    assertThat(value.length <= 255 && !/[\u0000-\u001f]/.test(value), 'INVALID_PARAMETER', { reason: `${name} must be a code of 1 to 255 characters` });
+    filters[name as FilterField] = value;
+  }
+  return { terms, filters, modifiedSince, orderBy, limit, offset };
 }

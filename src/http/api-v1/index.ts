@@ -1,7 +1,7 @@
 // /api/v1: Carrel's own API, for what Alma's does not cover. One list of route modules.
 import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../../app.js';
-import { apiV1Auth } from './auth.js';
+import { apiV1Auth, callerInstitution } from './auth.js';
 import { breakGlassRoutes } from './break-glass.js';
 import { codeTableRoutes } from './code-tables.js';
 import { outageRoutes } from './outage.js';
@@ -14,6 +14,8 @@ import { identityRoutes } from './identity.js';
 import { sessionPolicyRoutes } from './session-policy.js';
 import { sessionRoutes } from './session.js';
 import { signInEventRoutes } from './sign-in-events.js';
+import { userHistoryRoutes } from './user-history.js';
+import { userRoutes } from '../routes/users.js';
 
 export function apiV1Routes(app: App): FastifyPluginAsync {
   return async (server) => {
@@ -31,5 +33,8 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     await server.register(breakGlassRoutes(app));
     await server.register(outageRoutes(app));
     await server.register(codeTableRoutes(app));
+    // The Alma user routes for staff sessions (the console): same use cases, same format.
+    await server.register(userRoutes(app, { institution: callerInstitution, tag: 'Users (staff)', filters: true }));
+    await server.register(userHistoryRoutes(app));
   };
 }

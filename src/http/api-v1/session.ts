@@ -4,8 +4,11 @@
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { App } from '../../app.js';
+import { PERMISSIONS, permissionsOf } from '../../domain/access/actor.js';
 import { csrfTokenOf } from '../../domain/identity/browser-sessions.js';
 import { AppError } from '../../errors.js';
+import { clearSession } from '../session-cookie.js';
+import { callerInstitution } from './auth.js';
 
 export function sessionRoutes(app: App): FastifyPluginAsyncTypebox {
   return async (server) => {
@@ -23,6 +26,9 @@ export function sessionRoutes(app: App): FastifyPluginAsyncTypebox {
               primary_id: Type.Optional(Type.String()),
               label: Type.Optional(Type.String()),
               roles: Type.Array(Type.Object({ role_type: Type.String(), scope: Type.String() })),
+              permissions: Type.Array(Type.String({ enum: [...PERMISSIONS] }), {
+                description: 'What this caller may do in its institution (from its roles, decided by the server): a page shows only these actions',
+              }),
               csrf_token: Type.Union([Type.String(), Type.Null()]),
             }),
           },
@@ -33,14 +39,29 @@ export function sessionRoutes(app: App): FastifyPluginAsyncTypebox {
         if (!actor || actor.kind === 'system') throw new AppError('UNAUTHORIZED');
         const institution = await app.services.institutions.byId(actor.institutionId);
         reply.header('cache-control', 'no-store');
-        if (actor.kind === 'apiKey') return { kind: 'api_key' as const, institution: institution.code, label: actor.label, roles: [], csrf_token: null };
+        const permissions = permissionsOf(actor, actor.institutionId);
+        if (actor.kind === 'apiKey') return { kind: 'api_key' as const, institution: institution.code, label: actor.label, roles: [], permissions, csrf_token: null };
         return {
           kind: 'staff' as const,
           institution: institution.code,
           primary_id: actor.primaryId,
           roles: actor.roles.map((r) => ({ role_type: r.roleType, scope: r.scope })),
+          permissions,
           csrf_token: req.sessionCookie ? csrfTokenOf(req.sessionCookie) : null,
         };
+      },
+    );
+
+    // Signing out from the console: the session ends and its cookie goes (X-CSRF-Token, as any unsafe call).
+    server.delete(
+      '/session',
+      { schema: { summary: 'Sign out: end this browser session', tags: ['Identity'], response: { 204: Type.Null() } } },
+      async (req, reply) => {
+        if (!req.sessionCookie) throw new AppError('UNAUTHORIZED');
+        const institution = await app.services.institutions.byId(callerInstitution(req));
+        await app.services.browserSessions.signOut(req.sessionCookie);
+        clearSession(reply, institution.code);
+        return reply.status(204).send(null);
       },
     );
   };

@@ -1,5 +1,7 @@
 // /almaws/v1/users: Alma's Users API. Each handler reads the request, calls one use case and
-// writes the answer in the format asked for.
+// writes the answer in the format asked for. The same routes serve staff sessions at
+// /api/v1/users (the console): the same use cases and format, only who the caller is and where
+// it acts come from the session instead of a key (userRoutes' `institution`).
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -43,7 +45,42 @@ function userInputOf(req: FastifyRequest): UserInput {
 }
 
 export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
+  return userRoutes(app, { auth: apiKeyAuth(app), institution: institutionOf, tag: 'Alma Users API' });
+}
+
+export interface UserRouteOptions {
+  /** Establishes req.actor (the Alma API's key); absent when a surrounding hook did (/api/v1). */
+  auth?: (req: FastifyRequest) => Promise<void>;
+  /** The institution the caller acts in. */
+  institution: (req: FastifyRequest) => string;
+  tag: string;
+  /** Carrel's exact filters on the list (record_type, account_type, status, user_group): /api/v1 only. */
+  filters?: boolean;
+}
+
+const Filters = {
+  record_type: Type.Optional(Type.String({ maxLength: 64, description: 'Exact record type code (Carrel, beyond Alma)' })),
+  account_type: Type.Optional(Type.String({ maxLength: 64, description: 'INTERNAL or EXTERNAL (Carrel, beyond Alma)' })),
+  status: Type.Optional(Type.String({ maxLength: 64, description: 'ACTIVE or INACTIVE (Carrel, beyond Alma)' })),
+  user_group: Type.Optional(Type.String({ maxLength: 255, description: 'Exact user group code (Carrel, beyond Alma)' })),
+};
+
+const ListQuery = Type.Object({
+  q: Type.Optional(Type.String({ maxLength: 1000, description: 'field~value[ AND field~value]' })),
+  limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 10 })),
+  offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
+  order_by: Type.Optional(Type.String({ description: 'last_name, first_name or primary_id' })),
+  expand: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('full')])),
+  modify_date_from: Type.Optional(Type.String({ description: 'yyyy-MM-dd; not with q' })),
+  format: Format,
+  apikey: ApiKey,
+});
+const ListQueryFiltered = Type.Object({ ...ListQuery.properties, ...Filters });
+
+export function userRoutes(app: App, o: UserRouteOptions): FastifyPluginAsyncTypebox {
   const { users, userDocuments, codeTables } = app.services;
+  const institutionOf = o.institution;
+  const tags = [o.tag];
 
   async function sendUser(req: FastifyRequest, reply: FastifyReply, user: User, view: 'full' | 'brief' = 'full') {
     const tables = await codeTables.forInstitution(user.institutionId);
@@ -56,30 +93,25 @@ export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
   }
 
   return async (server) => {
-    server.addHook('onRequest', apiKeyAuth(app));
+    if (o.auth) server.addHook('onRequest', o.auth);
 
     server.get(
       '/users',
       {
         schema: {
           summary: 'Search users (brief search)',
-          tags: ['Alma Users API'],
-          querystring: Type.Object({
-            q: Type.Optional(Type.String({ maxLength: 1000, description: 'field~value[ AND field~value]' })),
-            limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 10 })),
-            offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
-            order_by: Type.Optional(Type.String({ description: 'last_name, first_name or primary_id' })),
-            expand: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('full')])),
-            modify_date_from: Type.Optional(Type.String({ description: 'yyyy-MM-dd; not with q' })),
-            format: Format,
-            apikey: ApiKey,
-          }),
+          tags,
+          // Typed as the Alma list's; the filters are read below when this mount has them.
+          querystring: (o.filters ? ListQueryFiltered : ListQuery) as typeof ListQuery,
         },
       },
       async (req, reply) => {
         const institutionId = institutionOf(req);
-        const full = req.query.expand === 'full';
-        const result = await users.search(req.actor!, institutionId, req.query, full);
+        const q = req.query as typeof req.query & { [K in keyof typeof Filters]?: string };
+        const full = q.expand === 'full';
+        const params = { q: q.q, limit: q.limit, offset: q.offset, order_by: q.order_by, modify_date_from: q.modify_date_from };
+        const filters = o.filters ? { record_type: q.record_type, account_type: q.account_type, status: q.status, user_group: q.user_group } : undefined;
+        const result = await users.search(req.actor!, institutionId, { ...params, filters }, full);
         const tables = await codeTables.forInstitution(institutionId);
         const list = { total: result.total, users: result.users ?? result.rows };
         const opts = { baseUrl: linkBase(app.config, req), institution: tables.institution };
@@ -95,7 +127,7 @@ export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
       {
         schema: {
           summary: 'Get a user by primary id or any identifier',
-          tags: ['Alma Users API'],
+          tags,
           params: UserIdParams,
           querystring: Type.Object({
             user_id_type: UserIdType,
@@ -126,7 +158,7 @@ export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
         schema: {
           summary: 'Create a user',
           description: USER_BODY_DOC,
-          tags: ['Alma Users API'],
+          tags,
           querystring: Type.Object({
             social_authentication: Type.Optional(Type.Boolean({ description: 'Mail the user a one-time link to bind a social login (Google, Facebook, X); the user needs an e-mail address' })),
             send_pin_number_letter: Type.Optional(Type.Boolean()),
@@ -145,7 +177,7 @@ export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
         schema: {
           summary: 'Replace a user (swap all; roles kept when absent)',
           description: USER_BODY_DOC,
-          tags: ['Alma Users API'],
+          tags,
           params: UserIdParams,
           headers: IfMatch,
           querystring: Type.Object({
@@ -172,7 +204,7 @@ export function almaUserRoutes(app: App): FastifyPluginAsyncTypebox {
       {
         schema: {
           summary: 'Delete a user (and its password)',
-          tags: ['Alma Users API'],
+          tags,
           params: UserIdParams,
           headers: IfMatch,
           querystring: Type.Object({ user_id_type: UserIdType, format: Format, apikey: ApiKey }),

@@ -1,0 +1,159 @@
+// The console's frame: it finds the session (or sends the browser to sign in), then shows the
+// navigation the session's permissions allow and the page of the current address.
+import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { api, ApiError, rememberCsrf, type Permission, type Session } from './api';
+import { Link, match, navigate, useLocation } from './router';
+import { INSTITUTION_CODE, rememberedInstitution, rememberInstitution, sendToLogin, SessionContext } from './session';
+import { Chooser } from './pages/Chooser';
+import { FindUsers } from './pages/FindUsers';
+import { UserPage } from './pages/UserPage';
+import { AddStaff } from './pages/AddStaff';
+
+interface PageDef {
+  path: string;
+  label: string;
+  permission: Permission;
+  render: (params: Record<string, string>) => ReactNode;
+  /** Shown in the navigation (a user's page is reached from a search, not the menu). */
+  nav?: boolean;
+}
+
+// The console's pages. Later slices of issue 10 add theirs here, each behind its permission:
+// desk registration (users:register), settings and code tables (config:manage), SIS profiles and
+// loads (sis:manage), the SSO outage switch and named users (credentials:manage / config:manage).
+const PAGES: PageDef[] = [
+  { path: '/users', label: 'Find users', permission: 'users:read', nav: true, render: () => <FindUsers /> },
+  { path: '/users/:id', label: 'User', permission: 'users:read', render: (p) => <UserPage id={p.id!} /> },
+  { path: '/staff/new', label: 'Add staff user', permission: 'users:write', nav: true, render: () => <AddStaff /> },
+];
+
+type State = { kind: 'loading' } | { kind: 'choose'; error?: string } | { kind: 'ready'; session: Session } | { kind: 'failed'; message: string };
+
+export function App() {
+  const [state, setState] = useState<State>({ kind: 'loading' });
+  const { path, search } = useLocation();
+
+  const load = useCallback(async () => {
+    try {
+      const { body } = await api<Session>('GET', '/session');
+      rememberCsrf(body.csrf_token);
+      rememberInstitution(body.institution);
+      setState({ kind: 'ready', session: body });
+    } catch (e) {
+      if (!(e instanceof ApiError)) return setState({ kind: 'failed', message: 'Carrel cannot be reached. Check the connection and reload.' });
+      const wanted = new URLSearchParams(location.search).get('institution') ?? rememberedInstitution();
+      const code = wanted && INSTITUTION_CODE.test(wanted) ? wanted : null;
+      if (e.code === 'CARREL_PASSWORD_CHANGE_REQUIRED' && code) return sendToLogin(code, 'change-password');
+      if (code) {
+        rememberInstitution(code);
+        return sendToLogin(code);
+      }
+      setState({ kind: 'choose' });
+    }
+  }, []);
+
+  useEffect(() => {
+    void load();
+  }, [load]);
+
+  // A call refused because the session ended (idle timeout, signed out elsewhere): sign in again.
+  useEffect(() => {
+    const onExpired = () => void load();
+    addEventListener('carrel:session-check', onExpired);
+    return () => removeEventListener('carrel:session-check', onExpired);
+  }, [load]);
+
+  if (state.kind === 'loading') return <p className="boot" role="status">Loading…</p>;
+  if (state.kind === 'failed') return <p className="boot" role="alert">{state.message}</p>;
+  if (state.kind === 'choose') return <Chooser />;
+  const session = state.session;
+  const allowed = PAGES.filter((p) => session.permissions.includes(p.permission));
+  if (path === '/' || path === '') {
+    const first = allowed.find((p) => p.nav);
+    if (first) queueMicrotask(() => navigate(`${first.path}${search.size ? `?${search}` : ''}`, { replace: true }));
+  }
+  let content: ReactNode = null;
+  for (const p of PAGES) {
+    const params = match(p.path, path);
+    if (!params) continue;
+    content = session.permissions.includes(p.permission) ? p.render(params) : <NotAllowed />;
+    break;
+  }
+  if (!content && path !== '/') content = <NotFound />;
+  if (!content) content = allowed.length ? null : <NotAllowed />;
+
+  return (
+    <SessionContext.Provider value={session}>
+      <a className="skip" href="#main">
+        Skip to content
+      </a>
+      <header className="top">
+        <span className="brand">Carrel</span>
+        <span className="inst" title="Institution">
+          {session.institution}
+        </span>
+        <span className="spacer" />
+        <span className="who">
+          Signed in as <strong>{session.primary_id ?? 'API key'}</strong>
+        </span>
+        <SignOut session={session} />
+      </header>
+      <div className="layout">
+        <nav className="side" aria-label="Console">
+          <ul>
+            {allowed
+              .filter((p) => p.nav)
+              .map((p) => (
+                <li key={p.path}>
+                  <Link to={p.path} aria-current={path === p.path || (p.path === '/users' && path.startsWith('/users/')) ? 'page' : undefined}>
+                    {p.label}
+                  </Link>
+                </li>
+              ))}
+          </ul>
+        </nav>
+        <main id="main" tabIndex={-1}>
+          {content}
+        </main>
+      </div>
+    </SessionContext.Provider>
+  );
+}
+
+function SignOut({ session }: { session: Session }) {
+  const [busy, setBusy] = useState(false);
+  const out = async () => {
+    setBusy(true);
+    try {
+      await api('DELETE', '/session');
+    } catch {
+      // Already ended: the login page is where this goes anyway.
+    }
+    location.assign(`/auth/${encodeURIComponent(session.institution)}/login?done=logout&return=%2F`);
+  };
+  return (
+    <button type="button" className="link-button" onClick={() => void out()} disabled={busy}>
+      Sign out
+    </button>
+  );
+}
+
+function NotAllowed() {
+  return (
+    <section>
+      <h1>Not available</h1>
+      <p>Your roles do not give access to this page. Ask a user administrator if you need it.</p>
+    </section>
+  );
+}
+
+function NotFound() {
+  return (
+    <section>
+      <h1>Page not found</h1>
+      <p>
+        There is no page at this address. <Link to="/users">Find users</Link>
+      </p>
+    </section>
+  );
+}

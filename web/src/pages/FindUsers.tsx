@@ -1,0 +1,260 @@
+// Find users: search as you type (Alma's brief search, q=ALL~text: names, any identifier,
+// e-mail), exact filters, a sortable, paginated table. A barcode scanner types fast and ends
+// with Enter: such an entry is looked up as an exact identifier and opens the user directly.
+// The search lives in the address (?q=&status=…), so Back and a shared link give the same list.
+import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { api, ApiError, enc } from '../api';
+import { codeText, day, nameOf, type AlmaUser, type UserList } from '../alma';
+import { Link, navigate, useLocation } from '../router';
+
+const PAGE_SIZE = 20;
+const DEBOUNCE_MS = 250;
+/** A scanner's keystrokes come a few milliseconds apart; a person's rarely under 40 ms. */
+const SCAN_MS_PER_KEY = 30;
+
+const FILTERS = [
+  { key: 'record_type', label: 'Record type', options: ['PUBLIC', 'STAFF', 'CONTACT'] },
+  { key: 'account_type', label: 'Account type', options: ['INTERNAL', 'EXTERNAL'] },
+  { key: 'status', label: 'Status', options: ['ACTIVE', 'INACTIVE'] },
+] as const;
+
+const SORTS = { last_name: 'Name', primary_id: 'Primary ID' } as const;
+type Sort = keyof typeof SORTS | 'first_name';
+
+export function FindUsers() {
+  const { search } = useLocation();
+  const [text, setText] = useState(search.get('q') ?? '');
+  const [list, setList] = useState<UserList | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [notice, setNotice] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const keyTimes = useRef<number[]>([]);
+  const table = useRef<HTMLTableSectionElement>(null);
+
+  const q = search.get('q') ?? '';
+  const order = (search.get('order_by') ?? 'last_name') as Sort;
+  const offset = Math.max(0, Number(search.get('offset') ?? 0) || 0);
+  const filterValues = Object.fromEntries([...FILTERS.map((f) => f.key), 'user_group'].map((k) => [k, search.get(k) ?? '']));
+
+  const setParams = (changes: Record<string, string>, opts: { replace?: boolean } = {}) => {
+    const next = new URLSearchParams(location.search);
+    for (const [k, v] of Object.entries(changes)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
+    if (!('offset' in changes)) next.delete('offset');
+    const s = next.toString();
+    navigate(`/users${s ? `?${s}` : ''}`, opts);
+  };
+
+  // Typing: the address (and so the search) follows after a pause.
+  const pushed = useRef(q);
+  useEffect(() => {
+    if (text.trim() === q) return;
+    const t = setTimeout(() => {
+      pushed.current = text.trim();
+      setParams({ q: pushed.current }, { replace: true });
+    }, DEBOUNCE_MS);
+    return () => clearTimeout(t);
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [text]);
+
+  // The address changed by other means (Back, the menu's link): the box shows its search.
+  useEffect(() => {
+    if (q !== pushed.current) {
+      pushed.current = q;
+      setText(q);
+    }
+  }, [q]);
+
+  const key = search.toString();
+  useEffect(() => {
+    const ctl = new AbortController();
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE), offset: String(offset), order_by: order });
+    if (q) params.set('q', `ALL~${q}`);
+    for (const [k, v] of Object.entries(filterValues)) if (v) params.set(k, v);
+    setBusy(true);
+    api<UserList>('GET', `/users?${params}`, { signal: ctl.signal })
+      .then(({ body }) => {
+        setList(body);
+        setError(null);
+      })
+      .catch((e: unknown) => {
+        if (ctl.signal.aborted) return;
+        setError(e instanceof ApiError ? e.message : 'The search failed. Try again.');
+      })
+      .finally(() => !ctl.signal.aborted && setBusy(false));
+    return () => ctl.abort();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [key]);
+
+  const openExact = async (value: string) => {
+    try {
+      const { body } = await api<AlmaUser>('GET', `/users/${enc(value)}`);
+      navigate(`/users/${enc(body.primary_id)}`);
+    } catch (e) {
+      setNotice(e instanceof ApiError && e.code === '401861' ? `No user has the identifier ${value}.` : 'The lookup failed. Try again.');
+    }
+  };
+
+  const focusRow = (i: number) => {
+    const links = table.current?.querySelectorAll<HTMLAnchorElement>('a.row-link');
+    if (!links?.length) return;
+    links[Math.max(0, Math.min(i, links.length - 1))]!.focus();
+  };
+
+  const onSearchKey = (e: KeyboardEvent<HTMLInputElement>) => {
+    if (e.key.length === 1) keyTimes.current.push(performance.now());
+    if (e.key === 'ArrowDown') {
+      e.preventDefault();
+      focusRow(0);
+    }
+    if (e.key !== 'Enter') return;
+    e.preventDefault();
+    const value = e.currentTarget.value.trim();
+    const times = keyTimes.current.slice(-value.length);
+    keyTimes.current = [];
+    if (!value) return;
+    const scanned = value.length >= 4 && times.length === value.length && (times.at(-1)! - times[0]!) / (times.length - 1) < SCAN_MS_PER_KEY;
+    if (scanned) return void openExact(value);
+    // Enter on a typed search: straight to the only hit, or into the list.
+    if (list?.user?.length === 1 && q === value) navigate(`/users/${enc(list.user[0]!.primary_id)}`);
+    else setParams({ q: value });
+  };
+
+  const onTableKey = (e: KeyboardEvent<HTMLTableSectionElement>) => {
+    if (e.key !== 'ArrowDown' && e.key !== 'ArrowUp') return;
+    const links = [...(table.current?.querySelectorAll<HTMLAnchorElement>('a.row-link') ?? [])];
+    const at = links.indexOf(document.activeElement as HTMLAnchorElement);
+    if (at < 0) return;
+    e.preventDefault();
+    if (e.key === 'ArrowUp' && at === 0) document.getElementById('user-search')?.focus();
+    else focusRow(at + (e.key === 'ArrowDown' ? 1 : -1));
+  };
+
+  const total = list?.total_record_count ?? 0;
+  const rows = list?.user ?? [];
+  return (
+    <section>
+      <h1>Find users</h1>
+      <div className="search-bar" role="search">
+        <label htmlFor="user-search">Search</label>
+        <input
+          id="user-search"
+          type="search"
+          value={text}
+          autoFocus
+          autoComplete="off"
+          spellCheck={false}
+          placeholder="Name, barcode or any identifier, e-mail"
+          aria-describedby="search-help"
+          onChange={(e) => {
+            setText(e.target.value);
+            setNotice(null);
+            if (!e.target.value) keyTimes.current = [];
+          }}
+          onKeyDown={onSearchKey}
+        />
+        <p id="search-help" className="help">
+          Scan a card to open its user. ↓ moves to the results.
+        </p>
+      </div>
+      <div className="filters">
+        {FILTERS.map((f) => (
+          <div className="field inline" key={f.key}>
+            <label htmlFor={`f-${f.key}`}>{f.label}</label>
+            <select id={`f-${f.key}`} value={filterValues[f.key]} onChange={(e) => setParams({ [f.key]: e.target.value })}>
+              <option value="">Any</option>
+              {f.options.map((o) => (
+                <option key={o} value={o}>
+                  {o.charAt(0) + o.slice(1).toLowerCase()}
+                </option>
+              ))}
+            </select>
+          </div>
+        ))}
+        <div className="field inline">
+          <label htmlFor="f-user_group">User group</label>
+          <input
+            id="f-user_group"
+            defaultValue={filterValues.user_group}
+            size={12}
+            placeholder="Code"
+            onKeyDown={(e) => e.key === 'Enter' && setParams({ user_group: e.currentTarget.value.trim() })}
+            onBlur={(e) => e.currentTarget.value.trim() !== filterValues.user_group && setParams({ user_group: e.currentTarget.value.trim() })}
+          />
+        </div>
+      </div>
+      {notice && (
+        <p className="notice" role="status">
+          {notice}
+        </p>
+      )}
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      <p className="count" role="status" aria-live="polite">
+        {busy && !list ? 'Searching…' : total === 0 ? 'No users found.' : `${offset + 1}–${offset + rows.length} of ${total} users`}
+      </p>
+      <table className="data" aria-busy={busy}>
+        <thead>
+          <tr>
+            <SortHeader field="last_name" order={order} onSort={(o) => setParams({ order_by: o === 'last_name' ? '' : o })} />
+            <SortHeader field="primary_id" order={order} onSort={(o) => setParams({ order_by: o === 'last_name' ? '' : o })} />
+            <th scope="col">User group</th>
+            <th scope="col">Record type</th>
+            <th scope="col">Account</th>
+            <th scope="col">Status</th>
+            <th scope="col">Expires</th>
+          </tr>
+        </thead>
+        <tbody ref={table} onKeyDown={onTableKey}>
+          {rows.map((u) => (
+            <tr key={u.primary_id}>
+              <td>
+                <Link className="row-link" to={`/users/${enc(u.primary_id)}`}>
+                  {nameOf(u)}
+                </Link>
+              </td>
+              <td className="mono">{u.primary_id}</td>
+              <td>{codeText(u.user_group)}</td>
+              <td>{u.record_type?.value}</td>
+              <td>{u.account_type?.value}</td>
+              <td>
+                <span className={`badge ${u.status?.value === 'ACTIVE' ? 'ok' : 'off'}`}>{u.status?.value === 'ACTIVE' ? 'Active' : 'Inactive'}</span>
+              </td>
+              <td>{day(u.expiry_date)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {total > PAGE_SIZE && (
+        <nav className="pager" aria-label="Pages">
+          <button type="button" disabled={offset === 0} onClick={() => setParams({ offset: String(Math.max(0, offset - PAGE_SIZE)) })}>
+            Previous
+          </button>
+          <span>
+            Page {Math.floor(offset / PAGE_SIZE) + 1} of {Math.ceil(total / PAGE_SIZE)}
+          </span>
+          <button type="button" disabled={offset + PAGE_SIZE >= total} onClick={() => setParams({ offset: String(offset + PAGE_SIZE) })}>
+            Next
+          </button>
+        </nav>
+      )}
+    </section>
+  );
+}
+
+function SortHeader({ field, order, onSort }: { field: keyof typeof SORTS; order: Sort; onSort: (o: Sort) => void }) {
+  const active = order === field;
+  return (
+    <th scope="col" aria-sort={active ? 'ascending' : 'none'}>
+      <button type="button" className="sort" onClick={() => onSort(field)}>
+        {SORTS[field]}
+        <span aria-hidden="true">{active ? ' ▲' : ''}</span>
+      </button>
+    </th>
+  );
+}
