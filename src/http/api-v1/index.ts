@@ -4,6 +4,7 @@ import type { App } from '../../app.js';
 import { apiV1Auth } from './auth.js';
 import { breakGlassRoutes } from './break-glass.js';
 import { outageRoutes } from './outage.js';
+import { registrationRoutes } from './registrations.js';
 import { integrationProfileRoutes } from './integration-profiles.js';
 import { jobRoutes } from './jobs.js';
 import { loginMethodRoutes } from './login-methods.js';
@@ -29,5 +30,6 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     await server.register(signInEventRoutes(app));
     await server.register(breakGlassRoutes(app));
     await server.register(outageRoutes(app));
+    await server.register(registrationRoutes(app));
   };
 }
