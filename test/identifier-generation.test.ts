@@ -16,6 +16,8 @@ import {
 } from '../src/domain/users/identifier-generation.js';
 import { generationRules } from '../src/cli/commands/users.js';
 import type { IdentifierGenerationRule, InstitutionSettings } from '../src/model/institution.js';
+import type { LoginMethod } from '../src/model/login-method.js';
+import { createJitCreator } from '../src/domain/sign-in/jit.js';
 
 let ctx: TestContext;
 before(async () => {
@@ -202,6 +204,21 @@ describe('the API', () => {
     );
     for (const r of results) assert.equal(r.statusCode, 200, r.body);
     assert.equal(new Set(results.map((r) => barcodeOf(r.json()))).size, 10);
+  });
+});
+
+describe('just-in-time users', () => {
+  test('a user an IdP vouched for, created just in time, gets the barcode too', async () => {
+    const inst = await institutionWith({ mandatoryIdentifier: { PUBLIC: 'BARCODE' }, identifierGeneration: { PUBLIC: BARCODE_RULE } });
+    const institution = await ctx.app.services.institutions.byId(inst.id);
+    const jit = createJitCreator(ctx.app.services.users, ctx.app.services.codeTables);
+    const method = { code: 'campus-sso', match: 'UNIV_ID', jit: { recordType: 'PUBLIC', userGroup: 'COMMUNITY' } } as unknown as LoginMethod;
+    const made = await jit.create(institution, method, { subject: 'U777', attributes: {}, firstName: 'Jo', lastName: 'March' });
+    assert.ok('user' in made, JSON.stringify(made));
+    assert.deepEqual(
+      made.user.identifiers.map((i) => [i.idType, i.value, i.segmentType]),
+      [['UNIV_ID', 'U777', 'External'], ['BARCODE', formatIdentifier(BARCODE_RULE, 1n), 'Internal']],
+    );
   });
 });
 
