@@ -15,7 +15,7 @@ import { markManualEdits } from './manual-edits.js';
 import type { User, UserInput } from '../../model/user.js';
 import { assertMandatoryIdentifier, validateUser } from './validate-user.js';
 import { checkIdentifiers, deleteUsersAudited, uniquenessOf, writeUsers, type Uniqueness, type UserWrite } from './write-users.js';
-import { addGeneratedIdentifiers, generatePrimaryId, generatesPrimaryId } from './identifier-generation.js';
+import { addGeneratedIdentifiers, generatePrimaryId, generatesPrimaryId, identifierToGenerate } from './identifier-generation.js';
 
 export interface UserServiceDeps {
   db: Db;
@@ -113,6 +113,7 @@ export function createUserService({ db, codeTables, credentials, invites }: User
     const needsPrimaryId = !input.primaryId?.trim() && (how.registration === true || generatesPrimaryId(institution, recordType));
     // Refused before a transaction (and a number) is taken, when nothing has to be generated first.
     const validated = needsPrimaryId ? undefined : validateUser({ institution, tables }, fields);
+    if (validated && !identifierToGenerate(institution, validated)) assertMandatoryIdentifier(institution, validated);
     return withUniqueGuard(() =>
       db.transaction(async (tx) => {
         const uniqueness = await uniquenessOf(tx, institution);
