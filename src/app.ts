@@ -16,6 +16,7 @@ import { createOutage } from './domain/identity/outage.js';
 import { createMailService } from './domain/mail/outbox.js';
 import { createUserService } from './domain/users/user-service.js';
 import { createUserDocuments } from './domain/users/user-documents.js';
+import { createRegistration } from './domain/users/registration.js';
 import { createFileStore } from './domain/jobs/file-store.js';
 import { createJobService } from './domain/jobs/job-service.js';
 import { createJobRegistry } from './domain/jobs/registry.js';
@@ -112,6 +113,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   const services = {
     institutions: createInstitutionService(db, codeTables),
     users,
+    // Desk registration (users:register): a PUBLIC patron with a generated barcode.
+    registration: createRegistration({ db, users, codeTables }),
     userDocuments: createUserDocuments({ db, codeTables }),
     identity,
     browserSessions,

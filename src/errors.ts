@@ -38,6 +38,16 @@ export const ERRORS = {
     status: 400,
     message: 'The external id in DB does not fit the given value - external id cannot be updated.',
   },
+  IDENTIFIER_GENERATION_EXHAUSTED: {
+    alma: 'CARREL_IDENTIFIER_GENERATION_EXHAUSTED',
+    status: 409,
+    message: 'No {type} is left to generate: the {padding}-digit numbers after prefix {prefix} are used up (change the rule).',
+  },
+  REGISTRATION_PUBLIC_ONLY: {
+    alma: 'CARREL_REGISTRATION_PUBLIC_ONLY',
+    status: 400,
+    message: 'Desk registration creates PUBLIC patrons only, not {recordType}.',
+  },
   ACTION_NOT_SUPPORTED: { alma: '401859', status: 400, message: 'Action currently not supported: {action}' },
   TYPE_NOT_FOR_RECORD_TYPE: {
     alma: '401863',

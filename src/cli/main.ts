@@ -9,7 +9,7 @@ import { codeTableCommands } from './commands/code-tables.js';
 import { loginMethodCommands } from './commands/login-methods.js';
 import { serve } from './commands/serve.js';
 import { outageCommands } from './commands/outage.js';
-import { identitySettingsPatch, usersCommand } from './commands/users.js';
+import { generationRules, identitySettingsPatch, usersCommand } from './commands/users.js';
 import { sisCommands } from './commands/sis.js';
 import { profileCommands } from './commands/sis-profiles.js';
 import { workerCommand } from './commands/worker.js';
@@ -82,6 +82,10 @@ institution
   .option('--primary-id-regex <re>', 'primary ids must match this ("" to clear)')
   .option('--mandatory-identifier <RECORD_TYPE=ID_TYPE...>', 'identifier type required per record type ("PUBLIC=" to clear)')
   .option('--preferred-identifier <type>', 'identifier shown for the user')
+  .option(
+    '--generate-identifier <RECORD_TYPE=TYPE:PREFIX:PADDING:CHECK...>',
+    'generate this identifier for new users without one, e.g. PUBLIC=BARCODE:2319:8:mod10 (CHECK none, luhn or mod10; "PUBLIC=" to stop)',
+  )
   .option('--unique-across-network <bool>', 'primary ids and identifiers unique across the whole network')
   .option('--named-user-license <n>', "the network's named-user licence")
   .option('--break-glass-notify <addresses>', 'the network: e-mail these (comma-separated; "" for none) at every break-glass sign-in')
@@ -105,6 +109,9 @@ institution
           else delete mandatory[recordType];
         }
         patch.mandatoryIdentifier = mandatory;
+      }
+      if (Array.isArray(opts.generateIdentifier)) {
+        patch.identifierGeneration = generationRules(current.settings.identifierGeneration, opts.generateIdentifier);
       }
       Object.assign(patch, identitySettingsPatch(opts));
       const updated = await institutions.updateSettings(code, patch);

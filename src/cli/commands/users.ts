@@ -9,6 +9,7 @@ import type { Command } from 'commander';
 import { parse } from 'csv-parse/sync';
 import type { Actor } from '../../domain/access/actor.js';
 import type { InstitutionSettings, PasswordCharacterClass } from '../../model/institution.js';
+import { RECORD_TYPES } from '../../model/user.js';
 import { AppError } from '../../errors.js';
 import { withApp } from '../context.js';
 
@@ -77,4 +78,39 @@ export function identitySettingsPatch(opts: Record<string, string | string[] | u
     patch.passwordRequiredClasses = classes as PasswordCharacterClass[];
   }
   return patch;
+}
+
+/**
+ * `--generate-identifier RECORD_TYPE=TYPE:PREFIX:PADDING:CHECK` over the rules in force (the
+ * prefix may hold colons: the type is the first part, padding and check the last two);
+ * `RECORD_TYPE=` drops the record type's rule. The settings API checks the rules further.
+ */
+export function generationRules(
+  current: InstitutionSettings['identifierGeneration'],
+  pairs: string[],
+): InstitutionSettings['identifierGeneration'] {
+  const rules = { ...current };
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    const recordType = (at < 0 ? pair : pair.slice(0, at)).trim().toUpperCase() as keyof typeof rules;
+    if (!(RECORD_TYPES as readonly string[]).includes(recordType)) {
+      throw new AppError('INVALID_VALUE', { field: 'generate-identifier', value: pair, reason: `${RECORD_TYPES.join(', ')} are the record types` });
+    }
+    const spec = at < 0 ? '' : pair.slice(at + 1);
+    if (!spec) {
+      delete rules[recordType];
+      continue;
+    }
+    const parts = spec.split(':');
+    const bad = (reason: string) => new AppError('INVALID_VALUE', { field: 'generate-identifier', value: pair, reason });
+    if (parts.length < 4) throw bad('expected RECORD_TYPE=TYPE:PREFIX:PADDING:CHECK');
+    const checkDigit = parts.at(-1)!;
+    const padding = Number(parts.at(-2));
+    if (!Number.isInteger(padding) || padding < 1 || padding > 18) throw bad('padding is 1 to 18 digits');
+    if (checkDigit !== 'none' && checkDigit !== 'luhn' && checkDigit !== 'mod10') throw bad('check is none, luhn or mod10');
+    const identifierType = parts[0]!.trim();
+    if (!identifierType) throw bad('the identifier type is missing');
+    rules[recordType] = { identifierType, prefix: parts.slice(1, -2).join(':'), padding, checkDigit };
+  }
+  return rules;
 }

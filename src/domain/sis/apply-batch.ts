@@ -19,6 +19,8 @@ import { ZERO_SIS_COUNTERS, type JobRecordChange, type SisCounters } from '../..
 import { LeaseLostError } from '../jobs/worker.js';
 import type { User, UserInput } from '../../model/user.js';
 import { checkIdentifiers, writeUsers, type Uniqueness, type UserWrite } from '../users/write-users.js';
+import { addGeneratedIdentifiers, identifierToGenerate } from '../users/identifier-generation.js';
+import { assertMandatoryIdentifier } from '../users/validate-user.js';
 import { matchKeyOf, nextPrimaryId, primaryIdBase, type MatchKey } from './match.js';
 import { mapRawRecords, type FileFormat } from './parse/read-user-file.js';
 import { decide, sameValue, skipMatched, type Decision, type SisRules } from './merge.js';
@@ -172,6 +174,7 @@ export async function commitBatch(env: BatchEnv, batch: PreparedBatch): Promise<
       }
     }
 
+    await completeIdentifiers(tx, env, pending, fail);
     const { ok: writable, refused } = await checkIdentifiers(tx, env.uniqueness, pending, { dryRun });
     for (const r of refused) fail(r.write.item.rec, r.error.message, r.write.item.key.value);
     const creates = writable.filter((p) => !p.existing);
@@ -254,6 +257,37 @@ async function generatePrimaryIds(tx: Queryable, env: BatchEnv, items: Item[]): 
     item.input = { ...item.input, primaryId: id };
     item.decision = decide(undefined, item.input, env.rules);
   });
+}
+
+/**
+ * New users without the identifier their record type's rule generates get one now, in the
+ * batch's transaction (never a value another record of the batch brings); a record whose rule
+ * cannot serve it fails alone. Removes the failed ones from `pending`.
+ */
+async function completeIdentifiers(tx: Queryable, env: BatchEnv, pending: Pending[], fail: (rec: SpoolRecord, reason: string, id: string | null) => void): Promise<void> {
+  const { institution, tables } = env.rules;
+  const creates = pending.filter((p) => !p.existing && identifierToGenerate(institution, p.record));
+  if (!creates.length) return;
+  const claimed = new Set(pending.flatMap((p) => [p.record.primaryId, ...p.record.identifiers.map((i) => i.value)]).map((v) => v.toLowerCase()));
+  const done = await addGeneratedIdentifiers(tx, { institution, tables, uniqueness: env.uniqueness }, creates.map((p) => p.record), { claimed, dryRun: env.dryRun });
+  const failed = new Set<Pending>();
+  creates.forEach((p, k) => {
+    const r = done[k]!;
+    if (r instanceof AppError) {
+      fail(p.item.rec, r.message, p.item.key.value);
+      failed.add(p);
+      return;
+    }
+    p.record = r;
+    try {
+      assertMandatoryIdentifier(institution, r);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      fail(p.item.rec, err.message, p.item.key.value);
+      failed.add(p);
+    }
+  });
+  if (failed.size) pending.splice(0, pending.length, ...pending.filter((p) => !failed.has(p)));
 }
 
 /**

@@ -19,7 +19,8 @@ import { AppError } from '../../errors.js';
 import type { CodeTables } from '../../model/code-tables.js';
 import type { Institution } from '../../model/institution.js';
 import { SCALAR_FIELDS, type ContactInfo, type SegmentType, type User, type UserInput, type UserRecordFields } from '../../model/user.js';
-import { assertMandatoryIdentifier, validateUser } from '../users/validate-user.js';
+import { validateUser } from '../users/validate-user.js';
+import { assertMandatoryUnlessGenerated } from '../users/identifier-generation.js';
 import { sameValue } from '../users/same-value.js';
 import { marksKeptBySis } from '../users/manual-edit-rules.js';
 import { SIS_SCALAR_KEYS, ownsScalar, ownsSegment, type OwnedFields } from './owned-fields.js';
@@ -151,7 +152,8 @@ export function decide(existing: User | undefined, input: UserInput, rules: SisR
   try {
     if (!existing) {
       const record = validateUser(ctx, newUserInput(input, rules));
-      assertMandatoryIdentifier(rules.institution, record);
+      // A rule that generates the mandatory identifier supplies it when the batch commits.
+      assertMandatoryUnlessGenerated(rules.institution, record);
       return { action: 'create', record };
     }
     const record = { ...validateUser({ ...ctx, existing }, mergeSis(existing, input, rules)), roles: existing.roles };

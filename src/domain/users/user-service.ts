@@ -14,7 +14,8 @@ import { mergeForReplace } from './merge-user.js';
 import { almaFieldName, markManualEdits } from './manual-edit-rules.js';
 import type { User, UserInput } from '../../model/user.js';
 import { assertMandatoryIdentifier, validateUser } from './validate-user.js';
-import { checkIdentifiers, deleteUsersAudited, uniquenessOf, writeUsers, type UserWrite } from './write-users.js';
+import { checkIdentifiers, deleteUsersAudited, uniquenessOf, writeUsers, type Uniqueness, type UserWrite } from './write-users.js';
+import { addGeneratedIdentifiers, generatePrimaryId, generatesPrimaryId, identifierToGenerate } from './identifier-generation.js';
 
 export interface UserServiceDeps {
   db: Db;
@@ -67,8 +68,8 @@ export function createUserService({ db, codeTables, credentials, invites }: User
   }
 
   /** One user through the one write path: a batch of one, refused with the batch's own error. */
-  async function writeOne(tx: Queryable, actor: Actor, institution: Institution, write: UserWrite): Promise<User> {
-    const { refused } = await checkIdentifiers(tx, await uniquenessOf(tx, institution), [write]);
+  async function writeOne(tx: Queryable, actor: Actor, institution: Institution, write: UserWrite, uniqueness?: Uniqueness): Promise<User> {
+    const { refused } = await checkIdentifiers(tx, uniqueness ?? (await uniquenessOf(tx, institution)), [write]);
     if (refused[0]) throw refused[0].error;
     return (await writeUsers(tx, actor, institution.id, [write], { readBack: true })).users[0]!;
   }
@@ -93,6 +94,48 @@ export function createUserService({ db, codeTables, credentials, invites }: User
     }
   }
 
+  /**
+   * A new user, in one transaction: a primary id generated when none was given and the record
+   * type's rule makes them (or at desk registration), validation, the identifier the record
+   * type's rule generates when the user comes without one (before the mandatory identifier is
+   * checked), then the one write path, credentials and the invitation.
+   */
+  async function createUser(actor: Actor, institution: Institution, input: UserInput, opts: CreateOptions, how: { registration?: boolean } = {}): Promise<User> {
+    const tables = await codeTables.forInstitution(institution.id);
+    const fields: UserInput = {
+      ...input,
+      statusDate: new Date().toISOString().slice(0, 10),
+      linkingId: null,
+      sourceInstitutionCode: null,
+      sourceLinkId: null,
+    };
+    const recordType = String(input.recordType ?? '').trim().toUpperCase();
+    const needsPrimaryId = !input.primaryId?.trim() && (how.registration === true || generatesPrimaryId(institution, recordType));
+    // Refused before a transaction (and a number) is taken, when nothing has to be generated first.
+    const validated = needsPrimaryId ? undefined : validateUser({ institution, tables }, fields);
+    if (validated && !identifierToGenerate(institution, validated)) assertMandatoryIdentifier(institution, validated);
+    return withUniqueGuard(() =>
+      db.transaction(async (tx) => {
+        const uniqueness = await uniquenessOf(tx, institution);
+        const gen = { institution, tables, uniqueness };
+        const record =
+          validated ?? validateUser({ institution, tables }, { ...fields, primaryId: await generatePrimaryId(tx, gen, recordType, input) });
+        const [completed] = await addGeneratedIdentifiers(tx, gen, [record]);
+        if (completed instanceof AppError) throw completed;
+        assertMandatoryIdentifier(institution, completed!);
+        const context = how.registration ? { registration: true } : {};
+        const user = await writeOne(tx, actor, institution, { record: completed!, manualEdits: [], context }, uniqueness);
+        await setCredentials(tx, user, input, actor);
+        // In the same transaction: no mail for a user that was not written, no user without its mail.
+        if (opts.socialAuthentication) {
+          assertThat(invites, 'ACTION_NOT_SUPPORTED', { action: 'social_authentication' });
+          await invites.send(tx, user, institution, actor);
+        }
+        return user;
+      }),
+    );
+  }
+
   return {
     async get(actor: Actor, institutionId: string, id: string, opts: FindOptions = {}): Promise<User> {
       authorize(actor, 'users:read', institutionId);
@@ -114,28 +157,21 @@ export function createUserService({ db, codeTables, credentials, invites }: User
 
     async create(actor: Actor, institutionId: string, input: UserInput, opts: CreateOptions = {}): Promise<User> {
       authorize(actor, 'users:write', institutionId);
-      const institution = await institutionOf(institutionId);
-      const tables = await codeTables.forInstitution(institutionId);
-      const record = validateUser({ institution, tables }, {
-        ...input,
-        statusDate: new Date().toISOString().slice(0, 10),
-        linkingId: null,
-        sourceInstitutionCode: null,
-        sourceLinkId: null,
-      });
-      assertMandatoryIdentifier(institution, record);
-      return withUniqueGuard(() =>
-        db.transaction(async (tx) => {
-          const user = await writeOne(tx, actor, institution, { record, manualEdits: [] });
-          await setCredentials(tx, user, input, actor);
-          // In the same transaction: no mail for a user that was not written, no user without its mail.
-          if (opts.socialAuthentication) {
-            assertThat(invites, 'ACTION_NOT_SUPPORTED', { action: 'social_authentication' });
-            await invites.send(tx, user, institution, actor);
-          }
-          return user;
-        }),
-      );
+      return createUser(actor, await institutionOf(institutionId), input, opts);
+    },
+
+    /**
+     * Desk registration (users:register, which circulation desks hold without users:write): a
+     * PUBLIC patron only, with no roles, its identifiers given now or generated; afterwards only
+     * users:write may change them (replace and the rest authorize that).
+     */
+    async register(actor: Actor, institutionId: string, input: UserInput): Promise<User> {
+      authorize(actor, 'users:register', institutionId);
+      const recordType = String(input.recordType ?? 'PUBLIC').trim().toUpperCase();
+      assertThat(recordType === 'PUBLIC', 'REGISTRATION_PUBLIC_ONLY', { recordType: recordType.slice(0, 40) });
+      assertThat(!input.roles?.length, 'ACTION_NOT_SUPPORTED', { action: 'roles at desk registration' });
+      assertThat(!input.password, 'ACTION_NOT_SUPPORTED', { action: 'a password at desk registration' });
+      return createUser(actor, await institutionOf(institutionId), { ...input, recordType: 'PUBLIC', roles: [] }, {}, { registration: true });
     },
 
     /**

@@ -5,6 +5,7 @@ import { apiV1Auth, callerInstitution } from './auth.js';
 import { breakGlassRoutes } from './break-glass.js';
 import { codeTableRoutes } from './code-tables.js';
 import { outageRoutes } from './outage.js';
+import { registrationRoutes } from './registrations.js';
 import { integrationProfileRoutes } from './integration-profiles.js';
 import { jobRoutes } from './jobs.js';
 import { loginMethodRoutes } from './login-methods.js';
@@ -36,5 +37,6 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     // The Alma user routes for staff sessions (the console): same use cases, same format.
     await server.register(userRoutes(app, { institution: callerInstitution, tag: 'Users (staff)', filters: true }));
     await server.register(userHistoryRoutes(app));
+    await server.register(registrationRoutes(app));
   };
 }
