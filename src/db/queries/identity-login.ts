@@ -25,7 +25,7 @@ export interface LoginState {
 
 export interface LoginCandidate {
   /** The user the identifier names, if any: just what deciding a login needs. */
-  user: { id: string; status: string; accountType: string } | undefined;
+  user: { id: string; status: string; accountType: string; recordType: string } | undefined;
   state: LoginState;
   /** Failures from this address (all accounts) in the address window (0 for an API key source). */
   addressFailures: number;
@@ -91,7 +91,7 @@ export async function findLoginCandidate(
     LEFT JOIN app_user u ON u.id = (${ANY_IDENTIFIER_TARGET} LIMIT 1)
     LEFT JOIN identity.credential c ON c.user_id = u.id
     LEFT JOIN identity.login_counter nd ON u.id IS NULL AND nd.key = $3::text || $4::text`;
-  const user = 'u.id AS user_id, u.status, u.account_type, nd.refuse_until AS name_debt_until';
+  const user = 'u.id AS user_id, u.status, u.account_type, u.record_type, nd.refuse_until AS name_debt_until';
   const r = source
     ? await db.maybeOne(
         `SELECT ${user}, ${STATE_COLUMNS}, k.last_success_at AS known_at, lc.failures AS pair_failures,
@@ -109,7 +109,9 @@ export async function findLoginCandidate(
       });
   if (!r) return undefined;
   return {
-    user: r.user_id ? { id: r.user_id as string, status: r.status as string, accountType: r.account_type as string } : undefined,
+    user: r.user_id
+      ? { id: r.user_id as string, status: r.status as string, accountType: r.account_type as string, recordType: r.record_type as string }
+      : undefined,
     state: toState(r),
     addressFailures: (r.address_failures as number | null) ?? 0,
     nameDebtUntil: (r.name_debt_until as Date | null) ?? null,

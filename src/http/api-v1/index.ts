@@ -1,6 +1,7 @@
 // /api/v1: Carrel's own API, for what Alma's does not cover. One list of route modules.
 import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../../app.js';
+import { apiKeyRoutes } from './api-keys.js';
 import { apiV1Auth } from './auth.js';
 import { breakGlassRoutes } from './break-glass.js';
 import { outageRoutes } from './outage.js';
@@ -12,6 +13,7 @@ import { identityReportRoutes } from './identity-reports.js';
 import { identityRoutes } from './identity.js';
 import { sessionPolicyRoutes } from './session-policy.js';
 import { sessionRoutes } from './session.js';
+import { settingsRoutes } from './settings.js';
 import { signInEventRoutes } from './sign-in-events.js';
 
 export function apiV1Routes(app: App): FastifyPluginAsync {
@@ -29,5 +31,7 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     await server.register(signInEventRoutes(app));
     await server.register(breakGlassRoutes(app));
     await server.register(outageRoutes(app));
+    await server.register(settingsRoutes(app));
+    await server.register(apiKeyRoutes(app));
   };
 }
