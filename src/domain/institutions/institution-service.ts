@@ -121,7 +121,7 @@ export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
         }
         return { ...institution, settings };
       });
-      // Validation reads the settings through the code-table cache's neighbours: drop this process's copy.
+      // As before this API: the cached code tables of this institution are dropped with a change of its rules.
       codeTables.invalidate(institutionId);
       return updated;
     },
