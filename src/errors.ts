@@ -69,8 +69,8 @@ export const ERRORS = {
   PASSWORD_POLICY: {
     alma: '500038',
     status: 400,
-    message:
-      'New password must be at least 8 characters long and must not include the user-name or any commonly used password. {reason}',
+    // {policy} is the institution's (password-policy.ts: policyDescription), never a fixed 8.
+    message: 'New password must be {policy} and must not include the user-name or any commonly used password. {reason}',
   },
   // Identity: one answer for every failed login, whatever the reason (unknown user, wrong password, locked).
   AUTHENTICATION_FAILED: { alma: '401866', status: 400, message: 'User authentication failed' },
@@ -192,6 +192,11 @@ export const ERRORS = {
     status: 400,
     message: 'Code {code} of {name} is held by {count} user(s) and cannot be removed; disable it ("enabled": false) instead. Nothing was changed.',
   },
+  // Institution and network settings (src/domain/institutions/settings-rules.ts): field names the
+  // setting as the caller spelled it (password_min_length on /api/v1); nothing was changed.
+  SETTING_INVALID: { alma: 'CARREL_SETTING_INVALID', status: 400, message: 'Setting {field} is not valid: {reason}' },
+  // API keys through /api/v1 and the CLI (src/domain/access/api-keys.ts).
+  API_KEY_REVOKED: { alma: 'CARREL_CONFLICT', status: 409, message: 'API key {id} is revoked; create a new one instead.' },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -78,8 +78,9 @@ describe("the institution's own rules", () => {
     await refused('Abcdefghijkl!', /digit/, 'strict01', strict);
     await refused('Abcdefghijkl1', /neither a letter nor a digit/, 'strict01', strict);
     assert.equal((await strict.post('/users/strict01/password', { password: 'Abcdefghijkl1!' })).statusCode, 204);
-    // A minimum below Alma's 8 does not weaken the baseline.
-    await ctx.app.services.institutions.updateSettings(other.code, { passwordMinLength: 4, passwordRequiredClasses: [] });
+    // A minimum below Alma's 8 is refused (settings-rules.ts); one stored before that rule does not weaken the baseline.
+    await assert.rejects(ctx.app.services.institutions.updateSettings(other.code, { passwordMinLength: 4 }), { code: 'SETTING_INVALID' });
+    await ctx.app.db.query(`UPDATE institution SET settings = settings || '{"passwordMinLength": 4, "passwordRequiredClasses": []}' WHERE id = $1`, [other.id]);
     await refused('Ab1!xyz', /at least 8/, 'strict01', strict);
   });
 });

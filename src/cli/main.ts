@@ -87,8 +87,11 @@ institution
     'generate this identifier for new users without one, e.g. PUBLIC=BARCODE:2319:8:mod10 (CHECK none, luhn or mod10; "PUBLIC=" to stop)',
   )
   .option('--unique-across-network <bool>', 'primary ids and identifiers unique across the whole network')
-  .option('--named-user-license <n>', "the network's named-user licence")
+  .option('--named-user-license <n>', 'the network\'s named-user licence ("" for none)')
   .option('--break-glass-notify <addresses>', 'the network: e-mail these (comma-separated; "" for none) at every break-glass sign-in')
+  .option('--named-user-warn-percent <n>', 'the network: warn from this share of the named-user licence (1 to 100)')
+  .option('--named-user-at-limit <warn|refuse>', 'the network: at the licence, only warn or refuse new named users')
+  .option('--named-user-notify <addresses>', 'the network: e-mail these (comma-separated) at the warning line and the licence')
   .option('--external-password-fallback <bool>', 'EXTERNAL users may also hold a local password')
   .option('--password-min-length <n>', 'password policy: minimum length (never below 8)')
   .option('--password-classes <list>', 'password policy: required classes, of lower,upper,digit,symbol ("" for none)')
@@ -97,33 +100,37 @@ institution
   .action(async (code: string, opts: Record<string, string | string[] | undefined>, cmd: Command) =>
     withApp(cmd, async (app) => {
       const { institutions } = app.services;
-      const current = await institutions.byCode(code);
-      const patch: Parameters<typeof institutions.updateSettings>[1] = {};
+      // Checked (types, ranges, code values) and audited by the domain, as on /api/v1.
+      const patch: Record<string, unknown> = {};
       if (typeof opts.primaryIdRegex === 'string') patch.primaryIdentifierRegex = opts.primaryIdRegex || null;
       if (typeof opts.preferredIdentifier === 'string') patch.preferredIdentifier = opts.preferredIdentifier || null;
       if (Array.isArray(opts.mandatoryIdentifier)) {
-        const mandatory = { ...current.settings.mandatoryIdentifier };
-        for (const pair of opts.mandatoryIdentifier) {
-          const [recordType, idType] = pair.split('=') as [keyof typeof mandatory, string | undefined];
-          if (idType) mandatory[recordType] = idType;
-          else delete mandatory[recordType];
-        }
-        patch.mandatoryIdentifier = mandatory;
+        // A merge: PUBLIC=BARCODE sets PUBLIC's, PUBLIC= clears it, other record types are kept.
+        patch.mandatoryIdentifier = Object.fromEntries(opts.mandatoryIdentifier.map((pair) => {
+          const [recordType = '', idType] = pair.split('=');
+          return [recordType, idType || null];
+        }));
       }
       if (Array.isArray(opts.generateIdentifier)) {
-        patch.identifierGeneration = generationRules(current.settings.identifierGeneration, opts.generateIdentifier);
+        // The settings patch merges per record type: a rule the option removed is sent as null.
+        const current = (await institutions.byCode(code)).settings.identifierGeneration;
+        const rules = generationRules(current, opts.generateIdentifier);
+        patch.identifierGeneration = { ...Object.fromEntries(Object.keys(current).map((recordType) => [recordType, null])), ...rules };
       }
       Object.assign(patch, identitySettingsPatch(opts));
       const updated = await institutions.updateSettings(code, patch);
       console.log(JSON.stringify(updated.settings, null, 2));
-      if (opts.uniqueAcrossNetwork !== undefined || opts.namedUserLicense !== undefined || opts.breakGlassNotify !== undefined) {
-        const network = await institutions.updateNetworkSettings(code, {
-          ...(opts.uniqueAcrossNetwork !== undefined ? { uniqueIdsAcrossNetwork: opts.uniqueAcrossNetwork === 'true' } : {}),
-          ...(opts.namedUserLicense !== undefined ? { namedUserLicense: Number(opts.namedUserLicense) } : {}),
-          ...(typeof opts.breakGlassNotify === 'string'
-            ? { breakGlassNotify: opts.breakGlassNotify.split(',').map((a) => a.trim()).filter(Boolean) }
-            : {}),
-        });
+      const list = (v: string) => v.split(',').map((a) => a.trim()).filter(Boolean);
+      const networkPatch: Record<string, unknown> = {
+        ...(opts.uniqueAcrossNetwork !== undefined ? { uniqueIdsAcrossNetwork: opts.uniqueAcrossNetwork === 'true' } : {}),
+        ...(typeof opts.namedUserLicense === 'string' ? { namedUserLicense: opts.namedUserLicense === '' ? null : Number(opts.namedUserLicense) } : {}),
+        ...(typeof opts.breakGlassNotify === 'string' ? { breakGlassNotify: list(opts.breakGlassNotify) } : {}),
+        ...(typeof opts.namedUserWarnPercent === 'string' ? { namedUserWarnPercent: Number(opts.namedUserWarnPercent) } : {}),
+        ...(typeof opts.namedUserAtLimit === 'string' ? { namedUserAtLimit: opts.namedUserAtLimit } : {}),
+        ...(typeof opts.namedUserNotify === 'string' ? { namedUserNotify: list(opts.namedUserNotify) } : {}),
+      };
+      if (Object.keys(networkPatch).length) {
+        const network = await institutions.updateNetworkSettings(code, networkPatch);
         console.log(JSON.stringify(network, null, 2));
       }
     }),

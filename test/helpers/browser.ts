@@ -50,7 +50,7 @@ export function browser(server: FastifyInstance, institutionCode: string, opts: 
       return res;
     },
     /** /api/v1 with the session; `csrf: false` leaves the token out, a string sends that one instead. */
-    async api(method: 'GET' | 'POST' | 'PUT' | 'DELETE', url: string, body?: unknown, o: { csrf?: boolean | string } = {}) {
+    async api(method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', url: string, body?: unknown, o: { csrf?: boolean | string } = {}) {
       if (apiToken === null && o.csrf !== false && typeof o.csrf !== 'string' && method !== 'GET') await b.session();
       const token = typeof o.csrf === 'string' ? o.csrf : o.csrf === false ? undefined : apiToken;
       return inject({

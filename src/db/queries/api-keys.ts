@@ -52,6 +52,25 @@ async function revokeWhere(db: Queryable, where: string, params: unknown[]): Pro
 
 export const revokeApiKey = (db: Queryable, id: string) => revokeWhere(db, 'id = $1', [id]);
 
+/**
+ * A new prefix and secret for a live key, keeping its id, label and access. The old secret stops
+ * at once: the row no longer has its prefix, and the NOTIFY (as for a revocation) drops every
+ * server's cached verification of it. last_used_at starts again. Returns whether a key changed.
+ */
+export async function rotateApiKey(db: Queryable, id: string, prefix: string, secretHash: Buffer): Promise<boolean> {
+  const rows = await db.query(
+    `WITH rotated AS (UPDATE api_key SET prefix = $2, secret_hash = $3, rotated_at = now(), last_used_at = NULL
+       WHERE id = $1 AND revoked_at IS NULL RETURNING id)
+     SELECT id, pg_notify('${API_KEY_REVOKED_CHANNEL}', id::text) FROM rotated`,
+    [id, prefix, secretHash],
+  );
+  return rows.length === 1;
+}
+
+export async function setApiKeyLabel(db: Queryable, id: string, label: string | null): Promise<void> {
+  await db.query('UPDATE api_key SET label = $2 WHERE id = $1', [id, label]);
+}
+
 export const revokeApiKeysByLabel = (db: Queryable, institutionId: string, label: string) =>
   revokeWhere(db, 'institution_id = $1 AND label = $2', [institutionId, label]);
 
@@ -63,11 +82,12 @@ export interface ApiKeyListing {
   trustsClientAddress: boolean;
   createdAt: Date;
   lastUsedAt: Date | null;
+  rotatedAt: Date | null;
   revokedAt: Date | null;
 }
 
 const LISTING = `id, prefix, label, read_only AS "readOnly", trusts_client_address AS "trustsClientAddress", created_at AS "createdAt", last_used_at AS "lastUsedAt",
-  revoked_at AS "revokedAt"`;
+  rotated_at AS "rotatedAt", revoked_at AS "revokedAt"`;
 
 /** An institution's keys, oldest first: never the secret's hash. */
 export async function listApiKeys(db: Queryable, institutionId: string): Promise<ApiKeyListing[]> {
@@ -77,9 +97,9 @@ export async function listApiKeys(db: Queryable, institutionId: string): Promise
 }
 
 /** One of an institution's keys by its prefix or its id. */
-export async function findApiKeyListing(db: Queryable, institutionId: string, prefixOrId: string): Promise<ApiKeyListing | undefined> {
+export async function findApiKeyListing(db: Queryable, institutionId: string, prefixOrId: string, forUpdate = false): Promise<ApiKeyListing | undefined> {
   return db.maybeOne<ApiKeyListing & Record<string, unknown>>(
-    `SELECT ${LISTING} FROM api_key WHERE institution_id = $1 AND (prefix = $2 OR id::text = $2)`,
+    `SELECT ${LISTING} FROM api_key WHERE institution_id = $1 AND (prefix = $2 OR id::text = $2)${forUpdate ? ' FOR UPDATE' : ''}`,
     [institutionId, prefixOrId],
   );
 }

@@ -28,7 +28,7 @@ export interface LoginCandidate {
    * The user the identifier names, if any: what deciding a login needs, and what a session begun
    * by it names (browser-sessions.ts: SessionUser), so a sign-in never reads the user twice.
    */
-  user: { id: string; institutionId: string; primaryId: string; firstName: string | null; lastName: string | null; status: string; accountType: string } | undefined;
+  user: { id: string; institutionId: string; primaryId: string; firstName: string | null; lastName: string | null; status: string; accountType: string; recordType: string } | undefined;
   state: LoginState;
   /** Failures from this address (all accounts) in the address window (0 for an API key source). */
   addressFailures: number;
@@ -94,7 +94,7 @@ export async function findLoginCandidate(
     LEFT JOIN app_user u ON u.id = (${ANY_IDENTIFIER_TARGET} LIMIT 1)
     LEFT JOIN identity.credential c ON c.user_id = u.id
     LEFT JOIN identity.login_counter nd ON u.id IS NULL AND nd.key = $3::text || $4::text`;
-  const user = 'u.id AS user_id, u.primary_id, u.first_name, u.last_name, u.status, u.account_type, nd.refuse_until AS name_debt_until';
+  const user = 'u.id AS user_id, u.primary_id, u.first_name, u.last_name, u.status, u.account_type, u.record_type, nd.refuse_until AS name_debt_until';
   const r = source
     ? await db.maybeOne(
         `SELECT ${user}, ${STATE_COLUMNS}, k.last_success_at AS known_at, lc.failures AS pair_failures,
@@ -121,6 +121,7 @@ export async function findLoginCandidate(
           lastName: r.last_name as string | null,
           status: r.status as string,
           accountType: r.account_type as string,
+          recordType: r.record_type as string,
         }
       : undefined,
     state: toState(r),

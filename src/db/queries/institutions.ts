@@ -29,8 +29,8 @@ export async function findNetworkByCode(db: Queryable, code: string): Promise<Ne
   return r && toNetwork(r);
 }
 
-export async function findNetworkById(db: Queryable, id: string): Promise<Network | undefined> {
-  const r = await db.maybeOne('SELECT * FROM network WHERE id = $1', [id]);
+export async function findNetworkById(db: Queryable, id: string, forUpdate = false): Promise<Network | undefined> {
+  const r = await db.maybeOne(`SELECT * FROM network WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
   return r && toNetwork(r);
 }
 
@@ -56,13 +56,20 @@ export async function findInstitutionByCode(db: Queryable, code: string): Promis
   return r && toInstitution(r);
 }
 
-export async function findInstitutionById(db: Queryable, id: string): Promise<Institution | undefined> {
-  const r = await db.maybeOne(`SELECT ${INSTITUTION_COLUMNS} FROM institution WHERE id = $1`, [id]);
+/** forUpdate: locked for the rest of the transaction (a change of settings reads, merges, writes). */
+export async function findInstitutionById(db: Queryable, id: string, forUpdate = false): Promise<Institution | undefined> {
+  const r = await db.maybeOne(`SELECT ${INSTITUTION_COLUMNS} FROM institution WHERE id = $1${forUpdate ? ' FOR UPDATE' : ''}`, [id]);
   return r && toInstitution(r);
 }
 
 export async function listInstitutions(db: Queryable): Promise<Institution[]> {
   return (await db.query(`SELECT ${INSTITUTION_COLUMNS} FROM institution ORDER BY lower(code)`)).map(toInstitution);
+}
+
+/** The network zone of a network: the institution whose config:manage changes the network's settings. */
+export async function findNetworkZone(db: Queryable, networkId: string): Promise<Institution | undefined> {
+  const r = await db.maybeOne(`SELECT ${INSTITUTION_COLUMNS} FROM institution WHERE network_id = $1 AND is_network_zone`, [networkId]);
+  return r && toInstitution(r);
 }
 
 export async function listInstitutionIdsOfNetwork(db: Queryable, networkId: string): Promise<string[]> {

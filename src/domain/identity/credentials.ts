@@ -12,7 +12,7 @@ import type { CredentialPort } from '../users/credential-port.js';
 import type { User } from '../../model/user.js';
 import { auditIdentity, type IdentityActor } from './identity-audit.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { normalizePassword, passwordPolicyViolation, MAX_PASSWORD_LENGTH } from './password-policy.js';
+import { normalizePassword, passwordPolicyViolation, policyDescription, MAX_PASSWORD_LENGTH } from './password-policy.js';
 
 export interface CredentialDeps {
   hasher: PasswordHasher;
@@ -36,10 +36,10 @@ export async function acceptablePassword(raw: unknown, user: User, settings: Ins
   const password = normalizePassword(raw);
   if (password === undefined) {
     const reason = typeof raw === 'string' && raw.length > 0 ? `It must be at most ${MAX_PASSWORD_LENGTH} characters long.` : 'It is empty.';
-    throw new AppError('PASSWORD_POLICY', { reason });
+    throw new AppError('PASSWORD_POLICY', { reason, policy: policyDescription(settings) });
   }
   const violation = await passwordPolicyViolation(password, user, settings);
-  if (violation) throw new AppError('PASSWORD_POLICY', { reason: violation });
+  if (violation) throw new AppError('PASSWORD_POLICY', { reason: violation, policy: policyDescription(settings) });
   return password;
 }
 

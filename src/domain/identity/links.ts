@@ -47,6 +47,8 @@ export function emailOf(user: User): string | undefined {
 
 /** May this user hold a local password at all? */
 export function mayHavePassword(user: User, institution: Institution): boolean {
+  // Contacts (vendors, other libraries' staff) are records, not accounts: they never sign in.
+  if (user.recordType === 'CONTACT') return false;
   return user.accountType === 'INTERNAL' || institution.settings.externalPasswordFallback;
 }
 

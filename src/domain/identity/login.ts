@@ -14,7 +14,7 @@ import { auditIdentity } from './identity-audit.js';
 import { parseHash } from './legacy-hashes.js';
 import type { Attempt, LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
-import { normalizePassword, passwordPolicyViolation } from './password-policy.js';
+import { normalizePassword, passwordPolicyViolation, policyDescription } from './password-policy.js';
 import { addressBucket, addressKey, nameKey, pairKey, sourceName, sourceOf, type Source } from './throttle.js';
 
 export type LoginResult =
@@ -88,7 +88,9 @@ export function createLogin({ db, hasher, clock, credentials, throttle, addressW
     if (found && user && password !== undefined && user.status === 'ACTIVE') {
       const { state } = found;
       const cred = state.credential;
-      const allowed = user.accountType === 'INTERNAL' || state.settings.externalPasswordFallback;
+      // A CONTACT never signs in (as in Alma), whatever credential it may still have: the same
+      // failure, with the same work, as a wrong password.
+      const allowed = user.recordType !== 'CONTACT' && (user.accountType === 'INTERNAL' || state.settings.externalPasswordFallback);
       if (allowed && cred?.hash && throttle.admitted(at)) candidate = { hash: cred.hash, legacy: cred.legacy };
     }
     if (!candidate || password === undefined) {
@@ -151,7 +153,7 @@ export function createLogin({ db, hasher, clock, credentials, throttle, addressW
         const settings = (await findLoginState(tx, fresh.id, fresh.institutionId, null, null))!.settings;
         const password = await acceptablePassword(next, fresh, settings);
         if (password === normalizePassword(current)) {
-          throw new AppError('PASSWORD_POLICY', { reason: 'It must differ from your current password.' });
+          throw new AppError('PASSWORD_POLICY', { reason: 'It must differ from your current password.', policy: policyDescription(settings) });
         }
         await credentials.storePassword(tx, fresh, password, { forceChange: false, keepSessionId: opts.keepSessionId }, settings);
         await auditIdentity(tx, { kind: 'self' }, 'credential.password_changed', fresh);

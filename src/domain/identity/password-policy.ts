@@ -49,6 +49,18 @@ function personalValues(user: Pick<User, 'primaryId' | 'identifiers' | 'firstNam
 
 export type PolicySettings = Pick<InstitutionSettings, 'passwordMinLength' | 'passwordRequiredClasses'>;
 
+const minLength = (settings: PolicySettings) => Math.max(8, settings.passwordMinLength);
+
+/**
+ * The institution's rule in words, for a refusal (PASSWORD_POLICY's {policy}) and the login
+ * pages' hint: "at least 12 characters long, with an upper-case letter and a digit".
+ */
+export function policyDescription(settings: PolicySettings): string {
+  const classes = (settings.passwordRequiredClasses ?? []).map((c) => CLASS_TESTS[c]?.name).filter(Boolean) as string[];
+  const joined = classes.length > 1 ? `${classes.slice(0, -1).join(', ')} and ${classes.at(-1)}` : (classes[0] ?? '');
+  return `at least ${minLength(settings)} characters long${joined ? `, with ${joined}` : ''}`;
+}
+
 /**
  * Why this (NFC) password may not be used by this user, or undefined when it may. The reason is
  * for the person choosing it; it never quotes the password.
@@ -59,7 +71,7 @@ export async function passwordPolicyViolation(
   settings: PolicySettings,
 ): Promise<string | undefined> {
   const length = [...password].length;
-  const min = Math.max(8, settings.passwordMinLength);
+  const min = minLength(settings);
   if (length < min) return `It must be at least ${min} characters long.`;
   if (length > MAX_PASSWORD_LENGTH) return `It must be at most ${MAX_PASSWORD_LENGTH} characters long.`;
   for (const cls of settings.passwordRequiredClasses ?? []) {

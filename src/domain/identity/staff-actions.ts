@@ -48,6 +48,9 @@ export function createStaffActions({ db, clock, hasher, credentials, links }: St
   }
 
   function assertMayHavePassword(user: User, institution: Institution) {
+    assertThat(user.recordType !== 'CONTACT', 'ACTION_NOT_SUPPORTED', {
+      action: `a password for CONTACT user ${user.primaryId} (contacts do not sign in; change the record type first)`,
+    });
     assertThat(mayHavePassword(user, institution), 'ACTION_NOT_SUPPORTED', {
       action: `a local password for EXTERNAL user ${user.primaryId} (toggle it to INTERNAL, or allow external users a fallback password)`,
     });

@@ -1,11 +1,16 @@
 // Networks and institutions: creating a network zone or a member, settings, code tables.
-import type { Db } from '../../db/database.js';
+// Settings are changed by config:manage (General System Administrator, a read-write key) of the
+// institution; a network's by config:manage of its network zone, since they bind every member.
+// Each change is checked whole (settings-rules.ts) and audited with its values before and after.
+import type { Db, Queryable } from '../../db/database.js';
+import { insertAuditEvent } from '../../db/queries/audit-events.js';
 import { insertCodeValues } from '../../db/queries/code-tables.js';
 import {
   findInstitutionByCode,
   findInstitutionById,
   findNetworkByCode,
   findNetworkById,
+  findNetworkZone,
   insertInstitution,
   insertNetwork,
   listInstitutions,
@@ -13,11 +18,23 @@ import {
   updateNetworkSettings,
 } from '../../db/queries/institutions.js';
 import { AppError, assertThat } from '../../errors.js';
-import { assertMailHeaders } from '../mail/outbox.js';
+import { authorize, type Actor } from '../access/actor.js';
+import { auditActor } from '../audit/audit.js';
 import type { CodeTableCache } from './code-tables.js';
 import { DEFAULT_CODE_TABLES } from './default-code-tables.js';
 import { ttlCache } from '../ttl-cache.js';
-import { INSTITUTION_CODE, type Institution, type InstitutionSettings, type NetworkSettings } from '../../model/institution.js';
+import { applyInstitutionPatch, applyNetworkPatch, settingsChanges, type FieldName } from './settings-rules.js';
+import { INSTITUTION_CODE, type Institution, type Network, type NetworkSettings } from '../../model/institution.js';
+
+/** `carrel institution settings` (the CLI acts as Carrel itself). */
+const CLI_ACTOR: Actor = { kind: 'system', label: 'cli institution settings' };
+
+/** A change of settings: the fields to change (camelCase, as in src/model/institution.ts). */
+export type SettingsPatch = Record<string, unknown>;
+
+async function auditSettings(tx: Queryable, actor: Actor, e: { institutionId: string | null; action: string; entityType: string; entityId: string; entityLabel: string; changes: ReturnType<typeof settingsChanges> }) {
+  await insertAuditEvent(tx, { ...auditActor(actor), ...e });
+}
 
 export interface CreateInstitutionInput {
   code: string;
@@ -42,7 +59,8 @@ export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
   }
   const forPages = ttlCache(PAGE_TTL_MS, byCode);
 
-  return {
+  // Named, so its methods may call one another whoever holds them (no `this`).
+  const service = {
     byCode,
     /** The institution a sign-in page names (login, the methods' pages): byCode, kept PAGE_TTL_MS. */
     forPages: (code: string) => forPages.get(code.toLowerCase()),
@@ -88,31 +106,75 @@ export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
       });
     },
 
-    async updateSettings(code: string, patch: Partial<InstitutionSettings>): Promise<Institution> {
-      const institution = await byCode(code);
-      if (patch.primaryIdentifierRegex) {
-        try {
-          new RegExp(patch.primaryIdentifierRegex, 'u');
-        } catch {
-          throw new AppError('INVALID_VALUE', { field: 'primaryIdentifierRegex', value: patch.primaryIdentifierRegex, reason: 'not a regular expression' });
-        }
-      }
-      const settings = { ...institution.settings, ...patch };
-      await updateInstitutionSettings(db, institution.id, settings);
-      codeTables.invalidate(institution.id);
-      forPages.forget();
-      return { ...institution, settings };
+    /** The institution with its settings, for one who may change them. */
+    async settingsOf(actor: Actor, institutionId: string): Promise<Institution> {
+      authorize(actor, 'config:manage', institutionId);
+      const institution = await findInstitutionById(db, institutionId);
+      if (!institution) throw new AppError('NOT_FOUND', { entity: 'Institution', id: institutionId });
+      return institution;
     },
 
-    async updateNetworkSettings(institutionCode: string, patch: Partial<NetworkSettings>): Promise<NetworkSettings> {
+    /** Checks the whole patch, then stores it and audits what changed; a refusal stores nothing. */
+    async changeSettings(actor: Actor, institutionId: string, patch: SettingsPatch, name?: FieldName): Promise<Institution> {
+      authorize(actor, 'config:manage', institutionId);
+      const tables = await codeTables.forInstitution(institutionId);
+      const updated = await db.transaction(async (tx) => {
+        const institution = await findInstitutionById(tx, institutionId, true);
+        if (!institution) throw new AppError('NOT_FOUND', { entity: 'Institution', id: institutionId });
+        const settings = applyInstitutionPatch(institution.settings, patch, tables, name);
+        const changes = settingsChanges(institution.settings, settings);
+        if (Object.keys(changes).length) {
+          await updateInstitutionSettings(tx, institution.id, settings);
+          await auditSettings(tx, actor, {
+            institutionId, action: 'institution.settings', entityType: 'institution', entityId: institution.id, entityLabel: institution.code, changes,
+          });
+        }
+        return { ...institution, settings };
+      });
+      // As before this API: the cached code tables of this institution are dropped with a change of its rules.
+      codeTables.invalidate(institutionId);
+      forPages.forget();
+      return updated;
+    },
+
+    /** The network of the actor's institution, and its zone (whose config:manage changes it). */
+    async networkOf(actor: Actor, institutionId: string): Promise<{ network: Network; zone: Institution | undefined }> {
+      authorize(actor, 'config:manage', institutionId);
+      const institution = await findInstitutionById(db, institutionId);
+      // Not in a network: there is nothing to show (404, as for any other absent resource).
+      if (!institution?.networkId) throw new AppError('NOT_FOUND', { entity: 'Network of institution', id: institution?.code ?? institutionId });
+      const network = (await findNetworkById(db, institution.networkId))!;
+      return { network, zone: await findNetworkZone(db, network.id) };
+    },
+
+    async changeNetworkSettings(actor: Actor, institutionId: string, patch: SettingsPatch, name?: FieldName): Promise<{ network: Network; zone: Institution | undefined }> {
+      const { network, zone } = await service.networkOf(actor, institutionId);
+      // A member's administrator reads the network's settings; only the zone's changes them.
+      authorize(actor, 'config:manage', zone?.id ?? '');
+      return db.transaction(async (tx) => {
+        const locked = (await findNetworkById(tx, network.id, true))!;
+        const settings = applyNetworkPatch(locked.settings, patch, name);
+        const changes = settingsChanges(locked.settings, settings);
+        if (Object.keys(changes).length) {
+          await updateNetworkSettings(tx, network.id, settings);
+          await auditSettings(tx, actor, {
+            institutionId: zone?.id ?? null, action: 'network.settings', entityType: 'network', entityId: network.id, entityLabel: network.code, changes,
+          });
+        }
+        return { network: { ...locked, settings }, zone };
+      });
+    },
+
+    /** The CLI's change, by institution code: the same checks and audit as the API. */
+    async updateSettings(code: string, patch: SettingsPatch, actor: Actor = CLI_ACTOR): Promise<Institution> {
+      return service.changeSettings(actor, (await byCode(code)).id, patch);
+    },
+
+    async updateNetworkSettings(institutionCode: string, patch: SettingsPatch, actor: Actor = CLI_ACTOR): Promise<NetworkSettings> {
       const institution = await byCode(institutionCode);
       assertThat(institution.networkId, 'INVALID_VALUE', { field: 'network', value: institutionCode, reason: 'not in a network' });
-      const network = (await findNetworkById(db, institution.networkId))!;
-      // Refused now rather than at the first break-glass sign-in, when nobody is watching.
-      for (const to of patch.breakGlassNotify ?? []) assertMailHeaders({ to, subject: '' });
-      const settings = { ...network.settings, ...patch };
-      await updateNetworkSettings(db, network.id, settings);
-      return settings;
+      // Carrel itself may change any network's settings; named through the zone, as the API would.
+      return (await service.changeNetworkSettings(actor, institution.id, patch)).network.settings;
     },
 
     async addCodeValues(code: string, tables: Parameters<typeof insertCodeValues>[2]): Promise<void> {
@@ -121,6 +183,7 @@ export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
       codeTables.invalidate(institution.id);
     },
   };
+  return service;
 }
 
 export type InstitutionService = ReturnType<typeof createInstitutionService>;

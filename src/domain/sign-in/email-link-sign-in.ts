@@ -64,7 +64,7 @@ export function createEmailLinkSignIn({ db, clock, publicUrl, identity, mail, si
       if (!value || value.length > 255) return;
       const user = await accountOf(institution, m.method.match, m.method.config.by_email !== false, value);
       const to = user && emailOf(user);
-      if (!user || !to || user.status !== 'ACTIVE' || signIn.isExpired(user)) return;
+      if (!user || !to || user.status !== 'ACTIVE' || user.recordType === 'CONTACT' || signIn.isExpired(user)) return;
       if ((await bumpCounter(db, `email-login-user:${user.id}`, now, USER_WINDOW_S)) > PER_USER) return;
       const back = safeReturnTo(returnTo, institution.code);
       await db.transaction(async (tx) => {

@@ -189,6 +189,8 @@ export function createSignIn({ db, clock, publicUrl, sessions, throttle, jit, in
   /** The user a method stands for, if the account may sign in now: establish() and where to go. */
   async function admit(institution: Institution, method: LoginMethod, user: User, meta: SignInMeta, returnTo: string | null, created = false): Promise<SignInOutcome> {
     if (user.status !== 'ACTIVE') return refuseUser(institution, method.code, meta, user, 'inactive');
+    // A contact is a record, not an account: the page says what it says to an inactive user.
+    if (user.recordType === 'CONTACT') return refuseUser(institution, method.code, meta, user, 'inactive', 'contact');
     if (isExpired(user)) return refuseUser(institution, method.code, meta, user, 'expired');
     const result = await sessions.establish(user, { method: method.code, mustChange: false, meta, ...(created ? { extra: { jit: true } } : {}) });
     if (result.kind === 'refused_in_use') return { kind: 'refused', refusal: 'in_use' };
@@ -200,8 +202,8 @@ export function createSignIn({ db, clock, publicUrl, sessions, throttle, jit, in
     return !!user.expiryDate && user.expiryDate < clock().toISOString().slice(0, 10);
   }
 
-  async function refuseUser(institution: Institution, method: string, meta: SignInMeta, user: User, kind: 'inactive' | 'expired'): Promise<SignInOutcome> {
-    await auditSignIn(db, { institutionId: institution.id, user, method, address: meta.clientAddress, reason: kind });
+  async function refuseUser(institution: Institution, method: string, meta: SignInMeta, user: User, kind: 'inactive' | 'expired', reason: string = kind): Promise<SignInOutcome> {
+    await auditSignIn(db, { institutionId: institution.id, user, method, address: meta.clientAddress, reason });
     return { kind: 'refused', refusal: kind };
   }
 

@@ -86,6 +86,8 @@ export function createUserService({ db, codeTables, credentials, invites }: User
 
   async function setCredentials(tx: Queryable, user: User, input: UserInput, actor: Actor) {
     if (input.password) {
+      // Contacts do not sign in (identity/links.ts: mayHavePassword says the same to every other path).
+      assertThat(user.recordType !== 'CONTACT', 'ACTION_NOT_SUPPORTED', { action: 'a password for a CONTACT user (contacts do not sign in)' });
       assertThat(user.accountType === 'INTERNAL' || (await institutionOf(user.institutionId)).settings.externalPasswordFallback,
         'ACTION_NOT_SUPPORTED', { action: 'a password for an EXTERNAL user' });
       await credentials.setPassword(tx, user, input.password, { forceChange: input.forcePasswordChange === true, actor });

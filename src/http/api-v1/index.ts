@@ -1,6 +1,7 @@
 // /api/v1: Carrel's own API, for what Alma's does not cover. One list of route modules.
 import type { FastifyPluginAsync } from 'fastify';
 import type { App } from '../../app.js';
+import { apiKeyRoutes } from './api-keys.js';
 import { apiV1Auth, callerInstitution } from './auth.js';
 import { breakGlassRoutes } from './break-glass.js';
 import { codeTableRoutes } from './code-tables.js';
@@ -14,6 +15,7 @@ import { identityReportRoutes } from './identity-reports.js';
 import { identityRoutes } from './identity.js';
 import { sessionPolicyRoutes } from './session-policy.js';
 import { sessionRoutes } from './session.js';
+import { settingsRoutes } from './settings.js';
 import { signInEventRoutes } from './sign-in-events.js';
 import { userHistoryRoutes } from './user-history.js';
 import { userRoutes } from '../routes/users.js';
@@ -38,5 +40,7 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     await server.register(userRoutes(app, { institution: callerInstitution, tag: 'Users (staff)', filters: true }));
     await server.register(userHistoryRoutes(app));
     await server.register(registrationRoutes(app));
+    await server.register(settingsRoutes(app));
+    await server.register(apiKeyRoutes(app));
   };
 }

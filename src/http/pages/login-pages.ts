@@ -8,6 +8,7 @@ import type { App } from '../../app.js';
 import { isDatabaseUnavailable } from '../../db/database.js';
 import type { Institution } from '../../model/institution.js';
 import type { ResolvedSession } from '../../domain/identity/browser-sessions.js';
+import { policyDescription } from '../../domain/identity/password-policy.js';
 import { safeReturnTo } from '../../domain/sign-in/return-to.js';
 import { AppError } from '../../errors.js';
 import { clearSession, readSession, setSession } from '../session-cookie.js';
@@ -22,7 +23,11 @@ interface Params {
 }
 type Form = Record<string, string | undefined>;
 
-const PASSWORD_HINT = 'At least 8 characters; not your name or an identifier, and not a commonly used password.';
+/** The institution's own rule (its minimum length and required classes), never a fixed 8. */
+function passwordHint(i: Institution): string {
+  const rule = policyDescription(i.settings);
+  return `${rule[0]!.toUpperCase()}${rule.slice(1)}; not your name or an identifier, and not a commonly used password.`;
+}
 
 export function loginPages(app: App): FastifyPluginAsync {
   const { institutions, browserSessions, identity, signIn } = app.services;
@@ -44,12 +49,12 @@ ${csrfField(reply)}<input type="hidden" name="return" value="${opts.returnTo ?? 
 <p class="links"><a href="${base(i)}/forgot-password">Forgot your password?</a></p>`;
   }
 
-  function newPasswordFields(withCurrent: boolean): Html {
+  function newPasswordFields(i: Institution, withCurrent: boolean): Html {
     return html`${withCurrent ? html`<label for="current">Current password</label>
 <input type="password" id="current" name="current" autocomplete="current-password" required>` : ''}
 <label for="password">New password</label>
 <input type="password" id="password" name="password" autocomplete="new-password" required aria-describedby="hint">
-<p class="hint" id="hint">${PASSWORD_HINT}</p>
+<p class="hint" id="hint">${passwordHint(i)}</p>
 <label for="confirm">New password again</label>
 <input type="password" id="confirm" name="confirm" autocomplete="new-password" required>`;
   }
@@ -58,7 +63,7 @@ ${csrfField(reply)}<input type="hidden" name="return" value="${opts.returnTo ?? 
     return html`${message('notice', opts.forced ? 'You must choose a new password before you continue.' : undefined)}
 ${message('error', opts.error)}
 <form method="post" action="${base(i)}/change-password">
-${csrfField(reply)}${newPasswordFields(true)}
+${csrfField(reply)}${newPasswordFields(i, true)}
 <button type="submit">Change password</button>
 </form>`;
   }
@@ -245,7 +250,7 @@ ${csrfField(reply)}<input type="hidden" name="token" value="${req.query.token ??
     function setForm(reply: FastifyReply, i: Institution, token: string, error?: string) {
       return html`${message('error', error)}
 <form method="post" action="${base(i)}/set-password">
-${csrfField(reply)}<input type="hidden" name="token" value="${token}">${newPasswordFields(false)}
+${csrfField(reply)}<input type="hidden" name="token" value="${token}">${newPasswordFields(i, false)}
 <button type="submit">Set password</button>
 </form>`;
     }
