@@ -174,6 +174,13 @@ export const ERRORS = {
   },
   LOGIN_METHOD_NOT_FOUND: { alma: 'CARREL_NOT_FOUND', status: 404, message: 'Login method {code} was not found.' },
   LOGIN_METHOD_EXISTS: { alma: 'CARREL_CONFLICT', status: 409, message: 'Login method {code} already exists.' },
+  // The network's named-user licence is reached and the network refuses more (domain/institutions/named-user-licence.ts).
+  NAMED_USER_LIMIT: {
+    alma: 'CARREL_NAMED_USER_LIMIT',
+    status: 400,
+    message:
+      "The network's named-user licence is reached ({count} of {licence}): user {user} cannot become a named user (an active user with an active named-user role) until one is freed.",
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

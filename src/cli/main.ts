@@ -9,6 +9,7 @@ import { loginMethodCommands } from './commands/login-methods.js';
 import { serve } from './commands/serve.js';
 import { outageCommands } from './commands/outage.js';
 import { identitySettingsPatch, usersCommand } from './commands/users.js';
+import { namedUserCommand, namedUserSettingsPatch } from './commands/named-users.js';
 import { sisCommands } from './commands/sis.js';
 import { profileCommands } from './commands/sis-profiles.js';
 import { workerCommand } from './commands/worker.js';
@@ -83,6 +84,9 @@ institution
   .option('--preferred-identifier <type>', 'identifier shown for the user')
   .option('--unique-across-network <bool>', 'primary ids and identifiers unique across the whole network')
   .option('--named-user-license <n>', "the network's named-user licence")
+  .option('--named-user-warn-percent <n>', 'the network: warn from this percent of the named-user licence (default 90)')
+  .option('--named-user-at-limit <mode>', "the network, at the licence: 'warn' (allow, log, audit) or 'refuse' new named users")
+  .option('--named-user-notify <addresses>', 'the network: e-mail these (comma-separated; "" for none) when the count crosses the warning line or the licence')
   .option('--break-glass-notify <addresses>', 'the network: e-mail these (comma-separated; "" for none) at every break-glass sign-in')
   .option('--external-password-fallback <bool>', 'EXTERNAL users may also hold a local password')
   .option('--password-min-length <n>', 'password policy: minimum length (never below 8)')
@@ -108,10 +112,12 @@ institution
       Object.assign(patch, identitySettingsPatch(opts));
       const updated = await institutions.updateSettings(code, patch);
       console.log(JSON.stringify(updated.settings, null, 2));
-      if (opts.uniqueAcrossNetwork !== undefined || opts.namedUserLicense !== undefined || opts.breakGlassNotify !== undefined) {
+      const named = namedUserSettingsPatch(opts);
+      if (opts.uniqueAcrossNetwork !== undefined || opts.namedUserLicense !== undefined || opts.breakGlassNotify !== undefined || Object.keys(named).length) {
         const network = await institutions.updateNetworkSettings(code, {
           ...(opts.uniqueAcrossNetwork !== undefined ? { uniqueIdsAcrossNetwork: opts.uniqueAcrossNetwork === 'true' } : {}),
-          ...(opts.namedUserLicense !== undefined ? { namedUserLicense: Number(opts.namedUserLicense) } : {}),
+          ...(opts.namedUserLicense !== undefined ? { namedUserLicense: opts.namedUserLicense === '' ? null : Number(opts.namedUserLicense) } : {}),
+          ...named,
           ...(typeof opts.breakGlassNotify === 'string'
             ? { breakGlassNotify: opts.breakGlassNotify.split(',').map((a) => a.trim()).filter(Boolean) }
             : {}),
@@ -128,6 +134,7 @@ loginMethodCommands(program);
 sisCommands(program);
 workerCommand(program);
 outageCommands(program);
+namedUserCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof AppError ? `error: ${err.message}` : err);

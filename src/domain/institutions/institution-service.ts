@@ -99,6 +99,17 @@ export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
       const network = (await findNetworkById(db, institution.networkId))!;
       // Refused now rather than at the first break-glass sign-in, when nobody is watching.
       for (const to of patch.breakGlassNotify ?? []) assertMailHeaders({ to, subject: '' });
+      for (const to of patch.namedUserNotify ?? []) assertMailHeaders({ to, subject: '' });
+      const { namedUserLicense: licence, namedUserWarnPercent: percent, namedUserAtLimit: atLimit } = patch;
+      assertThat(licence === undefined || licence === null || (Number.isInteger(licence) && licence >= 0), 'INVALID_VALUE', {
+        field: 'namedUserLicense', value: String(licence), reason: 'a whole number of named users, or null when not tracked',
+      });
+      assertThat(percent === undefined || (Number.isInteger(percent) && percent >= 1 && percent <= 100), 'INVALID_VALUE', {
+        field: 'namedUserWarnPercent', value: String(percent), reason: 'a whole percent from 1 to 100',
+      });
+      assertThat(atLimit === undefined || atLimit === 'warn' || atLimit === 'refuse', 'INVALID_VALUE', {
+        field: 'namedUserAtLimit', value: String(atLimit).slice(0, 20), reason: 'warn or refuse',
+      });
       const settings = { ...network.settings, ...patch };
       await updateNetworkSettings(db, network.id, settings);
       return settings;

@@ -14,7 +14,7 @@ import { mergeForReplace } from './merge-user.js';
 import { markManualEdits } from './manual-edits.js';
 import type { User, UserInput } from '../../model/user.js';
 import { assertMandatoryIdentifier, validateUser } from './validate-user.js';
-import { checkIdentifiers, deleteUsersAudited, uniquenessOf, writeUsers, type UserWrite } from './write-users.js';
+import { checkIdentifiers, deleteUsersAudited, uniquenessOf, writeUsers, type NamedUserGate, type UserWrite } from './write-users.js';
 
 export interface UserServiceDeps {
   db: Db;
@@ -22,6 +22,8 @@ export interface UserServiceDeps {
   credentials: CredentialPort;
   /** Absent: social_authentication=true is refused (a Carrel without the identity module's mail). */
   invites?: SocialInvitePort;
+  /** The named-user licence every write obeys (domain/institutions/named-user-licence.ts). */
+  licence: NamedUserGate;
 }
 
 export interface FindOptions {
@@ -44,7 +46,7 @@ export interface ReplaceOptions extends WriteOptions {
   override?: string[] | undefined;
 }
 
-export function createUserService({ db, codeTables, credentials, invites }: UserServiceDeps) {
+export function createUserService({ db, codeTables, credentials, invites, licence }: UserServiceDeps) {
   async function institutionOf(id: string): Promise<Institution> {
     const institution = await findInstitutionById(db, id);
     if (!institution) throw new AppError('NOT_FOUND', { entity: 'Institution', id });
@@ -70,7 +72,9 @@ export function createUserService({ db, codeTables, credentials, invites }: User
   async function writeOne(tx: Queryable, actor: Actor, institution: Institution, write: UserWrite): Promise<User> {
     const { refused } = await checkIdentifiers(tx, await uniquenessOf(tx, institution), [write]);
     if (refused[0]) throw refused[0].error;
-    return (await writeUsers(tx, actor, institution.id, [write], { readBack: true })).users[0]!;
+    const written = await writeUsers(tx, actor, institution.id, [write], { readBack: true, licence });
+    if (written.refused[0]) throw written.refused[0].error;
+    return written.users[0]!;
   }
 
   async function withUniqueGuard<T>(write: () => Promise<T>): Promise<T> {

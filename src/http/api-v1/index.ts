@@ -8,6 +8,7 @@ import { integrationProfileRoutes } from './integration-profiles.js';
 import { jobRoutes } from './jobs.js';
 import { loginMethodRoutes } from './login-methods.js';
 import { manualEditRoutes } from './manual-edits.js';
+import { namedUserRoutes } from './named-users.js';
 import { identityReportRoutes } from './identity-reports.js';
 import { identityRoutes } from './identity.js';
 import { sessionPolicyRoutes } from './session-policy.js';
@@ -29,5 +30,6 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     await server.register(signInEventRoutes(app));
     await server.register(breakGlassRoutes(app));
     await server.register(outageRoutes(app));
+    await server.register(namedUserRoutes(app));
   };
 }
