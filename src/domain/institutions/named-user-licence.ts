@@ -135,7 +135,8 @@ export function createNamedUserLicence({ mail, clock, log }: LicenceDeps) {
       const everything = { ok: writes, refused: [] as { write: W; error: AppError }[] };
       if (!writes.length) return everything;
       const today = dayOf(clock());
-      const named = await namedRoleTypes(tx);
+      const namedCodes = await namedRoleTypes(tx);
+      const named = new Set(namedCodes);
       const gains: W[] = [];
       let losses = 0;
       for (const w of writes) {
@@ -152,7 +153,7 @@ export function createNamedUserLicence({ mail, clock, log }: LicenceDeps) {
       const max = s.namedUserLicense!;
       const refuse = s.namedUserAtLimit === 'refuse';
       if (refuse && gains.length) await lockNamedUserLicence(tx, network.id);
-      const before = [...(await countNamedUsers(tx, licence.institutionIds, today)).values()].reduce((a, b) => a + b, 0);
+      const before = [...(await countNamedUsers(tx, licence.institutionIds, today, namedCodes)).values()].reduce((a, b) => a + b, 0);
       // The batch frees `losses` places as it goes in, so they count as room.
       const room = refuse ? Math.max(0, max - before + losses) : gains.length;
       const turnedAway = new Set(gains.slice(room));

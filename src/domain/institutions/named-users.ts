@@ -15,6 +15,7 @@ import {
   countNamedUsers,
   hasNamedUserCounts,
   listNamedUsers,
+  namedRoleTypes,
   namedUserHistory,
   upsertNamedUserCounts,
   type HistoryRow,
@@ -52,6 +53,8 @@ const SNAPSHOT_CHECK_MS = 60_000;
 export function createNamedUsers({ db, ...deps }: LicenceDeps & { db: Db }) {
   const licence = createNamedUserLicence(deps);
   const today = () => dayOf(deps.clock());
+  /** Named users per institution today (the role codes read each time: the catalogue may change). */
+  const countToday = async (ids: string[], day = today()) => countNamedUsers(db, ids, day, await namedRoleTypes(db));
 
   async function institutionOf(actor: Actor, institutionId: string): Promise<Institution> {
     authorize(actor, 'named-users:report', institutionId);
@@ -70,7 +73,7 @@ export function createNamedUsers({ db, ...deps }: LicenceDeps & { db: Db }) {
   async function snapshot(actor: Actor): Promise<{ day: string; institutions: number }> {
     const day = today();
     return db.transaction(async (tx) => {
-      const rows = await upsertNamedUserCounts(tx, day, deps.clock());
+      const rows = await upsertNamedUserCounts(tx, day, await namedRoleTypes(tx), deps.clock());
       const perNetwork = new Map<string, number>();
       for (const r of rows) if (r.networkId) perNetwork.set(r.networkId, (perNetwork.get(r.networkId) ?? 0) + r.count);
       // The real count, whatever lowered it meanwhile (deletions, expiry): re-arms or mails a crossing.
@@ -93,7 +96,7 @@ export function createNamedUsers({ db, ...deps }: LicenceDeps & { db: Db }) {
       const institution = await institutionOf(actor, institutionId);
       const network = institution.networkId ? await findNetworkById(db, institution.networkId) : undefined;
       const members = network ? (await listInstitutions(db)).filter((i) => i.networkId === network.id) : [institution];
-      const counts = await countNamedUsers(db, members.map((i) => i.id), today());
+      const counts = await countToday(members.map((i) => i.id));
       const row = (i: Institution) => ({ code: i.code, name: i.name, count: counts.get(i.id) ?? 0 });
       return {
         institution: row(institution),
@@ -113,15 +116,16 @@ export function createNamedUsers({ db, ...deps }: LicenceDeps & { db: Db }) {
 
     async users(actor: Actor, institutionId: string, opts: { role?: string | undefined; limit: number; offset: number }): Promise<{ total: number; rows: NamedUserRow[] }> {
       const institution = await institutionOf(actor, institutionId);
-      return listNamedUsers(db, institution.id, today(), opts);
+      return listNamedUsers(db, institution.id, today(), await namedRoleTypes(db), opts);
     },
 
     /** The users report as CSV (every named user, by name), cells neutralised (domain/csv.ts). */
     async usersCsv(actor: Actor, institutionId: string, opts: { role?: string | undefined }): Promise<string> {
       const institution = await institutionOf(actor, institutionId);
+      const named = await namedRoleTypes(db);
       const lines = [csvText([['primary_id', 'first_name', 'last_name', 'record_type', 'named_roles', 'last_sign_in']])];
       for (let offset = 0; ; offset += CSV_PAGE) {
-        const { rows } = await listNamedUsers(db, institution.id, today(), { role: opts.role, limit: CSV_PAGE, offset });
+        const { rows } = await listNamedUsers(db, institution.id, today(), named, { role: opts.role, limit: CSV_PAGE, offset });
         if (rows.length) {
           lines.push(csvText(rows.map((r) => [r.primaryId, r.firstName, r.lastName, r.recordType, r.roles.join(' '), r.lastSignIn?.toISOString() ?? ''])));
         }
@@ -133,7 +137,7 @@ export function createNamedUsers({ db, ...deps }: LicenceDeps & { db: Db }) {
     async takeSnapshot(actor: Actor, institutionId: string): Promise<{ day: string; count: number }> {
       const institution = await institutionOf(actor, institutionId);
       const { day } = await snapshot(actor);
-      return { day, count: (await countNamedUsers(db, [institution.id], day)).get(institution.id) ?? 0 };
+      return { day, count: (await countToday([institution.id], day)).get(institution.id) ?? 0 };
     },
 
     snapshot,
@@ -162,7 +166,7 @@ export function createNamedUsers({ db, ...deps }: LicenceDeps & { db: Db }) {
         if (!one) throw new AppError('NOT_FOUND', { entity: 'Institution', id: institutionCode });
         all = one.networkId ? all.filter((i) => i.networkId === one.networkId) : [one];
       }
-      const counts = await countNamedUsers(db, all.map((i) => i.id), today());
+      const counts = await countToday(all.map((i) => i.id));
       const row = (i: Institution) => ({ code: i.code, name: i.name, count: counts.get(i.id) ?? 0 });
       const networks = [];
       for (const networkId of new Set(all.map((i) => i.networkId).filter((id): id is string => id !== null))) {
