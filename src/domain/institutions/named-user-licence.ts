@@ -133,7 +133,8 @@ export function createNamedUserLicence({ mail, clock, log }: LicenceDeps) {
   const gate: NamedUserGate = {
     async admit<W extends UserWrite>(tx: Queryable, actor: Actor, institutionId: string, writes: W[]) {
       const everything = { ok: writes, refused: [] as { write: W; error: AppError }[] };
-      if (!writes.length) return everything;
+      // A batch where nobody holds or is given a role (most SIS loads of patrons) is decided at once.
+      if (!writes.some((w) => w.record.roles.length || w.existing?.roles.length)) return everything;
       const today = dayOf(clock());
       const namedCodes = await namedRoleTypes(tx);
       const named = new Set(namedCodes);
