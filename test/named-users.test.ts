@@ -276,6 +276,11 @@ test('settings: a bad warn percent, mode or address is refused and changes nothi
   await assert.rejects(svc.updateNetworkSettings(zone.code, { namedUserNotify: ['a@b.org\r\nBcc: c@d.org'] }), /e-mail/);
   await assert.rejects(svc.updateNetworkSettings(zone.code, { namedUserLicense: -1 }), /namedUserLicense/);
   assert.equal((await report(zone)).network.warn_line, 9);
+  await svc.updateNetworkSettings(zone.code, { namedUserAtLimit: 'refuse', namedUserWarnPercent: 90 });
+  const events = await ctx.app.db.query<{ changes: Record<string, unknown> }>(
+    `SELECT changes FROM audit_event WHERE action = 'network.settings' AND entity_label = $1 ORDER BY id`, [zone.code]);
+  assert.deepEqual(events.at(-1)!.changes, { namedUserAtLimit: { before: 'warn', after: 'refuse' } }, 'audited, only what changed');
+  assert.equal(events.length, 2, 'the refused changes left no trace');
 });
 
 test('carrel named-users prints the counts (the overview the CLI prints)', async () => {

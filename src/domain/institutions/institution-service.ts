@@ -1,5 +1,6 @@
 // Networks and institutions: creating a network zone or a member, settings, code tables.
 import type { Db } from '../../db/database.js';
+import { insertAuditEvents } from '../../db/queries/audit-events.js';
 import { insertCodeValues } from '../../db/queries/code-tables.js';
 import {
   findInstitutionByCode,
@@ -13,6 +14,8 @@ import {
   updateNetworkSettings,
 } from '../../db/queries/institutions.js';
 import { AppError, assertThat } from '../../errors.js';
+import type { Actor } from '../access/actor.js';
+import { auditActor } from '../audit/audit.js';
 import { assertMailHeaders } from '../mail/outbox.js';
 import type { CodeTableCache } from './code-tables.js';
 import { DEFAULT_CODE_TABLES } from './default-code-tables.js';
@@ -93,7 +96,12 @@ export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
       return { ...institution, settings };
     },
 
-    async updateNetworkSettings(institutionCode: string, patch: Partial<NetworkSettings>): Promise<NetworkSettings> {
+    /** Changes the network's settings (audited as network.settings: which setting, before and after). */
+    async updateNetworkSettings(
+      institutionCode: string,
+      patch: Partial<NetworkSettings>,
+      actor: Actor = { kind: 'system', label: 'institution settings' },
+    ): Promise<NetworkSettings> {
       const institution = await byCode(institutionCode);
       assertThat(institution.networkId, 'INVALID_VALUE', { field: 'network', value: institutionCode, reason: 'not in a network' });
       const network = (await findNetworkById(db, institution.networkId))!;
@@ -111,7 +119,25 @@ export function createInstitutionService(db: Db, codeTables: CodeTableCache) {
         field: 'namedUserAtLimit', value: String(atLimit).slice(0, 20), reason: 'warn or refuse',
       });
       const settings = { ...network.settings, ...patch };
-      await updateNetworkSettings(db, network.id, settings);
+      const changes = Object.fromEntries(
+        (Object.keys(patch) as (keyof NetworkSettings)[])
+          .filter((k) => JSON.stringify(network.settings[k]) !== JSON.stringify(settings[k]))
+          .map((k) => [k, { before: network.settings[k], after: settings[k] }]),
+      );
+      await db.transaction(async (tx) => {
+        await updateNetworkSettings(tx, network.id, settings);
+        if (Object.keys(changes).length) {
+          await insertAuditEvents(tx, [{
+            institutionId: institution.id,
+            ...auditActor(actor),
+            action: 'network.settings',
+            entityType: 'network',
+            entityId: network.id,
+            entityLabel: network.code,
+            changes,
+          }]);
+        }
+      });
       return settings;
     },
 
