@@ -8,6 +8,7 @@ import { createApiKeyService } from './domain/access/api-keys.js';
 import { createCodeTableCache } from './domain/institutions/code-tables.js';
 import { createCodeTableService } from './domain/institutions/code-table-service.js';
 import { createInstitutionService } from './domain/institutions/institution-service.js';
+import { createNamedUsers } from './domain/institutions/named-users.js';
 import { createBrowserSessions } from './domain/identity/browser-sessions.js';
 import { createIdentityService } from './domain/identity/identity-service.js';
 import { createSignInEvents } from './domain/identity/sign-in-events.js';
@@ -41,7 +42,15 @@ export interface AppOptions {
    * process that authenticates keys needs it; one-shot commands and the lone worker do not.
    */
   authenticatesKeys?: boolean;
+  /**
+   * Where the domain's operational lines go (the named-user licence's warnings): JSON lines on
+   * stderr when absent.
+   */
+  log?: (level: 'info' | 'warn', msg: string, detail: Record<string, unknown>) => void;
 }
+
+const stderrLog: NonNullable<AppOptions['log']> = (level, msg, detail) =>
+  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level, msg, ...detail })}\n`);
 
 export async function createApp(config: Readonly<Config>, opts: AppOptions = {}) {
   // Work folders of jobs whose process died (SIGKILL, a crash) hold patron data: gone at start.
@@ -82,6 +91,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
       publicUrl: publicBaseUrl(config),
     },
   });
+  // Named users against the network's licence: the gate every user write obeys, the report, the history.
+  const namedUsers = createNamedUsers({ db, mail, clock, log: opts.log ?? stderrLog });
   // The job queue knows no kind of job: each module registers its own (kind, payload schema,
   // permission, counters, handler); the job service and the worker ask the registry.
   const jobKinds = createJobRegistry();
@@ -93,6 +104,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     batchSize: config.sisBatchSize,
     spoolDir,
     baseUrl: publicBaseUrl(config),
+    licence: namedUsers.gate,
   });
   jobKinds.register(...sisModule.jobKinds);
   // The SSO-outage toggle and its revert, as jobs.
@@ -100,7 +112,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
   jobKinds.register(...outage.jobKinds);
   const apiKeys = createApiKeyService(db, { cacheMs: config.apiKeyCacheMs });
   if (opts.authenticatesKeys !== false) await apiKeys.listen();
-  const users = createUserService({ db, codeTables, credentials: identity.credentialPort, invites: identity.socialInvitePort });
+  const users = createUserService({ db, codeTables, credentials: identity.credentialPort, invites: identity.socialInvitePort, licence: namedUsers.gate });
   const browserSessions = createBrowserSessions(db, identity, clock, {
     idleMinutes: config.sessionIdleMinutes,
     absoluteMinutes: config.sessionAbsoluteMinutes,
@@ -128,6 +140,7 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     outage,
     // SAML federation aggregates: refreshed by the worker's idle hook, read by the SAML module.
     samlFederation,
+    namedUsers,
     mail,
     apiKeys,
     codeTables,
@@ -147,6 +160,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     workerIdle: async () => {
       await sisModule.idle();
       await samlFederation.refreshDue();
+      // The named-user history: today's counts, once a day.
+      await namedUsers.snapshotDue();
     },
     close: async () => {
       await identity.close();

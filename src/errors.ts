@@ -197,6 +197,13 @@ export const ERRORS = {
   SETTING_INVALID: { alma: 'CARREL_SETTING_INVALID', status: 400, message: 'Setting {field} is not valid: {reason}' },
   // API keys through /api/v1 and the CLI (src/domain/access/api-keys.ts).
   API_KEY_REVOKED: { alma: 'CARREL_CONFLICT', status: 409, message: 'API key {id} is revoked; create a new one instead.' },
+  // The network's named-user licence is reached and the network refuses more (domain/institutions/named-user-licence.ts).
+  NAMED_USER_LIMIT: {
+    alma: 'CARREL_NAMED_USER_LIMIT',
+    status: 400,
+    message:
+      "The network's named-user licence is reached ({count} of {licence}): user {user} cannot become a named user (an active user with an active named-user role) until one is freed.",
+  },
 } as const satisfies Record<string, CatalogEntry>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -203,15 +203,19 @@ describe('PUT /almaws/v1/conf/code-tables/{name}', () => {
     assert.equal(await generation(), g0, 'no stored document went stale');
   });
 
-  test('roles: descriptions and named-user flags are the institution\'s own, codes stay Alma\'s', async () => {
+  test('roles: descriptions are the institution\'s own; codes and named-user flags stay Alma\'s', async () => {
     const api = client(ctx.server, a.key);
     const roles = await table(a.key, 'HFrUserRoles.roleType');
-    const changed = roles.row.map((r) => (r.code === '32' ? { ...r, description: 'Desk operator', named_user: false } : r));
+    const desk = roles.row.find((r) => r.code === '32')!;
+    // Which roles are named users is the licence's rule for the whole network.
+    const flipped = await api.put('/conf/code-tables/HFrUserRoles.roleType', { row: roles.row.map((r) => (r.code === '32' ? { ...r, named_user: !desk.named_user } : r)) });
+    assert.match(almaError(flipped).message, /named_user is the licence's rule for role 32/);
+    const changed = roles.row.map((r) => (r.code === '32' ? { ...r, description: 'Desk operator' } : r));
     const res = await api.put('/conf/code-tables/HFrUserRoles.roleType', { row: [...changed].reverse() });
     assert.equal(res.statusCode, 200, res.body);
     const after = await table(a.key, 'HFrUserRoles.roleType');
     assert.deepEqual(after.row.map((r) => r.code), roles.row.map((r) => r.code), 'the catalogue order');
-    assert.deepEqual(after.row.find((r) => r.code === '32'), { code: '32', description: 'Desk operator', default: false, enabled: true, named_user: false });
+    assert.deepEqual(after.row.find((r) => r.code === '32'), { code: '32', description: 'Desk operator', default: false, enabled: true, named_user: desk.named_user });
     assert.equal((await api.get('/users/desk')).json().user_role[0].role_type.desc, 'Desk operator');
     // Another institution still sees Alma's names.
     assert.equal((await table(b.key, 'HFrUserRoles.roleType')).row.find((r) => r.code === '32')!.description, 'Circulation Desk Operator');

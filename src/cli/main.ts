@@ -10,6 +10,7 @@ import { loginMethodCommands } from './commands/login-methods.js';
 import { serve } from './commands/serve.js';
 import { outageCommands } from './commands/outage.js';
 import { generationRules, identitySettingsPatch, usersCommand } from './commands/users.js';
+import { namedUserCommand } from './commands/named-users.js';
 import { sisCommands } from './commands/sis.js';
 import { profileCommands } from './commands/sis-profiles.js';
 import { workerCommand } from './commands/worker.js';
@@ -144,6 +145,7 @@ codeTableCommands(program);
 sisCommands(program);
 workerCommand(program);
 outageCommands(program);
+namedUserCommand(program);
 
 program.parseAsync().catch((err: unknown) => {
   console.error(err instanceof AppError ? `error: ${err.message}` : err);

@@ -26,12 +26,14 @@ export interface TestContextOptions {
   logStream?: NodeJS.WritableStream;
   /** The database the app is given, around the test database (counting-db.ts counts statements). */
   wrapDb?: (db: Db) => Db;
+  /** The domain's operational lines (e.g. the named-user licence's warnings); stderr when absent. */
+  log?: (level: 'info' | 'warn', msg: string, detail: Record<string, unknown>) => void;
 }
 
 export async function createTestContext(opts: TestContextOptions = {}): Promise<TestContext> {
   const testDb = await createTestDb();
   const config = loadConfig({}, { logLevel: 'silent', publicUrl: 'http://carrel.test', apiKeyCacheMs: 0, ...opts.config });
-  const app = await createApp(config, { db: opts.wrapDb ? opts.wrapDb(testDb.db) : testDb.db, migrate: false, ...(opts.clock ? { clock: opts.clock } : {}) });
+  const app = await createApp(config, { db: opts.wrapDb ? opts.wrapDb(testDb.db) : testDb.db, migrate: false, ...(opts.clock ? { clock: opts.clock } : {}), ...(opts.log ? { log: opts.log } : {}) });
   const server = await buildServer(app, opts.logStream ? { logStream: opts.logStream } : { logger: false });
   await server.ready();
   return {

@@ -37,7 +37,13 @@ export type Permission =
   /** Integration profiles, imports and exports. */
   | 'sis:manage'
   /** Institution settings and code tables. */
-  | 'config:manage';
+  | 'config:manage'
+  /**
+   * The named-user report (counts, history, the named users with their last sign-in): those who
+   * configure the institution and those who administer its accounts (the consortium office, user
+   * administrators), not desk staff or read-only keys.
+   */
+  | 'named-users:report';
 
 // Alma's role codes (reference §4) and what each lets a staff user do in Carrel.
 const USER_ADMINISTRATOR = '50';
@@ -47,9 +53,9 @@ const CIRCULATION_DESK_MANAGER = '221';
 const CIRCULATION_DESK_OPERATOR = '32';
 
 const ROLE_PERMISSIONS: Record<string, readonly Permission[]> = {
-  [USER_ADMINISTRATOR]: ['users:read', 'users:write', 'users:register', 'credentials:manage', 'sis:manage'],
-  [USER_MANAGER]: ['users:read', 'users:write', 'users:register', 'credentials:manage'],
-  [GENERAL_SYSTEM_ADMINISTRATOR]: ['users:read', 'config:manage', 'sis:manage'],
+  [USER_ADMINISTRATOR]: ['users:read', 'users:write', 'users:register', 'credentials:manage', 'sis:manage', 'named-users:report'],
+  [USER_MANAGER]: ['users:read', 'users:write', 'users:register', 'credentials:manage', 'named-users:report'],
+  [GENERAL_SYSTEM_ADMINISTRATOR]: ['users:read', 'config:manage', 'sis:manage', 'named-users:report'],
   [CIRCULATION_DESK_MANAGER]: ['users:read', 'users:register'],
   [CIRCULATION_DESK_OPERATOR]: ['users:read', 'users:register'],
 };

@@ -1,8 +1,9 @@
 // Reading and replacing an institution's code tables: Alma's PUT /conf/code-tables/{name} (the
 // rows given become the table), with Carrel's facts per row. The rules:
 // - The tables whose values Carrel's rules depend on (record types, account types, statuses) are
-//   fixed. Roles are Alma's fixed list: their descriptions and named-user flags are the
-//   institution's own (rows over the global catalogue, code-tables.ts), their codes are not.
+//   fixed. Roles are Alma's fixed list: their descriptions are the institution's own (rows over
+//   the global catalogue, code-tables.ts); their codes and named-user flags (the licence's rule,
+//   one for the whole network) are not.
 // - A code a user still holds is never removed: the PUT is refused with the number of holders.
 //   It can be disabled instead (enabled false): users keep it and show its description, new
 //   writes may not set it (validate-user.ts: a disabled value is refused unless the user held it).
@@ -203,7 +204,11 @@ function rowOf(table: string, r: CodeRowInput, n: number, current: Map<string, C
 
   const namedUser = bool(r.named_user, `${at}: named_user`, refuse);
   if (table === ROLE_TABLE) {
-    attributes.namedUser = namedUser ?? before?.attributes.namedUser === true;
+    // Which roles make a named user is the licence's rule, the same in every member of a network
+    // (role_type.named_user, counted by named-users.ts): shown, echoed back, never changed here.
+    const catalogue = before?.attributes.namedUser === true;
+    if (namedUser !== undefined && namedUser !== catalogue) throw refuse(`${at}: named_user is the licence's rule for role ${code} (${catalogue}) and cannot be changed`);
+    attributes.namedUser = catalogue;
     if (!enabled) throw refuse(`${at}: roles cannot be disabled`);
   } else if (namedUser !== undefined) throw only('named_user', ROLE_TABLE);
   return { code, description, attributes, enabled };

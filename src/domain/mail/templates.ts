@@ -99,3 +99,40 @@ export function socialInviteMail(m: SocialInviteMail, now: Date): MailContent {
 </body></html>`;
   return { subject, text, html };
 }
+
+export interface NamedUserLicenceMail {
+  /** 'warning': the count reached the warning line; 'limit': it reached the licence. */
+  level: 'warning' | 'limit';
+  networkName: string;
+  networkCode: string;
+  count: number;
+  licence: number;
+  warnLine: number;
+  /** What happens at the licence: 'warn' (allowed, logged) or 'refuse' (new named users refused). */
+  atLimit: 'warn' | 'refuse';
+}
+
+/** To the network's namedUserNotify addresses, once each time the count crosses a line upward. */
+export function namedUserLicenceMail(m: NamedUserLicenceMail): MailContent {
+  const subject =
+    m.level === 'limit'
+      ? `Named-user licence reached: ${m.count} of ${m.licence} · ${m.networkName}`
+      : `Named users near the licence: ${m.count} of ${m.licence} · ${m.networkName}`;
+  const lines = [
+    `The network ${m.networkName} (${m.networkCode}) has ${m.count} named users (active users with an active named-user role).`,
+    `Its licence allows ${m.licence}; the warning line is ${m.warnLine}.`,
+    '',
+    m.level === 'limit'
+      ? m.atLimit === 'refuse'
+        ? 'New named users are now refused (a new staff user, a named-user role added, a user reactivated) until one is freed. Existing named users keep working.'
+        : 'New named users are still accepted (the network only warns), and each one past the licence is logged and audited.'
+      : 'Nothing is refused yet. Free staff accounts that are no longer used, or extend the licence.',
+    '',
+    'The named users and their last sign-in: GET /api/v1/named-users/users (or .csv).',
+  ];
+  const text = lines.join('\n');
+  const html = `<!doctype html><html><body style="font-family:sans-serif">
+${lines.filter(Boolean).map((l) => `<p>${esc(l)}</p>`).join('\n')}
+</body></html>`;
+  return { subject, text, html };
+}

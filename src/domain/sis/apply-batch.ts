@@ -18,7 +18,7 @@ import type { JobRecordError } from '../jobs/job.js';
 import { ZERO_SIS_COUNTERS, type JobRecordChange, type SisCounters } from '../../model/sis-load.js';
 import { LeaseLostError } from '../jobs/worker.js';
 import type { User, UserInput } from '../../model/user.js';
-import { checkIdentifiers, writeUsers, type Uniqueness, type UserWrite } from '../users/write-users.js';
+import { checkIdentifiers, writeUsers, type NamedUserGate, type Uniqueness, type UserWrite } from '../users/write-users.js';
 import { addGeneratedIdentifiers, identifierToGenerate } from '../users/identifier-generation.js';
 import { assertMandatoryIdentifier } from '../users/validate-user.js';
 import { matchKeyOf, nextPrimaryId, primaryIdBase, type MatchKey } from './match.js';
@@ -37,6 +37,8 @@ export interface BatchEnv {
   /** Where identifiers must be unique: the institution, or its network when the network says so. */
   uniqueness: Uniqueness;
   actor: Actor;
+  /** The named-user licence the batch's writes obey (a refused record fails with its error). */
+  licence: NamedUserGate;
   /** How the file's raw records are mapped. */
   format: FileFormat;
 }
@@ -177,12 +179,14 @@ export async function commitBatch(env: BatchEnv, batch: PreparedBatch): Promise<
     await completeIdentifiers(tx, env, pending, fail);
     const { ok: writable, refused } = await checkIdentifiers(tx, env.uniqueness, pending, { dryRun });
     for (const r of refused) fail(r.write.item.rec, r.error.message, r.write.item.key.value);
-    const creates = writable.filter((p) => !p.existing);
-    const updates = writable.filter((p) => p.existing);
-    counters.created += creates.length;
-    counters.updated += updates.length;
+    const count = (written: Pending[]) => {
+      counters.created += written.filter((p) => !p.existing).length;
+      counters.updated += written.filter((p) => p.existing).length;
+    };
 
     if (dryRun) {
+      // A dry run does not ask the named-user licence (it would move the network's level).
+      count(writable);
       const changes: JobRecordChange[] = writable.map((p) => ({
         recordNumber: p.item.rec.n,
         action: p.existing ? 'update' : 'create',
@@ -192,7 +196,9 @@ export async function commitBatch(env: BatchEnv, batch: PreparedBatch): Promise<
       await insertJobChanges(tx, jobId, changes);
     } else {
       await markSisState(tx, marks);
-      await writeUsers(tx, env.actor, institutionId, writable);
+      const { written, refused: overLicence } = await writeUsers(tx, env.actor, institutionId, writable, { licence: env.licence });
+      for (const r of overLicence) fail(r.write.item.rec, r.error.message, r.write.item.key.value);
+      count(written);
     }
 
     await insertJobErrors(tx, jobId, errors.map((e) => ({ ...e, reason: storableText(e.reason), identifier: e.identifier && storableText(e.identifier) })));

@@ -67,7 +67,7 @@ export async function deactivateMissing(
           record: after(u),
           manualEdits: u.manualEdits,
           context: { jobId, profile: rules.profile.code, deactivatedMissing: true },
-        })));
+        })), { licence: env.licence });
       }
       await saveJobProgress(tx, jobId, {
         counters: state.counters,

@@ -34,7 +34,7 @@ import { recordHash, rulesFingerprint } from './record-hash.js';
 import { createScan } from './scan-batch.js';
 import { readSpool, spoolFile, type SpoolRecord } from './spool.js';
 import { storableText } from '../../model/safe-text.js';
-import { uniquenessOf } from '../users/write-users.js';
+import { uniquenessOf, type NamedUserGate } from '../users/write-users.js';
 
 const UUID = { pattern: '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$' };
 
@@ -61,6 +61,8 @@ export interface SisLoadDeps {
   batchSize: number;
   /** Where loads keep their work folders (patron data: <dataDir>/spool; see work-dirs.ts). */
   spoolDir: string;
+  /** The named-user licence every batch obeys. */
+  licence: NamedUserGate;
 }
 
 export const SIS_LOAD = 'sis.load';
@@ -195,6 +197,7 @@ function createSisLoadHandler(deps: SisLoadDeps) {
       },
       uniqueness: await uniquenessOf(db, institution),
       actor: { kind: 'system', label: `sis:${profile.code}` },
+      licence: deps.licence,
       format: { format: profile.format, csvMapping: profile.csvMapping },
     };
     const fingerprint = rulesFingerprint(env.rules);

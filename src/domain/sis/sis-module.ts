@@ -15,6 +15,7 @@ import { sisExportKind } from './export.js';
 import { sisLoadKind } from './load.js';
 import { createProfileService } from './profile-service.js';
 import { createSisService } from './sis-service.js';
+import type { NamedUserGate } from '../users/write-users.js';
 
 export interface SisOptions {
   uploadLimit: number;
@@ -23,6 +24,8 @@ export interface SisOptions {
   baseUrl: string;
   /** The loads' work folders (copies of files, spools: patron data), e.g. <dataDir>/spool. */
   spoolDir: string;
+  /** The named-user licence SIS loads obey (the API's too: one write path). */
+  licence: NamedUserGate;
 }
 
 export function createSisModule(db: Db, codeTables: CodeTableCache, queue: { files: FileStore; jobs: JobService }, opts: SisOptions) {
@@ -31,7 +34,7 @@ export function createSisModule(db: Db, codeTables: CodeTableCache, queue: { fil
   const sis = createSisService({ db, files, jobs, profiles, uploadLimit: opts.uploadLimit });
   const batchSize = opts.batchSize || 500;
   const jobKinds: JobKind[] = [
-    sisLoadKind({ db, codeTables, files, batchSize, spoolDir: opts.spoolDir }),
+    sisLoadKind({ db, codeTables, files, batchSize, spoolDir: opts.spoolDir, licence: opts.licence }),
     sisExportKind({ db, codeTables, files, pageSize: 1000, baseUrl: opts.baseUrl }),
   ];
   const dropFolders = createDropFolderPoller({ db, sis });

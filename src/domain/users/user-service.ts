@@ -14,7 +14,7 @@ import { mergeForReplace } from './merge-user.js';
 import { almaFieldName, markManualEdits } from './manual-edit-rules.js';
 import type { User, UserInput } from '../../model/user.js';
 import { assertMandatoryIdentifier, validateUser } from './validate-user.js';
-import { checkIdentifiers, deleteUsersAudited, uniquenessOf, writeUsers, type Uniqueness, type UserWrite } from './write-users.js';
+import { checkIdentifiers, deleteUsersAudited, uniquenessOf, writeUsers, type NamedUserGate, type Uniqueness, type UserWrite } from './write-users.js';
 import { addGeneratedIdentifiers, generatePrimaryId, generatesPrimaryId, identifierToGenerate } from './identifier-generation.js';
 
 export interface UserServiceDeps {
@@ -23,6 +23,8 @@ export interface UserServiceDeps {
   credentials: CredentialPort;
   /** Absent: social_authentication=true is refused (a Carrel without the identity module's mail). */
   invites?: SocialInvitePort;
+  /** The named-user licence every write obeys (domain/institutions/named-user-licence.ts). */
+  licence: NamedUserGate;
 }
 
 export interface FindOptions {
@@ -45,7 +47,7 @@ export interface ReplaceOptions extends WriteOptions {
   override?: string[] | undefined;
 }
 
-export function createUserService({ db, codeTables, credentials, invites }: UserServiceDeps) {
+export function createUserService({ db, codeTables, credentials, invites, licence }: UserServiceDeps) {
   async function institutionOf(id: string): Promise<Institution> {
     const institution = await findInstitutionById(db, id);
     if (!institution) throw new AppError('NOT_FOUND', { entity: 'Institution', id });
@@ -71,7 +73,9 @@ export function createUserService({ db, codeTables, credentials, invites }: User
   async function writeOne(tx: Queryable, actor: Actor, institution: Institution, write: UserWrite, uniqueness?: Uniqueness): Promise<User> {
     const { refused } = await checkIdentifiers(tx, uniqueness ?? (await uniquenessOf(tx, institution)), [write]);
     if (refused[0]) throw refused[0].error;
-    return (await writeUsers(tx, actor, institution.id, [write], { readBack: true })).users[0]!;
+    const written = await writeUsers(tx, actor, institution.id, [write], { readBack: true, licence });
+    if (written.refused[0]) throw written.refused[0].error;
+    return written.users[0]!;
   }
 
   async function withUniqueGuard<T>(write: () => Promise<T>): Promise<T> {

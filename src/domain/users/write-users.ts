@@ -44,6 +44,14 @@ export interface UserWrite {
   context?: Record<string, unknown>;
 }
 
+/**
+ * The named-user licence (domain/institutions/named-user-licence.ts): which writes of a batch may
+ * go in. Every caller of writeUsers passes it, so no writer can forget the licence.
+ */
+export interface NamedUserGate {
+  admit<W extends UserWrite>(tx: Queryable, actor: Actor, institutionId: string, writes: W[]): Promise<{ ok: W[]; refused: { write: W; error: AppError }[] }>;
+}
+
 const valuesOf = (r: UserRecordFields) => [{ idType: 'primary_id', value: r.primaryId }, ...r.identifiers];
 
 /**
@@ -103,17 +111,22 @@ export async function checkIdentifiers<W extends UserWrite>(
 /**
  * Inserts the new users and updates the existing ones (a version each, refused when the stored
  * version moved), with one audit event per user. Callers checked the identifiers first
- * (checkIdentifiers). With readBack the stored users come back, and the audit events diff
- * against them; without it (bulk loads) against the records written.
+ * (checkIdentifiers). The named-user licence decides first, once for the batch: writes that would
+ * make a new named user past a refusing network's licence are not written but returned in
+ * `refused` (the API throws the error, an SIS load reports the record). With readBack the stored
+ * users come back, and the audit events diff against them; without it (bulk loads) against the
+ * records written. `ids` and `users` follow `written`.
  */
-export async function writeUsers(
+export async function writeUsers<W extends UserWrite>(
   tx: Queryable,
   actor: Actor,
   institutionId: string,
-  writes: UserWrite[],
-  opts: { readBack?: boolean } = {},
-): Promise<{ ids: string[]; users: User[] }> {
-  if (!writes.length) return { ids: [], users: [] };
+  batch: W[],
+  opts: { readBack?: boolean; licence: NamedUserGate },
+): Promise<{ ids: string[]; users: User[]; written: W[]; refused: { write: W; error: AppError }[] }> {
+  if (!batch.length) return { ids: [], users: [], written: [], refused: [] };
+  const { ok: writes, refused } = await opts.licence.admit(tx, actor, institutionId, batch);
+  if (!writes.length) return { ids: [], users: [], written: [], refused };
   const creates = writes.filter((w) => !w.existing);
   const updates = writes.filter((w) => w.existing);
   const created = await insertUsers(tx, institutionId, creates.map((w) => ({
@@ -143,7 +156,7 @@ export async function writeUsers(
     return userAuditEvent(actor, w.existing ? 'user.update' : 'user.create', subject, w.existing, after, w.context ?? {});
   });
   await insertAuditEvents(tx, events);
-  return { ids, users };
+  return { ids, users, written: writes, refused };
 }
 
 /** Deletes these users (their identifiers and roles go with them), one audit event each. */

@@ -11,6 +11,7 @@ import { integrationProfileRoutes } from './integration-profiles.js';
 import { jobRoutes } from './jobs.js';
 import { loginMethodRoutes } from './login-methods.js';
 import { manualEditRoutes } from './manual-edits.js';
+import { namedUserRoutes } from './named-users.js';
 import { identityReportRoutes } from './identity-reports.js';
 import { identityRoutes } from './identity.js';
 import { sessionPolicyRoutes } from './session-policy.js';
@@ -42,5 +43,6 @@ export function apiV1Routes(app: App): FastifyPluginAsync {
     await server.register(registrationRoutes(app));
     await server.register(settingsRoutes(app));
     await server.register(apiKeyRoutes(app));
+    await server.register(namedUserRoutes(app));
   };
 }
