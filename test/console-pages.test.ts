@@ -81,6 +81,14 @@ test('a desk operator registers a walk-in patron by keyboard and sees the genera
   await page.getByText('Enter a last name.').waitFor();
 
   await page.getByLabel('Last name').fill('Lamarr');
+  // The server's refusal of the e-mail address is said at the E-mail field; nothing is created.
+  const before = ((await api.get('/users?limit=100')).json() as { total_record_count: number }).total_record_count;
+  await page.getByLabel('E-mail').fill('hedy.example.org');
+  await page.getByLabel('User group').selectOption('COMMUNITY');
+  await page.getByLabel('E-mail').press('Enter');
+  await page.locator('#email-error').waitFor();
+  assert.equal(await page.getByLabel('E-mail').getAttribute('aria-invalid'), 'true');
+  assert.equal(((await api.get('/users?limit=100')).json() as { total_record_count: number }).total_record_count, before);
   await page.getByLabel('E-mail').fill('hedy@example.org');
   await page.getByLabel('User group').selectOption('COMMUNITY');
   await page.getByLabel('Expiry date').fill('2027-12-31');
