@@ -94,7 +94,7 @@ test('signing in lands on Find users with the navigation the roles allow; the pa
   page.on('console', (m) => m.type() === 'error' && /Content Security Policy/i.test(m.text()) && cspErrors.push(m.text()));
   await page.getByRole('heading', { name: 'Find users' }).waitFor();
   const nav = page.getByRole('navigation', { name: 'Console' });
-  assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Find users', 'Add staff user']);
+  assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Find users', 'Add staff user', 'Register patron', 'SSO outage']);
   assert.match(await page.locator('header').innerText(), /uadmin/);
   await page.getByRole('row').nth(1).waitFor();
   await assertAccessible(page, 'Find users');
@@ -232,7 +232,7 @@ test('add a staff user', async () => {
 test('a desk operator sees no edit controls, and the API refuses its writes', async () => {
   const { context, page } = await signIn('desk');
   const nav = page.getByRole('navigation', { name: 'Console' });
-  assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Find users']);
+  assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Find users', 'Register patron']);
   await page.goto(`${base}/users/ptolkien`);
   await page.getByRole('tab', { name: 'General' }).waitFor();
   assert.equal(await page.getByRole('button', { name: 'Edit' }).count(), 0);

@@ -8,6 +8,10 @@ import { Chooser } from './pages/Chooser';
 import { FindUsers } from './pages/FindUsers';
 import { UserPage } from './pages/UserPage';
 import { AddStaff } from './pages/AddStaff';
+import { Register } from './pages/Register';
+import { CodeTableList, CodeTablePage } from './pages/CodeTables';
+import { LoginMethodList, LoginMethodPage } from './pages/LoginMethods';
+import { Outage } from './pages/Outage';
 
 interface PageDef {
   path: string;
@@ -16,6 +20,10 @@ interface PageDef {
   render: (params: Record<string, string>) => ReactNode;
   /** Shown in the navigation (a user's page is reached from a search, not the menu). */
   nav?: boolean;
+  /** The navigation entry needs more than the page (code tables: any reader may look, the menu is for administrators). */
+  navPermission?: Permission;
+  /** A heading the entry sits under in the navigation. */
+  group?: 'Settings';
 }
 
 // The console's pages. Later slices of issue 10 add theirs here, each behind its permission:
@@ -25,6 +33,13 @@ const PAGES: PageDef[] = [
   { path: '/users', label: 'Find users', permission: 'users:read', nav: true, render: () => <FindUsers /> },
   { path: '/users/:id', label: 'User', permission: 'users:read', render: (p) => <UserPage id={p.id!} /> },
   { path: '/staff/new', label: 'Add staff user', permission: 'users:write', nav: true, render: () => <AddStaff /> },
+  { path: '/register', label: 'Register patron', permission: 'users:register', nav: true, render: () => <Register /> },
+  { path: '/settings/code-tables', label: 'Code tables', permission: 'users:read', navPermission: 'config:manage', nav: true, group: 'Settings', render: () => <CodeTableList /> },
+  { path: '/outage', label: 'SSO outage', permission: 'credentials:manage', nav: true, render: () => <Outage /> },
+  { path: '/settings/login-methods', label: 'Login methods', permission: 'config:manage', nav: true, group: 'Settings', render: () => <LoginMethodList /> },
+  { path: '/settings/login-methods/new', label: 'New login method', permission: 'config:manage', render: () => <LoginMethodPage code={null} /> },
+  { path: '/settings/login-methods/:code', label: 'Login method', permission: 'config:manage', render: (p) => <LoginMethodPage code={p.code!} /> },
+  { path: '/settings/code-tables/:name', label: 'Code table', permission: 'users:read', render: (p) => <CodeTablePage name={p.name!} /> },
 ];
 
 type State = { kind: 'loading' } | { kind: 'choose'; error?: string } | { kind: 'ready'; session: Session } | { kind: 'failed'; message: string };
@@ -68,8 +83,9 @@ export function App() {
   if (state.kind === 'choose') return <Chooser />;
   const session = state.session;
   const allowed = PAGES.filter((p) => session.permissions.includes(p.permission));
+  const shown = allowed.filter((p) => p.nav && (!p.navPermission || session.permissions.includes(p.navPermission)));
   if (path === '/' || path === '') {
-    const first = allowed.find((p) => p.nav);
+    const first = shown[0];
     if (first) queueMicrotask(() => navigate(`${first.path}${search.size ? `?${search}` : ''}`, { replace: true }));
   }
   let content: ReactNode = null;
@@ -100,23 +116,35 @@ export function App() {
       </header>
       <div className="layout">
         <nav className="side" aria-label="Console">
-          <ul>
-            {allowed
-              .filter((p) => p.nav)
-              .map((p) => (
-                <li key={p.path}>
-                  <Link to={p.path} aria-current={path === p.path || (p.path === '/users' && path.startsWith('/users/')) ? 'page' : undefined}>
-                    {p.label}
-                  </Link>
-                </li>
-              ))}
-          </ul>
+          <NavList pages={shown.filter((p) => !p.group)} path={path} />
+          {shown.some((p) => p.group === 'Settings') && (
+            <>
+              <h2 className="nav-group" id="nav-settings">
+                Settings
+              </h2>
+              <NavList pages={shown.filter((p) => p.group === 'Settings')} path={path} labelledBy="nav-settings" />
+            </>
+          )}
         </nav>
         <main id="main" tabIndex={-1}>
           {content}
         </main>
       </div>
     </SessionContext.Provider>
+  );
+}
+
+function NavList({ pages, path, labelledBy }: { pages: PageDef[]; path: string; labelledBy?: string }) {
+  return (
+    <ul aria-labelledby={labelledBy}>
+      {pages.map((p) => (
+        <li key={p.path}>
+          <Link to={p.path} aria-current={path === p.path || (p.path !== '/register' && path.startsWith(`${p.path}/`)) ? 'page' : undefined}>
+            {p.label}
+          </Link>
+        </li>
+      ))}
+    </ul>
   );
 }
 

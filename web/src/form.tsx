@@ -12,6 +12,7 @@ export function Field(props: {
   required?: boolean;
   help?: string;
   autoComplete?: string;
+  autoFocus?: boolean;
   options?: readonly (string | { value: string; label: string })[];
 }) {
   const { id, label, value, onChange, error, readOnly } = props;
@@ -22,6 +23,7 @@ export function Field(props: {
     'aria-invalid': error ? true : undefined,
     'aria-describedby': described,
     required: props.required,
+    autoFocus: props.autoFocus,
   };
   let control: ReactNode;
   if (readOnly || !onChange) {
