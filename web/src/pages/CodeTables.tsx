@@ -66,9 +66,10 @@ export function CodeTableList() {
   );
 }
 
-const ATTRS: { key: 'managed_by_sis' | 'named_user'; label: string }[] = [
+// A role's named-user flag is the licence's rule for the whole network: shown, never edited.
+const ATTRS: { key: 'managed_by_sis' | 'named_user'; label: string; fixed?: boolean }[] = [
   { key: 'managed_by_sis', label: 'Managed by SIS' },
-  { key: 'named_user', label: 'Named user' },
+  { key: 'named_user', label: 'Named user', fixed: true },
 ];
 
 export function CodeTablePage({ name }: { name: string }) {
@@ -188,7 +189,7 @@ export function CodeTablePage({ name }: { name: string }) {
                 </td>
                 {attrs.map((a) => (
                   <td key={a.key}>
-                    {editing ? (
+                    {editing && !a.fixed ? (
                       <input type="checkbox" aria-label={`Row ${i + 1} ${a.label}`} checked={r[a.key] === true} onChange={(e) => patch(i, { [a.key]: e.target.checked })} />
                     ) : r[a.key] ? (
                       'Yes'
