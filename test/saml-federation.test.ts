@@ -9,7 +9,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { AddressInfo } from 'node:net';
 import { parseIdpMetadata, verifiedAggregate } from '../src/domain/sign-in/methods/saml/idp-metadata.js';
 import { aggregate, EPPN, makeKeyPair, readAuthnRequest, TestIdp, type KeyPair, type ResponseOptions } from './helpers/saml-idp.js';
-import { federationStatus } from '../src/db/queries/saml-federation.js';
+import { federationStatus, replaceFederationIdps } from '../src/db/queries/saml-federation.js';
 import { findLoginMethodByCode } from '../src/db/queries/login-methods.js';
 import { createTestContext, type TestContext } from './helpers/app.js';
 import { client } from './helpers/alma.js';
@@ -270,6 +270,24 @@ describe('federation through the database, the worker hook and the pages', () =>
     const page = await browser(ctx.server).get(auth('/saml/fed/discovery?q=home'));
     assert.ok(page.body.includes('Home State University'));
     served = good;
+  });
+
+  test('a store that dies half-way leaves the IdPs in use whole; the next refresh clears what it left', async () => {
+    const rows = async () => (await ctx.testDb.db.one<{ n: number }>('SELECT count(*)::int AS n FROM saml_federation_idp WHERE method_id = $1', [methodId])).n;
+    const idp = (i: number) => ({ entity_id: `https://idp${i}.broken.example/idp`, display_name: `Broken ${i}`, sso_url: 'https://sso.broken.example', certs: ['x'], scopes: [] });
+    // The second batch fails (a name the table refuses) after the first went in.
+    const idps = Array.from({ length: 600 }, (_, i) => (i === 400 ? { ...idp(i), display_name: null as unknown as string } : idp(i)));
+    const st = (await status())!;
+    await assert.rejects(
+      replaceFederationIdps(ctx.testDb.db, methodId, { sourceHash: st.source_hash, fetchedAt: clock.fn(), validUntil: st.valid_until, nextRefreshAt: st.next_refresh_at, idps }),
+    );
+    assert.equal((await status())?.idp_count, COUNT + 1);
+    assert.ok((await browser(ctx.server).get(auth('/saml/fed/discovery?q=home'))).body.includes('Home State University'), 'the old set is in use');
+    assert.doesNotMatch((await browser(ctx.server).get(auth('/saml/fed/discovery?q=broken'))).body, /Broken 1\b/, 'the half-stored set is not');
+    assert.ok((await rows()) > COUNT + 1, 'rows of the dead refresh are still there');
+    const r = await ctx.app.services.samlFederation.refresh(methodId, { federation_metadata_url: url, federation_signing_cert: fedKey.cert });
+    assert.equal(r.ok, true, r.error);
+    assert.equal(await rows(), COUNT + 1, 'only the generation in use is kept');
   });
 
   test('past validUntil the kept IdPs are not used; an expired aggregate is not loaded', async () => {

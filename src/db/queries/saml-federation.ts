@@ -1,6 +1,6 @@
 // SQL for saml_federation and saml_federation_idp: a federation aggregate's IdPs, kept by the
 // refresh in src/domain/sign-in/methods/saml/federation.ts.
-import type { Queryable } from '../database.js';
+import type { Db, Queryable } from '../database.js';
 
 export interface FederationIdpRow {
   entity_id: string;
@@ -53,29 +53,45 @@ export async function claimDueFederations(db: Queryable, now: Date, leaseSeconds
 const BATCH = 250;
 const turnOfTheLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-/** Replaces the method's IdPs with a verified aggregate's (in the caller's transaction). */
+/**
+ * Replaces the method's IdPs with a verified aggregate's, in generations (migration 0017): the
+ * new rows go in beside the ones in use, a batch per statement, then one statement makes them the
+ * method's, and the old rows go after it. No transaction spans the thousands of rows, so
+ * on PGlite (one connection) other queries, /healthz's among them, run between the batches, and
+ * readers see the whole old set or the whole new one. Refreshes of one method do not overlap: the
+ * worker claims a federation before it fetches (claimDueFederations).
+ */
 export async function replaceFederationIdps(
-  tx: Queryable,
+  db: Db,
   methodId: string,
   f: { sourceHash: string; fetchedAt: Date; validUntil: Date | null; nextRefreshAt: Date; idps: FederationIdpRow[] },
 ): Promise<void> {
-  await tx.query(
-    `INSERT INTO saml_federation (method_id, source_hash, fetched_at, valid_until, next_refresh_at, idp_count, failures, last_error)
-     VALUES ($1, $2, $3, $4, $5, $6, 0, NULL)
-     ON CONFLICT (method_id) DO UPDATE SET source_hash = $2, fetched_at = $3, valid_until = $4, next_refresh_at = $5, idp_count = $6, failures = 0, last_error = NULL`,
-    [methodId, f.sourceHash, f.fetchedAt, f.validUntil, f.nextRefreshAt, f.idps.length],
+  // The row the IdPs hang on (the claim made it; a direct refresh may not have), not yet usable.
+  await db.query(
+    `INSERT INTO saml_federation (method_id, source_hash, next_refresh_at) VALUES ($1, $2, $3) ON CONFLICT (method_id) DO NOTHING`,
+    [methodId, f.sourceHash, f.nextRefreshAt],
   );
-  await tx.query('DELETE FROM saml_federation_idp WHERE method_id = $1', [methodId]);
+  const { generation: current } = await db.one<{ generation: number }>('SELECT generation FROM saml_federation WHERE method_id = $1', [methodId]);
+  const next = current + 1;
+  // Whatever a refresh that died half-way left is of no generation in use.
+  await db.query('DELETE FROM saml_federation_idp WHERE method_id = $1 AND generation <> $2', [methodId, current]);
   for (let at = 0; at < f.idps.length; at += BATCH) {
     await turnOfTheLoop();
-    await tx.query(
-      `INSERT INTO saml_federation_idp (method_id, entity_id, display_name, sso_url, certs, scopes)
-       SELECT $1, x.entity_id, x.display_name, x.sso_url, x.certs, x.scopes
+    await db.query(
+      `INSERT INTO saml_federation_idp (method_id, generation, entity_id, display_name, sso_url, certs, scopes)
+       SELECT $1, $3, x.entity_id, x.display_name, x.sso_url, x.certs, x.scopes
          FROM jsonb_to_recordset($2::jsonb) AS x(entity_id text, display_name text, sso_url text, certs jsonb, scopes jsonb)
        ON CONFLICT DO NOTHING`,
-      [methodId, JSON.stringify(f.idps.slice(at, at + BATCH))],
+      [methodId, JSON.stringify(f.idps.slice(at, at + BATCH)), next],
     );
   }
+  await db.query(
+    `UPDATE saml_federation SET source_hash = $2, fetched_at = $3, valid_until = $4, next_refresh_at = $5, idp_count = $6,
+            failures = 0, last_error = NULL, generation = $7
+      WHERE method_id = $1`,
+    [methodId, f.sourceHash, f.fetchedAt, f.validUntil, f.nextRefreshAt, f.idps.length, next],
+  );
+  await db.query('DELETE FROM saml_federation_idp WHERE method_id = $1 AND generation <> $2', [methodId, next]);
 }
 
 /** A failed fetch: counted, the reason kept, the next try set; the IdPs already kept stay usable until their validUntil. */
@@ -95,7 +111,7 @@ const USABLE = `f.fetched_at IS NOT NULL AND (f.valid_until IS NULL OR f.valid_u
 export async function findFederationIdp(db: Queryable, methodId: string, now: Date, sourceHash: string, entityId: string): Promise<FederationIdpRow | undefined> {
   return db.maybeOne<FederationIdpRow & Record<string, unknown>>(
     `SELECT i.entity_id, i.display_name, i.sso_url, i.certs, i.scopes
-       FROM saml_federation_idp i JOIN saml_federation f ON f.method_id = i.method_id
+       FROM saml_federation_idp i JOIN saml_federation f ON f.method_id = i.method_id AND f.generation = i.generation
       WHERE i.method_id = $1 AND ${USABLE} AND i.entity_id = $4`,
     [methodId, now, sourceHash, entityId],
   );
@@ -106,7 +122,7 @@ export async function searchFederationIdps(db: Queryable, methodId: string, now:
   const patterns = words.map((w) => `%${w.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   const rows = await db.query<FederationIdpRow & { total: number } & Record<string, unknown>>(
     `SELECT i.entity_id, i.display_name, i.sso_url, i.certs, i.scopes, count(*) OVER () AS total
-       FROM saml_federation_idp i JOIN saml_federation f ON f.method_id = i.method_id
+       FROM saml_federation_idp i JOIN saml_federation f ON f.method_id = i.method_id AND f.generation = i.generation
       WHERE i.method_id = $1 AND ${USABLE}
         AND (SELECT bool_and(lower(i.display_name || ' ' || i.entity_id) LIKE p) FROM unnest($4::text[]) AS p) IS NOT FALSE
       ORDER BY lower(i.display_name), i.entity_id

@@ -96,15 +96,13 @@ export function createFederation(db: Db, clock: () => Date, opts: FederationOpti
       const lookAgainS = Math.max(MIN_REFRESH_S, parsed.cacheDurationSeconds ?? DEFAULT_REFRESH_S);
       const next = Math.max(now.getTime() + MIN_REFRESH_S * 1000, Math.min(now.getTime() + lookAgainS * 1000, parsed.validUntil.getTime() - BEFORE_EXPIRY_S * 1000));
       const { idps } = parsed;
-      await db.transaction((tx) =>
-        replaceFederationIdps(tx, methodId, {
-          sourceHash: federationSourceHash(config),
-          fetchedAt: now,
-          validUntil: parsed.validUntil,
-          nextRefreshAt: new Date(next),
-          idps: idps.map((i) => ({ entity_id: i.entityId, display_name: i.displayName, sso_url: i.ssoUrl, certs: i.certs, scopes: i.scopes })),
-        }),
-      );
+      await replaceFederationIdps(db, methodId, {
+        sourceHash: federationSourceHash(config),
+        fetchedAt: now,
+        validUntil: parsed.validUntil,
+        nextRefreshAt: new Date(next),
+        idps: idps.map((i) => ({ entity_id: i.entityId, display_name: i.displayName, sso_url: i.ssoUrl, certs: i.certs, scopes: i.scopes })),
+      });
       opts.log?.('SAML federation metadata loaded', { methodId, idps: idps.length, validUntil: parsed.validUntil.toISOString() });
       return { methodId, ok: true, idps: idps.length };
     } catch (e) {
