@@ -6,7 +6,6 @@ import { migrate } from '../db/migrate.js';
 import { AppError } from '../errors.js';
 import { apiKeyCommands } from './commands/apikey.js';
 import { loginMethodCommands } from './commands/login-methods.js';
-import { serve } from './commands/serve.js';
 import { outageCommands } from './commands/outage.js';
 import { identitySettingsPatch, usersCommand } from './commands/users.js';
 import { sisCommands } from './commands/sis.js';
@@ -35,6 +34,9 @@ program
       // The demo is development: its mail (set-password links) goes to the log.
       ...(opts.demo ? { mailDevLog: true } : {}),
     });
+    // Loaded here, not above: the HTTP server (Fastify, the routes, Swagger) is most of what a
+    // start-up loads, and the one-shot commands (`carrel import` …) need none of it.
+    const { serve } = await import('./commands/serve.js');
     await serve(config, { demo: opts.demo === true, worker: opts.worker !== false });
   });
 
