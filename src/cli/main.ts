@@ -7,7 +7,6 @@ import { AppError } from '../errors.js';
 import { apiKeyCommands } from './commands/apikey.js';
 import { codeTableCommands } from './commands/code-tables.js';
 import { loginMethodCommands } from './commands/login-methods.js';
-import { serve } from './commands/serve.js';
 import { outageCommands } from './commands/outage.js';
 import { generationRules, identitySettingsPatch, usersCommand } from './commands/users.js';
 import { namedUserCommand } from './commands/named-users.js';
@@ -37,6 +36,9 @@ program
       // The demo is development: its mail (set-password links) goes to the log.
       ...(opts.demo ? { mailDevLog: true } : {}),
     });
+    // Loaded here, not above: the HTTP server (Fastify, the routes, Swagger) is most of what a
+    // start-up loads, and the one-shot commands (`carrel import` …) need none of it.
+    const { serve } = await import('./commands/serve.js');
     await serve(config, { demo: opts.demo === true, worker: opts.worker !== false });
   });
 

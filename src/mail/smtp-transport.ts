@@ -1,11 +1,15 @@
 // The SMTP side of the outbox: nodemailer with a pooled connection to CARREL_SMTP_URL
 // (smtp://user:pass@host:587, smtps://… for implicit TLS; nodemailer reads options such as
 // ?requireTLS=true from the URL). The domain sees only MailTransport.
-import nodemailer from 'nodemailer';
+import { createRequire } from 'node:module';
 import type { MailTransport } from '../domain/mail/outbox.js';
+
+// Loaded when a transport is made (a Carrel that sends mail), not by every command's start-up.
+const require = createRequire(import.meta.url);
 
 export function createSmtpTransport(url: string, from: string): MailTransport {
   const pooled = url.includes('pool=') ? url : `${url}${url.includes('?') ? '&' : '?'}pool=true`;
+  const nodemailer = require('nodemailer') as typeof import('nodemailer');
   const transporter = nodemailer.createTransport(pooled);
   return {
     async send(mail) {

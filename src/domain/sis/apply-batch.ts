@@ -4,7 +4,7 @@
 // statements, the job's counters and the batch's record range committed with them: either the
 // whole batch is in the database or none of it is, and a restart skips exactly what committed.
 // Records pass one settled (duplicates, unchanged and skipped users) are only counted and
-// reported. What commitBatch writes was decided on a read outside its transaction, so it checks
+// reported; the rest come mapped from pass one or are mapped here. What commitBatch writes was decided on a read outside its transaction, so it checks
 // first: a user changed meanwhile is read again (locked) and decided again.
 import type { Db, Queryable } from '../../db/database.js';
 import { addJobCounters, checkOwnJob, insertJobErrors } from '../../db/queries/jobs.js';
@@ -22,7 +22,7 @@ import { checkIdentifiers, writeUsers, type NamedUserGate, type Uniqueness, type
 import { addGeneratedIdentifiers, identifierToGenerate } from '../users/identifier-generation.js';
 import { assertMandatoryIdentifier } from '../users/validate-user.js';
 import { matchKeyOf, nextPrimaryId, primaryIdBase, type MatchKey } from './match.js';
-import { mapRawRecords, type FileFormat } from './parse/read-user-file.js';
+import { mapRawRecords, type FileFormat, type MappedRecord } from './parse/read-user-file.js';
 import { decide, sameValue, skipMatched, type Decision, type SisRules } from './merge.js';
 import type { FastDecision, SpoolRecord } from './spool.js';
 import { storableText } from '../../model/safe-text.js';
@@ -93,7 +93,12 @@ export async function prepareBatch(env: BatchEnv, records: SpoolRecord[], forced
   for (let from = 0; from < toMap.length; from += SLICE) {
     if (from) await yieldToCommits();
     const slice = toMap.slice(from, from + SLICE);
-    mapRawRecords(env.format, slice.map((r) => r.raw!)).forEach((m, k) => {
+    // Mapped in pass one, or mapped here from the raw text (the same mapping).
+    const raws = slice.filter((r) => r.input === undefined && r.mapError === undefined);
+    const fromRaw = mapRawRecords(env.format, raws.map((r) => r.raw!));
+    let next = 0;
+    const mapped = slice.map((r): MappedRecord => (r.input !== undefined ? { input: r.input } : r.mapError !== undefined ? { error: r.mapError } : fromRaw[next++]!));
+    mapped.forEach((m, k) => {
       const rec = slice[k]!;
       const key = m.input && matchKeyOf(m.input, matchBy);
       if (!m.input) failures.push({ rec, reason: m.error, identifier: rec.keyValue ?? null });

@@ -118,6 +118,7 @@ async function applySpool(env: BatchEnv, spool: string, size: number, window: nu
   let cancelled = false;
   let failure: unknown;
   let counted: { delta: SisCounters; ranges: { first: number; last: number }[] } = { delta: { ...ZERO_SIS_COUNTERS }, ranges: [] };
+  let settledReported = 0;
   const run = async (commit: () => Promise<boolean>) => {
     while (inflight.size >= window) await Promise.race(inflight);
     if (cancelled || failure) return;
@@ -149,7 +150,11 @@ async function applySpool(env: BatchEnv, spool: string, size: number, window: nu
       if (last && last.last + 1 === records[0]!.n) last.last = records.at(-1)!.n;
       else counted.ranges.push({ first: records[0]!.n, last: records.at(-1)!.n });
       if (counted.delta.read >= SETTLED_FLUSH) await flushCounted();
-      else await report(counted.delta);
+      else if (Date.now() - settledReported >= SETTLED_REPORT_MS) {
+        // Progress of counted-only batches (each a read of the job): for the eyes, a few a second.
+        settledReported = Date.now();
+        await report(counted.delta);
+      }
       continue;
     }
     await run(async () => (await commitSafely(env, batch)));
@@ -161,6 +166,7 @@ async function applySpool(env: BatchEnv, spool: string, size: number, window: nu
 }
 
 const SETTLED_FLUSH = 20_000;
+const SETTLED_REPORT_MS = 100;
 
 /** The sis.load kind as the job queue runs it (permission sis:manage; the SIS counters). */
 export function sisLoadKind(deps: SisLoadDeps) {

@@ -11,6 +11,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import { AppError } from '../../errors.js';
+import type { UserInput } from '../../model/user.js';
 import { shownText, unsafeTextReason } from '../../model/safe-text.js';
 import { rawMatchKey } from './match.js';
 import type { FileFormat, RawRecord } from './parse/read-user-file.js';
@@ -32,7 +33,10 @@ export interface SpoolRecord {
   /** An earlier record of the file has the same match id. */
   dupOf?: number;
   fast?: FastDecision;
-  /** The raw record, for pass two to map (absent when nothing is left to decide). */
+  /** The record mapped in pass one (Alma XML, while most records need mapping), or why it cannot be. */
+  input?: UserInput;
+  mapError?: string;
+  /** Otherwise the raw record, for pass two to map (absent when nothing is left to decide). */
   raw?: string;
   error?: string;
 }
@@ -87,11 +91,14 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
   // profile's expected skip) are spooled as one line, a run: a nightly file of unchanged users is
   // a few lines, not one JSON object per user written here and parsed again in pass two.
   let run: SpoolRun | undefined;
+  // Whether the reading thread should map records: yes while most of the last batch needed it.
+  let mapWanted = false;
   const endRun = async () => {
     if (run) await put(JSON.stringify(run));
     run = undefined;
   };
   const write = async (records: Numbered[], notes: Awaited<ReturnType<Scan>>) => {
+    let toMap = 0;
     for (const [k, r] of records.entries()) {
       const note = notes[k] ?? {};
       if (!r.error && !note.dupOf && note.fast && countedOnly(note.fast)) {
@@ -111,10 +118,20 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
         rec.hash = r.hash;
         if (note.dupOf) rec.dupOf = note.dupOf;
         else if (note.fast) rec.fast = note.fast;
-        else rec.raw = r.raw;
+        else {
+          toMap++;
+          if (r.mapped?.input !== undefined) {
+            // Already JSON: spliced in, not parsed and written again.
+            await put(`${JSON.stringify(rec).slice(0, -1)},"input":${r.mapped.input}}`);
+            continue;
+          }
+          if (r.mapped) rec.mapError = r.mapped.error;
+          else rec.raw = r.raw;
+        }
       }
       await put(JSON.stringify(rec));
     }
+    mapWanted = toMap * 2 > records.length;
   };
   // One batch scanned (by the database) while the next is parsed (here); written in order.
   const flush = async () => {
@@ -130,7 +147,7 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
   };
 
   try {
-    for await (const raw of readUserFileInThread(path, displayName, o.format)) {
+    for await (const raw of readUserFileInThread(path, displayName, o.format, { mapWanted: () => mapWanted })) {
       n++;
       const unsafe = unsafeKeys(raw);
       if (unsafe) {

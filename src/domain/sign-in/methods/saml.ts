@@ -4,13 +4,14 @@
 // AuthnRequest id and the IdP's entity id: the answer must name both (the seam finds the flow of a
 // cross-site POST by RelayState alone, so InResponseTo is what binds the answer to this browser).
 import { randomBytes } from 'node:crypto';
-import { SAML } from '@node-saml/node-saml';
+import type { SAML } from '@node-saml/node-saml';
 import { Type, type Static } from 'typebox';
 import { AppError } from '../../../errors.js';
 import { defineMethod, type MethodContext, type Refusal, type Started, type Verified } from '../method.js';
 import { attributeUri, firstValue, groupFromAffiliation, NAME_ID, outOfScope, releasedAttributes } from './saml/attributes.js';
 import { assertCertificate, MetadataError } from './saml/idp-metadata.js';
 import { IdpUnavailable, inlineMetadata, resolveIdp } from './saml/idp-source.js';
+import { nodeSamlPackage } from './saml/packages.js';
 import { checkResponse } from './saml/response.js';
 
 const SamlConfig = Type.Object(
@@ -60,6 +61,7 @@ function httpsOrLocal(url: string, key: string): void {
 /** The SP's own node-saml object (requests and metadata); never used to check a response. */
 function spSaml(ctx: Ctx, entryPoint: string, requestId?: string): SAML {
   const c = ctx.method.config;
+  const { SAML } = nodeSamlPackage();
   return new SAML({
     callbackUrl: ctx.urls.acs,
     issuer: ctx.urls.metadata,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { zipSync, strToU8 } from 'fflate';
 import { AppError } from '../../../errors.js';
-import { readUserFile, type FileFormat, type RawRecord } from './read-user-file.js';
+import { mapRawRecords, readUserFile, type FileFormat, type RawRecord } from './read-user-file.js';
 import { readUserFileInThread } from './read-thread.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'carrel-read-thread-'));
@@ -41,6 +41,27 @@ test('a zip of two files: the same records, in the same order, as read in this t
   assert.equal(there.error, undefined);
   assert.equal(there.records.length, 1200);
   assert.deepEqual(there.records, here.records);
+});
+
+test('mapping as it reads, once asked: later records come mapped, as pass two would map them; the rest as before', async () => {
+  const path = join(dir, 'mapped.xml');
+  writeFileSync(path, doc(Array.from({ length: 2000 }, (_, i) => user(i))));
+  const here = await all(readUserFile(path, 'mapped.xml', XML));
+  let taken = 0;
+  const there = await all((async function* () {
+    for await (const r of readUserFileInThread(path, 'mapped.xml', XML, { mapWanted: () => taken >= 500 })) {
+      taken++;
+      yield r;
+    }
+  })());
+  assert.equal(there.error, undefined);
+  assert.deepEqual(there.records.map(({ mapped: _, ...r }) => r), here.records);
+  const first = there.records.findIndex((r) => r.mapped);
+  assert.ok(first >= 500 && first < 2000, `mapping began at record ${first}`);
+  assert.ok(there.records.slice(first).every((r) => r.mapped), 'every record after the first mapped one');
+  assert.ok(there.records.slice(0, first).every((r) => !r.mapped));
+  const expected = mapRawRecords(XML, there.records.slice(first).map((r) => r.raw!));
+  there.records.slice(first).forEach((r, k) => assert.deepEqual(JSON.parse(r.mapped!.input!), expected[k]!.input));
 });
 
 test('a file refused in the middle: the same refusal, after the same records', async () => {

@@ -6,7 +6,15 @@
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../../../errors.js';
 import type { FileFormat, RawRecord } from './read-user-file.js';
-import type { ReadWorkerData, ReadWorkerMessage } from './read-worker.js';
+import type { ReadWorkerControl, ReadWorkerData, ReadWorkerMessage } from './read-worker.js';
+
+export interface ThreadReadOptions {
+  /**
+   * Should the thread map records as it reads them (RawRecord.mapped)? Asked each time a chunk is
+   * taken; the thread follows from the next <user> it reaches (a few chunks ahead of the caller).
+   */
+  mapWanted?: () => boolean;
+}
 
 /**
  * Records per message (fewer when they are large), and messages the thread may read ahead of the
@@ -32,7 +40,7 @@ const { workerData } = require('node:worker_threads');
 })();
 `;
 
-export async function* readUserFileInThread(path: string, displayName: string, format: FileFormat): AsyncGenerator<RawRecord> {
+export async function* readUserFileInThread(path: string, displayName: string, format: FileFormat, opts: ThreadReadOptions = {}): AsyncGenerator<RawRecord> {
   const fromSource = import.meta.url.endsWith('.ts');
   const data: ReadWorkerData = { path, displayName, format, chunk: CHUNK, chunkChars: CHUNK_CHARS, ahead: AHEAD };
   const worker = new Worker(BOOT, {
@@ -51,12 +59,20 @@ export async function* readUserFileInThread(path: string, displayName: string, f
   worker.on('message', deliver);
   worker.on('error', (err) => deliver({ lost: err }));
   worker.on('exit', (code) => deliver({ lost: new Error(`the file-reading thread exited (${code})`) }));
+  const post = (m: ReadWorkerControl) => worker.postMessage(m);
+  let mapping = false;
+  const steer = () => {
+    const wanted = opts.mapWanted?.() ?? false;
+    if (wanted !== mapping) post({ map: (mapping = wanted) });
+  };
+  steer();
   try {
     for (;;) {
       while (!inbox.length) await new Promise<void>((resolve) => (wake = resolve));
       const m = inbox.shift()!;
       if ('records' in m) {
-        worker.postMessage(0);
+        steer();
+        post(0);
         yield* m.records;
       } else if ('done' in m) return;
       else if ('refused' in m) throw new AppError(m.refused.code, m.refused.params);

@@ -7,7 +7,7 @@ import { after, describe, test } from 'node:test';
 import { zipSync } from 'fflate';
 import { AppError } from '../../../errors.js';
 import type { CsvMapping } from '../../../model/profile.js';
-import { mapRawRecords, readUserFile, type RawRecord } from './read-user-file.js';
+import { mapRawRecords, readUserFile, type MappedRecord, type RawRecord } from './read-user-file.js';
 import type { UserInput } from '../../../model/user.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'carrel-parse-'));
@@ -27,11 +27,31 @@ async function read(content: string | Uint8Array, format: 'alma_xml' | 'csv' | '
   const out: Read[] = [];
   for await (const r of readUserFile(fileOf(content), 'users.xml', { format, csvMapping })) out.push(r);
   const readable = out.filter((r) => r.raw !== undefined);
-  mapRawRecords({ format, csvMapping }, readable.map((r) => r.raw!)).forEach((m, k) => {
+  const mapped = mapRawRecords({ format, csvMapping }, readable.map((r) => r.raw!));
+  if (format === 'alma_xml') await sameWhenMappedInPassOne(content, out, mapped);
+  mapped.forEach((m, k) => {
     if (m.input) readable[k]!.input = m.input;
     else readable[k]!.error = m.error;
   });
   return out;
+}
+
+/**
+ * Every XML case below, read again mapping each record in the same parse (a first load): the
+ * same records, and the same mapping as pass two's, down to the error message.
+ */
+async function sameWhenMappedInPassOne(content: string | Uint8Array, plain: RawRecord[], mapped: MappedRecord[]): Promise<void> {
+  const again: RawRecord[] = [];
+  for await (const r of readUserFile(fileOf(content), 'users.xml', { format: 'alma_xml', csvMapping: null }, { mapWanted: () => true })) again.push(r);
+  assert.deepEqual(again.map(({ mapped: _, ...r }) => r), plain);
+  const readable = again.filter((r) => r.raw !== undefined);
+  assert.equal(readable.length, mapped.length);
+  readable.forEach((r, k) => {
+    const m = mapped[k]!;
+    assert.ok(r.mapped, `record ${k} mapped in pass one`);
+    if (m.input) assert.deepEqual(JSON.parse(r.mapped.input!), m.input);
+    else assert.equal(r.mapped.error, m.error);
+  });
 }
 
 async function refused(content: string | Uint8Array, pattern: RegExp, format: 'alma_xml' | 'csv' | 'jsonl' = 'alma_xml', csvMapping: CsvMapping | null = null) {

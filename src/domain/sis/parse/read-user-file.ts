@@ -8,7 +8,7 @@ import type { CsvMapping, SisFormat } from '../../../model/profile.js';
 import { mapCsvUsers, readCsvUsers } from './csv-users.js';
 import { mapJsonlUsers, readJsonlUsers } from './jsonl-users.js';
 import { fileRefused, utf8Text, type MappedRecord, type RawRecord } from './text.js';
-import { mapXmlUsers, readXmlUsers } from './xml-users.js';
+import { mapXmlUsers, readXmlUsers, type XmlReadOptions } from './xml-users.js';
 import { zipEntries } from './zip.js';
 
 export type { MappedRecord, RawRecord } from './text.js';
@@ -30,25 +30,28 @@ async function isZip(path: string): Promise<boolean> {
   }
 }
 
-function readEntry(bytes: AsyncIterable<Buffer>, name: string, f: FileFormat): AsyncGenerator<RawRecord> {
+/** What a reader may do besides reading (only Alma XML maps records as it reads them). */
+export type ReadOptions = XmlReadOptions;
+
+function readEntry(bytes: AsyncIterable<Buffer>, name: string, f: FileFormat, opts: ReadOptions): AsyncGenerator<RawRecord> {
   const text = utf8Text(bytes, name);
   if (f.format === 'csv') return readCsvUsers(text, name, f.csvMapping ?? {});
   if (f.format === 'jsonl') return readJsonlUsers(text, name);
-  return readXmlUsers(text, name);
+  return readXmlUsers(text, name, opts);
 }
 
 /** `displayName` names the file in messages (the upload's name, not the spool path). */
-export async function* readUserFile(path: string, displayName: string, f: FileFormat): AsyncGenerator<RawRecord> {
+export async function* readUserFile(path: string, displayName: string, f: FileFormat, opts: ReadOptions = {}): AsyncGenerator<RawRecord> {
   if (await isZip(path)) {
     let entries = 0;
     for await (const entry of zipEntries(path, displayName)) {
       entries++;
-      yield* readEntry(entry.bytes, entry.name, f);
+      yield* readEntry(entry.bytes, entry.name, f, opts);
     }
     if (entries === 0) throw fileRefused(displayName, 'the zip file holds no files');
     return;
   }
-  yield* readEntry(createReadStream(path, { highWaterMark: 256 * 1024 }), displayName, f);
+  yield* readEntry(createReadStream(path, { highWaterMark: 256 * 1024 }), displayName, f, opts);
 }
 
 /** Raw records of this format (pass one's `raw`) to UserInputs, or why not, in order. */

@@ -1,6 +1,7 @@
 // The worker thread of read-thread.ts: reads one SIS file with readUserFile and posts its raw
 // records to the load in chunks, at most `ahead` chunks beyond what the load has taken (each taken
-// chunk is acknowledged with a message), so memory stays bounded whatever the file's size.
+// chunk is acknowledged with a message), so memory stays bounded whatever the file's size. The
+// load may also say whether to map the records as they are read ({ map }: see xml-users.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError } from '../../../errors.js';
 import { readUserFile, type FileFormat, type RawRecord } from './read-user-file.js';
@@ -15,6 +16,9 @@ export interface ReadWorkerData {
   ahead: number;
 }
 
+/** From the load: a chunk taken (any other message), or whether to map records from now on. */
+export type ReadWorkerControl = number | { map: boolean };
+
 export type ReadWorkerMessage =
   | { records: RawRecord[] }
   | { done: true }
@@ -24,8 +28,13 @@ export type ReadWorkerMessage =
 const port = parentPort!;
 const { path, displayName, format, chunk, chunkChars, ahead } = workerData as ReadWorkerData;
 let credit = ahead;
+let mapping = false;
 let wake: (() => void) | undefined;
-port.on('message', () => {
+port.on('message', (m: ReadWorkerControl) => {
+  if (typeof m === 'object') {
+    mapping = m.map;
+    return;
+  }
   credit++;
   wake?.();
 });
@@ -40,9 +49,9 @@ async function send(records: RawRecord[]): Promise<void> {
 let out: RawRecord[] = [];
 let chars = 0;
 try {
-  for await (const rec of readUserFile(path, displayName, format)) {
+  for await (const rec of readUserFile(path, displayName, format, { mapWanted: () => mapping })) {
     out.push(rec);
-    chars += rec.raw?.length ?? 0;
+    chars += (rec.raw?.length ?? 0) + (rec.mapped?.input?.length ?? 0);
     if (out.length >= chunk || chars >= chunkChars) {
       await send(out);
       out = [];

@@ -19,6 +19,11 @@ export interface RawRecord {
   externalId?: string | null;
   /** Why the record cannot be read at all (it fails alone; the file goes on). */
   error?: string;
+  /**
+   * The record already mapped, when the reader was asked to and could (Alma XML): the UserInput
+   * as JSON (as a load spools it), or why it cannot be mapped. Absent: map `raw` when needed.
+   */
+  mapped?: { input: string; error?: undefined } | { input?: undefined; error: string };
 }
 
 /** A raw record mapped to the domain (pass two), or why it could not be. */

@@ -7,11 +7,21 @@
 //
 // mapXmlUsers (pass two) turns raw <user> elements into UserInputs with the mapping of the API's
 // XML bodies, for the records that need it (a nightly file is mostly unchanged users).
+//
+// When the caller asks (`mapWanted`, consulted at each <user>: a load asks while most records it
+// sees need mapping, as in a first load), readXmlUsers also maps the record in the same parse,
+// with the same tree builder and mapping, so pass two need not parse it again; a nightly file of
+// unchanged users is read without building trees it would throw away.
 import { SaxesParser } from 'saxes';
 import { AppError } from '../../../errors.js';
 import { almaXmlTreeToUserInput } from '../../../alma/user-xml.js';
 import { MAX_XML_DEPTH } from '../../../alma/xml-codec.js';
 import { at, fileRefused, type MappedRecord, type RawRecord } from './text.js';
+
+export interface XmlReadOptions {
+  /** Map the <user> starting now in the same parse (RawRecord.mapped)? */
+  mapWanted?: () => boolean;
+}
 
 /** No honest <user> comes near this; a bigger one is a broken or hostile file. */
 export const MAX_RECORD_CHARS = 1 << 20;
@@ -27,8 +37,10 @@ function newParser() {
 }
 
 /** Pass one: each <user> of one XML document, raw, in order. */
-export async function* readXmlUsers(text: AsyncIterable<string>, name: string): AsyncGenerator<RawRecord> {
+export async function* readXmlUsers(text: AsyncIterable<string>, name: string, opts: XmlReadOptions = {}): AsyncGenerator<RawRecord> {
   const parser = newParser();
+  // The open record's tree, when it is mapped in this parse.
+  let tree: TreeBuilder | null = null;
   const ready: RawRecord[] = [];
   let depth = 0;
   let pending = 0;
@@ -66,6 +78,7 @@ export async function* readXmlUsers(text: AsyncIterable<string>, name: string): 
       // The start tag ends here; it began at its '<' (no raw '<' can stand inside a tag).
       recStart = bufStart + buf.lastIndexOf('<', parser.position - 1 - bufStart);
       rec = { where: at(name, parser.line), line: parser.line, primaryId: null, externalId: null, identifiers: [] };
+      tree = opts.mapWanted?.() ? new TreeBuilder() : null;
     } else if (depth === 3 && (tag.name === 'primary_id' || tag.name === 'external_id')) {
       capture = tag.name;
       captured = '';
@@ -75,16 +88,19 @@ export async function* readXmlUsers(text: AsyncIterable<string>, name: string): 
       capture = tag.name;
       captured = '';
     }
+    tree?.open(tag.name, tag.attributes as Record<string, string>);
   });
   const onText = (t: string) => {
     pending = 0;
     if (capture) captured += t;
+    tree?.text(t);
   };
   parser.on('text', onText);
   parser.on('cdata', onText);
   parser.on('closetag', () => {
     pending = 0;
     depth--;
+    const done = tree?.close();
     if (capture) {
       const v = captured.trim();
       if (capture === 'primary_id') rec!.primaryId = v || null;
@@ -99,6 +115,11 @@ export async function* readXmlUsers(text: AsyncIterable<string>, name: string): 
       const end = parser.position;
       if (end - recStart > MAX_RECORD_CHARS) refuse(`the <user> starting at line ${rec.line} is larger than ${MAX_RECORD_CHARS} characters`);
       rec.raw = buf.slice(recStart - bufStart, end - bufStart);
+      if (done) {
+        const mapped = mapTree(done.value);
+        if (mapped) rec.mapped = mapped.input ? { input: JSON.stringify(mapped.input) } : { error: mapped.error };
+      }
+      tree = null;
       ready.push(rec);
       rec = null;
       recStart = -1;
@@ -153,33 +174,55 @@ function addChild(parent: Frame, name: string, value: unknown): void {
   else parent.children[name] = [seen, value];
 }
 
+/** One element's tree from the parser's events (both passes build it with this, so alike). */
+class TreeBuilder {
+  private readonly stack: Frame[] = [];
+  open(name: string, attributes: Record<string, string>): void {
+    this.stack.push({ name, attributes, children: {}, text: '' });
+  }
+  text(t: string): void {
+    const top = this.stack.at(-1);
+    if (top) top.text += t;
+  }
+  /** The element just closed, when it is the outermost one. */
+  close(): { value: unknown } | undefined {
+    const frame = this.stack.pop();
+    if (!frame) return undefined;
+    const value = valueOf(frame);
+    const parent = this.stack.at(-1);
+    if (parent) return void addChild(parent, frame.name, value);
+    return { value };
+  }
+}
+
+/** A <user> tree to a UserInput, or why not; undefined for a fault that is not the record's. */
+function mapTree(tree: unknown): MappedRecord | undefined {
+  try {
+    return { input: almaXmlTreeToUserInput(tree) };
+  } catch (err) {
+    if (!(err instanceof AppError)) return undefined;
+    return { error: err.message };
+  }
+}
+
 /** Pass two: raw <user> elements (checked by pass one) to UserInputs, or why not, in order. */
 export function mapXmlUsers(raws: readonly string[]): MappedRecord[] {
   const parser = newParser();
-  const stack: Frame[] = [];
+  const tree = new TreeBuilder();
   const out: MappedRecord[] = [];
+  let depth = 0;
   parser.on('opentag', (tag) => {
-    if (tag.name === 'users' && stack.length === 0) return;
-    stack.push({ name: tag.name, attributes: tag.attributes as Record<string, string>, children: {}, text: '' });
+    if (depth++ === 0) return;
+    tree.open(tag.name, tag.attributes as Record<string, string>);
   });
-  const onText = (t: string) => {
-    const top = stack.at(-1);
-    if (top) top.text += t;
-  };
-  parser.on('text', onText);
-  parser.on('cdata', onText);
+  parser.on('text', (t) => tree.text(t));
+  parser.on('cdata', (t) => tree.text(t));
   parser.on('closetag', () => {
-    const frame = stack.pop();
-    if (!frame) return;
-    const value = valueOf(frame);
-    const parent = stack.at(-1);
-    if (parent) return addChild(parent, frame.name, value);
-    try {
-      out.push({ input: almaXmlTreeToUserInput(value) });
-    } catch (err) {
-      if (!(err instanceof AppError)) throw err;
-      out.push({ error: err.message });
-    }
+    if (--depth === 0) return;
+    const done = tree.close();
+    if (!done) return;
+    // A fault that is not the record's (a bug) ends the load, as it always has.
+    out.push(mapTree(done.value) ?? { input: almaXmlTreeToUserInput(done.value) });
   });
   parser.write('<users>');
   for (const raw of raws) parser.write(raw);

@@ -2,9 +2,8 @@
 // (a federation aggregate of thousands). We keep only what the SP needs: where to send the
 // AuthnRequest (HTTP-Redirect), which certificates sign (all of them: two during a key rollover),
 // which scopes the IdP may assert, and a name for the discovery list.
-import { DOMParser } from '@xmldom/xmldom';
 import { X509Certificate } from 'node:crypto';
-import { SignedXml } from 'xml-crypto';
+import { xmlCryptoPackage, xmldomPackage } from './packages.js';
 
 const MD = 'urn:oasis:names:tc:SAML:2.0:metadata';
 const DS = 'http://www.w3.org/2000/09/xmldsig#';
@@ -36,6 +35,7 @@ export class MetadataError extends Error {}
 
 function parse(xml: string): Document {
   const errors: string[] = [];
+  const { DOMParser } = xmldomPackage();
   const doc = new DOMParser({
     errorHandler: { warning: () => {}, error: (m: string) => errors.push(m), fatalError: (m: string) => errors.push(m) },
   }).parseFromString(xml, 'text/xml');
@@ -121,6 +121,7 @@ export function verifiedAggregate(xml: string, certPem: string): string {
   const root = doc.documentElement;
   const sigs = children(root, DS, 'Signature');
   if (sigs.length !== 1) throw new MetadataError(sigs.length ? 'metadata carries more than one signature' : 'metadata is not signed');
+  const { SignedXml } = xmlCryptoPackage();
   const sig = new SignedXml({ publicCert: certPem });
   sig.loadSignature(sigs[0]!);
   const refs = sig.getReferences();

@@ -3,8 +3,8 @@
 // one assertion only, the signature must belong to its parent). Everything after that is ours,
 // on the verified assertion, with the method's clock and one reason per failure: issuer,
 // audience, time window, bearer confirmation (recipient, InResponseTo of THIS flow), replay.
-import { SAML, SamlStatusError, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
-import { DOMParser } from '@xmldom/xmldom';
+import type { Profile } from '@node-saml/node-saml';
+import { nodeSamlPackage, xmldomPackage } from './packages.js';
 import type { Refusal, RefusalReason } from '../../method.js';
 import type { IdpInfo } from './idp-metadata.js';
 
@@ -38,7 +38,7 @@ const refuse = (refused: RefusalReason, detail: string): Refusal => ({ refused, 
 
 /** The refusal reason node-saml's error stands for (it throws plain Errors). */
 function reasonOf(err: unknown): Refusal {
-  if (err instanceof SamlStatusError) return refuse('idp_error', err.message);
+  if (err instanceof nodeSamlPackage().SamlStatusError) return refuse('idp_error', err.message);
   const msg = err instanceof Error ? err.message : String(err);
   if (/signature|cannot obtain assertion|ID cannot refer|refer to it's parent|transforms/i.test(msg)) return refuse('signature', msg);
   return refuse('invalid_response', msg.slice(0, 200));
@@ -46,6 +46,7 @@ function reasonOf(err: unknown): Refusal {
 
 function responseAttributes(profile: Profile): Record<string, string> {
   // The Response element's own attributes, from the same parser node-saml verified with.
+  const { DOMParser } = xmldomPackage();
   const doc = new DOMParser({ errorHandler: { warning: () => {}, error: () => {}, fatalError: () => {} } }).parseFromString(profile.getSamlResponseXml?.() ?? "", 'text/xml');
   const root = doc.documentElement;
   const out: Record<string, string> = {};
@@ -65,6 +66,7 @@ function time(v: string | undefined): number | null {
 
 export async function checkResponse(samlResponse: string, x: AcsExpectation): Promise<CheckedAssertion | Refusal> {
   if (!x.idp.certs.length) return refuse('signature', 'the IdP metadata names no signing certificate');
+  const { SAML, ValidateInResponseTo } = nodeSamlPackage();
   const saml = new SAML({
     callbackUrl: x.acs,
     issuer: x.audience,
