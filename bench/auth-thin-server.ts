@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { verify } from '@node-rs/argon2';
 import Fastify from 'fastify';
 import pg from 'pg';
+import { serveReference } from './reference-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -30,16 +31,4 @@ server.post<{ Params: { id: string } }>('/users/:id', async (req, reply) => {
   const ok = row ? await verify(row.hash, password) : false;
   return reply.status(ok ? 204 : 400).send();
 });
-await server.listen({ port: Number(values.port), host: '127.0.0.1' });
-const address = server.server.address();
-process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
-
-let closing = false;
-const stop = async () => {
-  if (closing) return;
-  closing = true;
-  await server.close();
-  await pool.end();
-};
-process.once('SIGTERM', () => void stop());
-process.once('SIGINT', () => void stop());
+await serveReference(server, values.port, () => pool.end());

@@ -10,6 +10,7 @@
 import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
 import pg from 'pg';
+import { serveReference } from './reference-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -32,16 +33,4 @@ server.get<{ Params: { id: string }; Querystring: { format?: string } }>('/almaw
   if (!rows[0]) return reply.status(404).send({ error: 'not found' });
   return reply.type(xml ? 'application/xml; charset=utf-8' : 'application/json; charset=utf-8').send(rows[0].doc);
 });
-await server.listen({ port: Number(values.port), host: '127.0.0.1' });
-const address = server.server.address();
-process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
-
-let closing = false;
-const stop = async () => {
-  if (closing) return;
-  closing = true;
-  await server.close();
-  await pool.end();
-};
-process.once('SIGTERM', () => void stop());
-process.once('SIGINT', () => void stop());
+await serveReference(server, values.port, () => pool.end());

@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util';
 import { verify } from '@node-rs/argon2';
 import Fastify from 'fastify';
 import pg from 'pg';
+import { serveReference } from './reference-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -63,16 +64,4 @@ server.post<{ Body: Record<string, string> }>('/login', async (req, reply) => {
   return reply.status(303).header('location', '/account').send();
 });
 
-await server.listen({ port: Number(values.port), host: '127.0.0.1' });
-const address = server.server.address();
-process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
-
-let closing = false;
-const stop = async () => {
-  if (closing) return;
-  closing = true;
-  await server.close();
-  await pool.end();
-};
-process.once('SIGTERM', () => void stop());
-process.once('SIGINT', () => void stop());
+await serveReference(server, values.port, () => pool.end());

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import Fastify from 'fastify';
 import pg from 'pg';
+import { serveReference } from './reference-server.js';
 
 const { values } = parseArgs({
   options: {
@@ -38,16 +39,4 @@ server.get<{ Params: { id: string } }>('/users/:id', async (req, reply) => {
   if (!row) return reply.status(404).send({ error: 'not found' });
   return row;
 });
-await server.listen({ port: Number(values.port), host: '127.0.0.1' });
-const address = server.server.address();
-process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
-
-let closing = false;
-const stop = async () => {
-  if (closing) return;
-  closing = true;
-  await server.close();
-  await lookup.close();
-};
-process.once('SIGTERM', () => void stop());
-process.once('SIGINT', () => void stop());
+await serveReference(server, values.port, () => lookup.close());
