@@ -5,19 +5,14 @@
 // signs out; a desk operator sees no edit controls and its writes are refused by the API; axe
 // finds no serious or critical accessibility violation on any page. One browser for the file.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { AxeBuilder } from '@axe-core/playwright';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { createTestContext, type TestContext } from './helpers/app.js';
 import { client } from './helpers/alma.js';
 import { role } from './helpers/browser.js';
-import { buildConsole } from './helpers/console.js';
+import { assertAccessible, buildConsole, consoleSignIn, freePort, launchChromium } from './helpers/console.js';
 import { CHEAP_ARGON2, staffUser } from './helpers/identity.js';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const PASSWORD = 'Console e2e pass 2026';
 
 let ctx: TestContext;
@@ -27,14 +22,6 @@ let base: string;
 let code: string;
 let api: ReturnType<typeof client>;
 let admin: { context: BrowserContext; page: Page };
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 before(async () => {
   web = await buildConsole();
@@ -57,7 +44,7 @@ before(async () => {
     const res = await api.post('/users', staffUser(id, extra));
     assert.equal(res.statusCode, 200, res.body);
   }
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
   admin = await signIn('uadmin');
 });
 
@@ -68,25 +55,7 @@ after(async () => {
 });
 
 /** Opens the console with ?institution=, which sends the browser to that login page and back. */
-async function signIn(id: string, path = '/users') {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
-  const page = await context.newPage();
-  await page.goto(`${base}${path}?institution=${code}`);
-  await page.waitForURL(/\/auth\/.*\/login\?return=/);
-  await page.getByLabel('User name or library card number').fill(id);
-  await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.waitForURL((u) => u.pathname === path);
-  // The frame is drawn once GET /api/v1/session has answered.
-  await page.getByRole('navigation', { name: 'Console' }).getByRole('link').first().waitFor();
-  return { context, page };
-}
-
-async function assertAccessible(page: Page, what: string) {
-  const result = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']).analyze();
-  const bad = result.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-  assert.deepEqual(bad.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`), [], `${what}: accessibility violations`);
-}
+const signIn = (id: string, path = '/users') => consoleSignIn(browser, base, code, id, PASSWORD, path);
 
 test('signing in lands on Find users with the navigation the roles allow; the page breaks no CSP and passes axe', async () => {
   const { page } = admin;

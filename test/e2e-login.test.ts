@@ -2,16 +2,12 @@
 // campus SSO is down, is forced to choose a new password, resets a forgotten password with the
 // link from an e-mail read off a real SMTP server, and signs out.
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { createTestContext, type TestContext } from './helpers/app.js';
 import { client } from './helpers/alma.js';
+import { freePort, launchChromium } from './helpers/console.js';
 import { CHEAP_ARGON2, staffUser, startSmtpCatcher, type SmtpCatcher } from './helpers/identity.js';
-
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-const FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
 let ctx: TestContext;
 let smtp: SmtpCatcher;
@@ -19,14 +15,6 @@ let browser: Browser;
 let base: string;
 let code: string;
 let api: ReturnType<typeof client>;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 before(async () => {
   smtp = await startSmtpCatcher();
@@ -43,7 +31,7 @@ before(async () => {
     await api.post('/users', staffUser('forgetful', { password: 'Forgotten-Pass-1' })),
   ];
   for (const r of created) assert.equal(r.statusCode, 200, r.body);
-  browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS });
+  browser = await launchChromium();
 });
 
 after(async () => {

@@ -4,7 +4,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { build } from 'vite';
-import { createServer } from 'node:net';
 import assert from 'node:assert/strict';
 import { AxeBuilder } from '@axe-core/playwright';
 import { chromium, type Browser, type Page } from 'playwright-core';
@@ -16,16 +15,9 @@ export async function buildConsole(): Promise<{ dir: string; remove(): void }> {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-// What a console test file needs around the build: a port, one Chromium, signing in through the
-// login page, and axe. (test/console-e2e.test.ts keeps its own copies, older than these.)
-
-export async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const port = (s.address() as { port: number }).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+// What a browser test file needs around the build: a port (the one free-port helper, kept with
+// slapd's), one Chromium, signing in through the login page, and axe.
+export { freePort } from './slapd.js';
 
 export function launchChromium(): Promise<Browser> {
   const flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
