@@ -167,3 +167,25 @@ export async function setBreakGlass(db: Queryable, userId: string, institutionId
   );
   return before;
 }
+
+export interface SignInStatusRow {
+  hasPassword: boolean;
+  mustChange: boolean;
+  /** An imported hash not yet re-hashed to argon2id (legacy-hashes.ts). */
+  legacy: boolean;
+  passwordChangedAt: Date | null;
+  lastLoginAt: Date | null;
+  guessDebtUntil: Date | null;
+  throttleResetAt: Date | null;
+  breakGlass: boolean;
+}
+
+/** What the staff console shows of a credential: facts about it, never the hash or its algorithm. */
+export async function findSignInStatus(db: Queryable, userId: string): Promise<SignInStatusRow | undefined> {
+  return db.maybeOne<SignInStatusRow & Row>(
+    `SELECT hash IS NOT NULL AS "hasPassword", must_change AS "mustChange", legacy, password_changed_at AS "passwordChangedAt",
+       last_login_at AS "lastLoginAt", guess_debt_until AS "guessDebtUntil", throttle_reset_at AS "throttleResetAt", break_glass AS "breakGlass"
+     FROM identity.credential WHERE user_id = $1`,
+    [userId],
+  );
+}

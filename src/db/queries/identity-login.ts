@@ -275,3 +275,17 @@ export async function pruneLoginRecords(db: Queryable, countersBefore: Date, add
   await db.query('DELETE FROM identity.login_counter WHERE window_start < $1 AND (refuse_until IS NULL OR refuse_until < $1)', [countersBefore]);
   await db.query('DELETE FROM identity.known_address WHERE last_success_at < $1', [addressesBefore]);
 }
+
+/**
+ * The (account, source) streaks of a user that reached the maximum and still refuse now: the
+ * places the account is locked out from (throttle.ts). Streaks before the last lift do not count.
+ */
+export async function countLockedSources(db: Queryable, userId: string, max: number, now: Date, resetAt: Date | null): Promise<number> {
+  const r = await db.one<{ n: number }>(
+    `SELECT count(*)::int AS n FROM identity.login_counter
+     WHERE key LIKE 'pair:' || $1::text || ':%' AND failures >= $2 AND refuse_until > $3
+       AND window_start > coalesce($4::timestamptz, '-infinity'::timestamptz)`,
+    [userId, max, now, resetAt],
+  );
+  return r.n;
+}

@@ -15,6 +15,7 @@ import { createLinks } from './links.js';
 import { createLogin } from './login.js';
 import { createLoginThrottle } from './login-throttle.js';
 import { createPasswordHasher, type Argon2Params, type PasswordHasher } from './password-hasher.js';
+import { createSignInStatus } from './sign-in-status.js';
 import { createSocialInvites } from './social-invites.js';
 import { createStaffActions } from './staff-actions.js';
 import { sourceOf } from './throttle.js';
@@ -67,6 +68,7 @@ export function createIdentityService({ db, mail, clock, options, hasher: given 
   const accountTypes = createAccountTypes({ db, clock, credentials, links });
   const staff = createStaffActions({ db, clock, hasher, credentials, links });
   const breakGlass = createBreakGlass({ db, mail, clock });
+  const signInStatus = createSignInStatus({ db, clock });
   const socialInvites = createSocialInvites({ db, clock, mail, links, publicUrl: options.publicUrl });
 
   return {
@@ -143,6 +145,8 @@ export function createIdentityService({ db, mail, clock, options, hasher: given 
     toggleAccountType: accountTypes.toggleAccountType,
     bulkToggleAccountType: accountTypes.bulkToggleAccountType,
     ...staff,
+    /** What the console's Sign-in tab shows (users:read): password, forced change, lock-out, break-glass. */
+    signInStatus: signInStatus.signInStatus,
   };
 }
 

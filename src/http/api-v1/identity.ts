@@ -1,5 +1,5 @@
 // /api/v1 identity actions for staff and read-write keys: passwords, set-password links, the
-// account-type toggle (one user or a set), sessions, legacy-hash import. Who may do what is
+// account-type toggle (one user or a set), sessions, legacy-hash import, the sign-in status. Who may do what is
 // decided in src/domain/identity ('credentials:manage'); these handlers only translate.
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -183,6 +183,56 @@ export function identityRoutes(app: App): FastifyPluginAsyncTypebox {
           forceChange: req.body.force_change,
         });
         return { primary_id: r.primaryId, algorithm: r.algorithm };
+      },
+    );
+
+    const when = (d: Date | null) => d?.toISOString() ?? null;
+    const NullableTime = Type.Union([Type.String(), Type.Null()]);
+    server.get(
+      '/users/:user_id/sign-in-status',
+      {
+        schema: {
+          summary: "A user's sign-in at a glance",
+          description:
+            'Whether the user has a local password (never the hash), must change it at the next sign-in, is locked out (the ' +
+            "account's guess budget is spent: new places are refused until locked_until; locked_places: places refused after " +
+            'too many failures in a row; a new password lifts both), and is a break-glass account. Needs users:read.',
+          tags: TAGS,
+          params: UserParams,
+          response: {
+            200: Type.Object({
+              primary_id: Type.String(),
+              account_type: AccountType,
+              has_password: Type.Boolean(),
+              password_allowed: Type.Boolean({ description: 'A local password is possible (not a CONTACT; INTERNAL, or external fallback allowed)' }),
+              must_change: Type.Boolean(),
+              imported: Type.Boolean({ description: 'An imported hash, re-hashed at the next sign-in' }),
+              password_changed_at: NullableTime,
+              last_login_at: NullableTime,
+              locked_out: Type.Boolean(),
+              locked_until: NullableTime,
+              locked_places: Type.Integer(),
+              break_glass: Type.Boolean(),
+            }),
+          },
+        },
+      },
+      async (req) => {
+        const s = await identity.signInStatus(req.actor!, callerInstitution(req), req.params.user_id);
+        return {
+          primary_id: s.user.primaryId,
+          account_type: s.user.accountType,
+          has_password: s.hasPassword,
+          password_allowed: s.passwordAllowed,
+          must_change: s.mustChange,
+          imported: s.imported,
+          password_changed_at: when(s.passwordChangedAt),
+          last_login_at: when(s.lastLoginAt),
+          locked_out: s.lockedOut,
+          locked_until: when(s.lockedUntil),
+          locked_places: s.lockedPlaces,
+          break_glass: s.breakGlass,
+        };
       },
     );
 
