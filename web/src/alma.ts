@@ -66,6 +66,12 @@ export interface AlmaBlock {
   created_date?: string | null;
 }
 
+export interface AlmaStatistic {
+  statistic_category: Code;
+  statistic_note?: string | null;
+  segment_type?: string;
+}
+
 export interface AlmaUser {
   record_type: Code;
   primary_id: string;
@@ -77,6 +83,7 @@ export interface AlmaUser {
   job_category?: Code | null;
   job_description?: string;
   user_group?: Code | null;
+  gender?: Code | null;
   campus_code?: Code | null;
   preferred_language?: Code | null;
   birth_date?: string | null;
@@ -91,6 +98,7 @@ export interface AlmaUser {
   user_role?: AlmaRole[];
   user_block?: AlmaBlock[];
   user_note?: AlmaNote[];
+  user_statistic?: AlmaStatistic[];
   [more: string]: unknown;
 }
 

@@ -1,6 +1,8 @@
-// A user's sign-in: account type (and the switch between EXTERNAL and INTERNAL), a new password
-// or an e-mailed set-password link, and the live sessions (end one or all). These are the
-// /api/v1 identity routes; they need credentials:manage, so without it the tab only tells.
+// A user's sign-in: its status (a password or not, a forced change, locked out, break-glass: GET
+// sign-in-status, for anyone who may read users), account type (and the switch between EXTERNAL
+// and INTERNAL), a new password or an e-mailed set-password link, and the live sessions (end one
+// or all). The changes are /api/v1 identity routes that need credentials:manage, so without it
+// the tab only tells.
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, ApiError, enc } from '../api';
 import { codeText, type AlmaUser } from '../alma';
@@ -17,12 +19,27 @@ interface SessionRow {
   client_address: string | null;
 }
 
+interface SignInStatus {
+  has_password: boolean;
+  password_allowed: boolean;
+  must_change: boolean;
+  imported: boolean;
+  password_changed_at: string | null;
+  last_login_at: string | null;
+  locked_out: boolean;
+  locked_until: string | null;
+  locked_places: number;
+  break_glass: boolean;
+}
+
 const when = (iso: string) => new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' });
 
 export function SignInTab({ user, onChanged }: { user: AlmaUser; onChanged: () => void }) {
   const can = useCan();
   const manage = can('credentials:manage');
   const [sessions, setSessions] = useState<SessionRow[] | null>(null);
+  const [status, setStatus] = useState<SignInStatus | null>(null);
+  const [statusError, setStatusError] = useState<string | null>(null);
   const [password, setPassword] = useState('');
   const [forceChange, setForceChange] = useState(true);
   const [message, setMessage] = useState<{ kind: 'notice' | 'error'; text: string } | null>(null);
@@ -36,6 +53,18 @@ export function SignInTab({ user, onChanged }: { user: AlmaUser; onChanged: () =
       setSessions([]);
     }
   };
+  const loadStatus = async () => {
+    try {
+      setStatus((await api<SignInStatus>('GET', `/users/${id}/sign-in-status`)).body);
+      setStatusError(null);
+    } catch (e) {
+      setStatusError(e instanceof Error ? e.message : 'The sign-in status could not be read.');
+    }
+  };
+  useEffect(() => {
+    void loadStatus();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [id, user.account_type.value]);
   useEffect(() => {
     if (manage) void loadSessions();
     // eslint-disable-next-line react-hooks/exhaustive-deps
@@ -46,6 +75,7 @@ export function SignInTab({ user, onChanged }: { user: AlmaUser; onChanged: () =
     setPasswordError(undefined);
     try {
       setMessage({ kind: 'notice', text: await what() });
+      void loadStatus();
     } catch (e) {
       if (e instanceof ApiError && e.code === '500038') setPasswordError(e.message);
       else setMessage({ kind: 'error', text: e instanceof Error ? e.message : 'That did not work.' });
@@ -88,6 +118,18 @@ export function SignInTab({ user, onChanged }: { user: AlmaUser; onChanged: () =
       <div className="grid">
         <Field id="si-account-type" label="Account type" value={codeText(user.account_type)} />
         <Field id="si-external-id" label="External ID" value={user.external_id ?? ''} />
+      </div>
+      <div className="segment">
+        <h2 id="si-status-title">Sign-in status</h2>
+        {statusError ? (
+          <p className="error" role="alert">
+            {statusError}
+          </p>
+        ) : !status ? (
+          <p role="status">Loading…</p>
+        ) : (
+          <StatusFacts status={status} />
+        )}
       </div>
       {message && (
         <p className={message.kind} role={message.kind === 'error' ? 'alert' : 'status'}>
@@ -171,5 +213,42 @@ export function SignInTab({ user, onChanged }: { user: AlmaUser; onChanged: () =
         </>
       )}
     </div>
+  );
+}
+
+function StatusFacts({ status: s }: { status: SignInStatus }) {
+  const password = s.has_password
+    ? `Has a password${s.imported ? ' (imported from another system; re-hashed at the next sign-in)' : ''}`
+    : s.password_allowed
+      ? 'No password: the user cannot sign in with one until it is set'
+      : 'No password (signs in through the institution’s login)';
+  const locked = s.locked_out
+    ? `Yes: places it has not signed in from are refused until ${when(s.locked_until!)}`
+    : s.locked_places > 0
+      ? 'Not from everywhere'
+      : 'No';
+  return (
+    <dl className="facts" aria-labelledby="si-status-title">
+      <dt>Password</dt>
+      <dd id="si-password">{password}</dd>
+      {s.has_password && (
+        <>
+          <dt>Must change at next sign-in</dt>
+          <dd id="si-must-change">{s.must_change ? 'Yes' : 'No'}</dd>
+          <dt>Password set</dt>
+          <dd>{s.password_changed_at ? when(s.password_changed_at) : 'Unknown'}</dd>
+        </>
+      )}
+      <dt>Locked out</dt>
+      <dd id="si-locked">
+        {locked}
+        {s.locked_places > 0 && ` (${s.locked_places === 1 ? 'one place is' : `${s.locked_places} places are`} refused after too many wrong passwords in a row)`}
+        {(s.locked_out || s.locked_places > 0) && '. A new password lifts this.'}
+      </dd>
+      <dt>Break-glass account</dt>
+      <dd id="si-break-glass">{s.break_glass ? 'Yes: every sign-in is announced to the consortium office' : 'No'}</dd>
+      <dt>Last sign-in</dt>
+      <dd>{s.last_login_at ? when(s.last_login_at) : 'None recorded'}</dd>
+    </dl>
   );
 }

@@ -3,12 +3,14 @@
 // with If-Match: the version read. If someone else saved meanwhile, the server refuses (412)
 // and the page says so and offers to reload: it never overwrites their change.
 import { useCallback, useEffect, useRef, useState, type KeyboardEvent } from 'react';
+import { CodesContext, createCodeCache } from '../codes';
 import { api, ApiError, enc } from '../api';
 import { codeText, nameOf, type AlmaUser } from '../alma';
 import { fieldErrors } from '../field-errors';
 import { Link, navigate } from '../router';
 import { useCan } from '../session';
-import { ContactSection, GeneralSection, IdentifiersSection, NotesSection, RolesSection } from './user-sections';
+import { ContactSection, GeneralSection, IdentifiersSection, NotesSection } from './user-sections';
+import { RolesSection } from './user-roles';
 import { SignInTab } from './SignInTab';
 import { HistoryTab } from './HistoryTab';
 
@@ -40,6 +42,8 @@ export function UserPage({ id }: { id: string }) {
   const [busy, setBusy] = useState(false);
   const [tab, setTab] = useState<Tab>('general');
   const tabRefs = useRef<Record<string, HTMLButtonElement | null>>({});
+  // The code tables the selects offer, each read once while this page is open (codes.ts).
+  const [codes] = useState(createCodeCache);
 
   const load = useCallback(async () => {
     try {
@@ -136,6 +140,7 @@ export function UserPage({ id }: { id: string }) {
   const shown = draft ?? user;
   const writable = can('users:write');
   return (
+    <CodesContext.Provider value={codes}>
     <section>
       <p className="crumbs">
         <Link to="/users">Find users</Link> › {user.primary_id}
@@ -219,6 +224,7 @@ export function UserPage({ id }: { id: string }) {
         {tab === 'history' && <HistoryTab primaryId={user.primary_id} />}
       </div>
     </section>
+    </CodesContext.Provider>
   );
 }
 
