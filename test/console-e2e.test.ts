@@ -20,6 +20,7 @@ let web: Awaited<ReturnType<typeof buildConsole>>;
 let browser: Browser;
 let base: string;
 let code: string;
+let key: string;
 let api: ReturnType<typeof client>;
 let admin: { context: BrowserContext; page: Page };
 
@@ -31,6 +32,7 @@ before(async () => {
   await ctx.server.listen({ port, host: '127.0.0.1' });
   const inst = await ctx.institution();
   code = inst.code;
+  key = inst.key;
   api = client(ctx.server, inst.key);
   const users: [string, Record<string, unknown>][] = [
     ['uadmin', { password: PASSWORD, first_name: 'Ursula', last_name: 'Admin', user_role: [role('50', code)] }],
@@ -53,6 +55,14 @@ after(async () => {
   await ctx?.close();
   web?.remove();
 });
+
+async function setGroupEnabled(group: string, enabled: boolean) {
+  const headers = { authorization: `apikey ${key}`, 'content-type': 'application/json' };
+  const table = (await ctx.server.inject({ method: 'GET', url: '/api/v1/code-tables/UserGroups', headers })).json() as { row: { code: string }[] };
+  const row = table.row.map((r) => (r.code === group ? { ...r, enabled } : r));
+  const res = await ctx.server.inject({ method: 'PUT', url: '/api/v1/code-tables/UserGroups', headers, payload: JSON.stringify({ row }) });
+  assert.equal(res.statusCode, 200, res.body);
+}
 
 /** Opens the console with ?institution=, which sends the browser to that login page and back. */
 const signIn = (id: string, path = '/users') => consoleSignIn(browser, base, code, id, PASSWORD, path);
@@ -152,13 +162,20 @@ test('a refused save shows the message at its field', async () => {
   const { page } = admin;
   await page.goto(`${base}/users/ctolkien`);
   await page.getByRole('button', { name: 'Edit' }).click();
-  await page.getByLabel('User group').fill('NO_SUCH_GROUP');
-  await page.getByRole('button', { name: 'Save' }).click();
-  const field = page.getByLabel('User group');
-  await page.locator('#user_group-error').waitFor();
-  assert.equal(await field.getAttribute('aria-invalid'), 'true');
-  assert.match(await page.locator('#user_group-error').innerText(), /NO_SUCH_GROUP/);
-  await page.getByRole('button', { name: 'Cancel' }).click();
+  // The group select offers only enabled groups: COMMUNITY is disabled after the page read them.
+  await page.locator('#user_group option[value="COMMUNITY"]').waitFor({ state: 'attached' });
+  await setGroupEnabled('COMMUNITY', false);
+  try {
+    await page.getByLabel('User group').selectOption('COMMUNITY');
+    await page.getByRole('button', { name: 'Save' }).click();
+    const field = page.getByLabel('User group');
+    await page.locator('#user_group-error').waitFor();
+    assert.equal(await field.getAttribute('aria-invalid'), 'true');
+    assert.match(await page.locator('#user_group-error').innerText(), /COMMUNITY/);
+    await page.getByRole('button', { name: 'Cancel' }).click();
+  } finally {
+    await setGroupEnabled('COMMUNITY', true);
+  }
 });
 
 test('the other tabs: identifiers, roles, sign-in sessions, history; all pass axe', async () => {
