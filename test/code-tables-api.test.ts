@@ -164,6 +164,24 @@ describe('PUT /almaws/v1/conf/code-tables/{name}', () => {
     assert.equal(almaError(await api.put('/users/patron1', { ...patron1, user_group: { value: 'GRAD' } })).code, '401852');
   });
 
+  test('a circulation desk a role parameter names is held: not removed while a desk operator names it', async () => {
+    const api = client(ctx.server, a.key);
+    const desks = await table(a.key, 'CirculationDesks');
+    assert.deepEqual(desks.row.map((r) => r.code), ['DEFAULT_CIRC_DESK'], 'every institution starts with the default desk');
+    const added = await api.put('/conf/code-tables/CirculationDesks', { row: [...desks.row, { code: 'HEALTH_DESK', description: 'Health Sciences desk' }] });
+    assert.equal(added.statusCode, 200, added.body);
+    const operator = staffUser('deskop', {
+      user_role: [{ ...role('32', a.code), parameter: [{ type: { value: 'CirculationDesk' }, scope: { value: 'MAIN' }, value: { value: 'HEALTH_DESK' } }] }],
+    });
+    assert.equal((await api.post('/users', operator)).statusCode, 200);
+    const refused = almaError(await api.put('/conf/code-tables/CirculationDesks', { row: desks.row }));
+    assert.equal(refused.code, 'CARREL_CODE_IN_USE');
+    assert.match(refused.message, /HEALTH_DESK of CirculationDesks is held by 1 user/);
+    // Once no role names it, the desk can go.
+    assert.equal((await api.delete('/users/deskop')).statusCode, 204);
+    assert.equal((await api.put('/conf/code-tables/CirculationDesks', { row: desks.row })).statusCode, 200);
+  });
+
   test('bad input is refused in the envelope and changes nothing', async () => {
     const api = client(ctx.server, a.key);
     const before = await table(a.key, 'UserGroups');

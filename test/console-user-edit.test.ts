@@ -154,7 +154,10 @@ test('add a role with a library scope and a parameter, remove another; the Alma 
   const paramType = page.getByLabel('Role 2 parameter 1 type');
   await paramType.locator('option[value="CirculationDesk"]').waitFor({ state: 'attached' });
   await paramType.selectOption('CirculationDesk');
-  await page.getByLabel('Role 2 parameter 1 value').fill('DEFAULT_CIRC_DESK');
+  // A CirculationDesk names a desk of the CirculationDesks code table: a select, not free text.
+  const desk = page.getByLabel('Role 2 parameter 1 value');
+  await desk.locator('option[value="DEFAULT_CIRC_DESK"]').waitFor({ state: 'attached' });
+  await desk.selectOption('DEFAULT_CIRC_DESK');
   await page.getByLabel('Role 2 parameter 1 library').selectOption('MAIN');
   await assertAccessible(page, 'User page, editing roles');
   await save(page);

@@ -104,6 +104,8 @@ const HELD_BY: Record<string, string> = {
   Libraries: `SELECT r.user_id AS id, r.scope AS code FROM user_role r WHERE r.institution_id = $1
     UNION ALL SELECT u.id, l AS code FROM app_user u, jsonb_array_elements_text(u.rs_libraries) l WHERE u.institution_id = $1`,
   RoleParameterTypes: `SELECT r.user_id AS id, p->>'type' AS code FROM user_role r, jsonb_array_elements(r.parameters) p WHERE r.institution_id = $1`,
+  CirculationDesks: `SELECT r.user_id AS id, p->>'value' AS code FROM user_role r, jsonb_array_elements(r.parameters) p
+    WHERE r.institution_id = $1 AND p->>'type' = 'CirculationDesk'`,
   UserStatCategories: SEGMENT('statistics', 'statisticCategory'),
   NoteTypes: SEGMENT('notes', 'noteType'),
   UserBlockTypes: SEGMENT('blocks', 'blockType'),

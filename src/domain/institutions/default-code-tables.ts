@@ -138,6 +138,8 @@ export const DEFAULT_CODE_TABLES: Record<string, CodeValueSeed[]> = {
     { code: 'sms_notices', description: 'Loan notices by SMS' },
   ],
   Libraries: [{ code: 'MAIN', description: 'Main Library' }],
+  // The desks a circulation desk operator's CirculationDesk role parameter names.
+  CirculationDesks: [{ code: 'DEFAULT_CIRC_DESK', description: 'Main Library circulation desk' }],
   RoleParameterTypes: [
     { code: 'CirculationDesk', description: 'Circulation desk' },
     { code: 'MetadataType', description: 'Metadata type' },

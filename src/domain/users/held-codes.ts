@@ -18,7 +18,10 @@ function heldCodes(u: UserRecordFields): Set<string> {
   for (const r of u.roles) {
     add(ROLE_TABLE, r.roleType);
     add('Libraries', r.scope);
-    for (const p of r.parameters) add('RoleParameterTypes', p.type);
+    for (const p of r.parameters) {
+      add('RoleParameterTypes', p.type);
+      if (p.type === 'CirculationDesk') add('CirculationDesks', p.value);
+    }
   }
   for (const b of u.blocks) {
     add('UserBlockTypes', b.blockType);

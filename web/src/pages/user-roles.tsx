@@ -1,7 +1,8 @@
 // A user's roles: each is a role type (Alma's fixed list, HFrUserRoles.roleType), a scope (the
 // institution itself or one of its libraries), a status, an expiry, and Alma's role parameters
 // (a circulation desk operator's CirculationDesk, a service unit ...): a parameter type, its
-// value (a desk's code: no code table holds desks) and, optionally, the library it applies in.
+// value (a CirculationDesk names a desk of the CirculationDesks code table) and, optionally, the
+// library it applies in.
 import { codeText, day, type AlmaRole } from '../alma';
 import { codeLabel } from '../codes';
 import { useSession } from '../session';
@@ -59,7 +60,11 @@ function Parameters({ role, n, change }: { role: AlmaRole; n: number; change: (c
         return (
           <div className="param" key={j}>
             <CellCode label={`${name} type`} table="RoleParameterTypes" value={p.type.value} onChange={(v) => at(j, (x) => void (x.type = code(v)))} />
-            <CellInput label={`${name} value`} value={p.value.value} size={10} onChange={(v) => at(j, (x) => void (x.value = code(v)))} />
+            {p.type.value === 'CirculationDesk' ? (
+              <CellCode label={`${name} value`} table="CirculationDesks" value={p.value.value} onChange={(v) => at(j, (x) => void (x.value = code(v)))} />
+            ) : (
+              <CellInput label={`${name} value`} value={p.value.value} size={10} onChange={(v) => at(j, (x) => void (x.value = code(v)))} />
+            )}
             <CellCode label={`${name} library`} table="Libraries" empty="Any library" value={p.scope?.value ?? ''} onChange={(v) => at(j, (x) => void (x.scope = v ? code(v) : null))} />
             <button type="button" className="small" onClick={() => change((r) => void r.parameter!.splice(j, 1))}>
               Remove<span className="sr-only"> {name.toLowerCase()}</span>
