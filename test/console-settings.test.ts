@@ -122,7 +122,7 @@ test('passwords: a minimum below the floor is refused at its field; 12 is saved,
   await page.getByRole('heading', { name: new RegExp(`Network`) }).waitFor();
   await assertAccessible(page, 'Passwords and sessions');
   const sent = patches(page);
-  const policy = page.getByRole('form', { name: 'Password policy' });
+  const policy = page.getByRole('form', { name: 'Password policy and lockout' });
   await policy.getByLabel('Minimum length').fill('6');
   await policy.getByRole('button', { name: 'Save' }).click();
   const error = page.locator('#password_min_length-error');

@@ -40,8 +40,8 @@ export function SecuritySettings() {
     <section>
       <h1>Passwords and sessions</h1>
       {d && (
-        <form onSubmit={(e) => void form.save(e)} noValidate className="form" aria-labelledby="policy-heading">
-          <h2 id="policy-heading">Password policy</h2>
+        <form onSubmit={(e) => void form.save(e)} noValidate className="form" aria-label="Password policy and lockout">
+          <h2>Password policy</h2>
           <p className="help">Every password is also refused when it contains the user&apos;s name or an identifier, or is a commonly used password.</p>
           <div className="grid">
             <NumberField form={form} path="password_min_length" label="Minimum length" help="At least 8 characters." />
