@@ -165,6 +165,7 @@ function AddressList({ form, path, label, help, readOnly }: { form: SettingsForm
       <label htmlFor={id}>{label}</label>
       <textarea
         id={id}
+        className="addresses"
         rows={3}
         defaultValue={list.join('\n')}
         aria-invalid={error ? true : undefined}
