@@ -12,6 +12,8 @@ import { Register } from './pages/Register';
 import { CodeTableList, CodeTablePage } from './pages/CodeTables';
 import { LoginMethodList, LoginMethodPage } from './pages/LoginMethods';
 import { Outage } from './pages/Outage';
+import { IdentifierSettings } from './pages/IdentifierSettings';
+import { SecuritySettings } from './pages/SecuritySettings';
 
 interface PageDef {
   path: string;
@@ -39,6 +41,8 @@ const PAGES: PageDef[] = [
   { path: '/settings/login-methods', label: 'Login methods', permission: 'config:manage', nav: true, group: 'Settings', render: () => <LoginMethodList /> },
   { path: '/settings/login-methods/new', label: 'New login method', permission: 'config:manage', render: () => <LoginMethodPage code={null} /> },
   { path: '/settings/login-methods/:code', label: 'Login method', permission: 'config:manage', render: (p) => <LoginMethodPage code={p.code!} /> },
+  { path: '/settings/identifiers', label: 'Identifiers', permission: 'config:manage', nav: true, group: 'Settings', render: () => <IdentifierSettings /> },
+  { path: '/settings/security', label: 'Passwords and sessions', permission: 'config:manage', nav: true, group: 'Settings', render: () => <SecuritySettings /> },
   { path: '/settings/code-tables/:name', label: 'Code table', permission: 'users:read', render: (p) => <CodeTablePage name={p.name!} /> },
 ];
 

@@ -40,10 +40,12 @@ export function rememberCsrf(token: string | null) {
 export interface Answer<T> {
   body: T;
   etag: string | null;
+  /** The answer's headers (the network settings say the network's zone in one). */
+  headers: Headers;
 }
 
 export async function api<T>(
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   opts: { body?: unknown; ifMatch?: string | null; signal?: AbortSignal } = {},
 ): Promise<Answer<T>> {
@@ -73,7 +75,7 @@ export async function api<T>(
     if (error.code === 'UNAUTHORIZED' && path !== '/session') dispatchEvent(new Event('carrel:session-check'));
     throw error;
   }
-  return { body: json as T, etag: res.headers.get('etag') };
+  return { body: json as T, etag: res.headers.get('etag'), headers: res.headers };
 }
 
 export const enc = encodeURIComponent;

@@ -60,6 +60,9 @@ const BY_CODE: Record<string, string> = {
 const PATTERNS = [/Mandatory field is missing: ([\w. ]+?)\.?$/, /^Given ([\w. ]+?) (?:type|value) \(/, /^Too many ([\w. ]+?) entries/];
 
 export function fieldOf(e: AlmaError): string | null {
+  // A refused setting names its path as sent (identifier_generation.PUBLIC.padding): the settings
+  // pages key their fields by that path.
+  if (e.errorCode === 'CARREL_SETTING_INVALID') return /^Setting ([\w.]+) is not valid/.exec(e.errorMessage)?.[1] ?? null;
   if (/of type primary|primary identifier/i.test(e.errorMessage)) return 'primary_id';
   const byCode = BY_CODE[e.errorCode];
   if (byCode) return byCode;
