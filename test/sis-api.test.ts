@@ -112,6 +112,23 @@ describe('jobs', () => {
     assert.equal((await a.json('GET', '/jobs?status=bogus')).status, 400);
   });
 
+  test("a profile's loads are listed newest first, without another profile's", async () => {
+    const { a } = await withProfile();
+    assert.equal((await a.createProfile({ ...PROFILE, code: 'OTHER' })).status, 201);
+    const first = await loadNow(a, almaXml([campusUser(1)]));
+    const dry = await loadNow(a, almaXml([campusUser(2)]), 'dry_run=true&file_name=second.xml');
+    assert.equal((await a.upload('OTHER', almaXml([campusUser(3)]), 'application/xml')).status, 202);
+    const list = (await a.json('GET', '/integration-profiles/CAMPUS/imports')).body.job;
+    assert.deepEqual(list.map((j: { id: string; dry_run: boolean; file_name: string }) => [j.id, j.dry_run, j.file_name]), [
+      [dry.id, true, 'second.xml'],
+      [first.id, false, 'upload.xml'],
+    ]);
+    assert.equal((await a.json('GET', '/integration-profiles/CAMPUS/imports?limit=1')).body.job.length, 1);
+    assert.equal((await a.json('GET', '/integration-profiles/OTHER/imports')).body.job.length, 1);
+    assert.equal((await a.json('GET', '/integration-profiles/NOPE/imports')).status, 404);
+    await runQueue(ctx.app);
+  });
+
   test('a running load stops at its next batch when cancelled; what committed stays', async () => {
     // Small batches, so that many are left when the cancel arrives.
     const small = await createTestContext({ config: { sisBatchSize: 100 } });

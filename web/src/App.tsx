@@ -14,6 +14,9 @@ import { LoginMethodList, LoginMethodPage } from './pages/LoginMethods';
 import { Outage } from './pages/Outage';
 import { IdentifierSettings } from './pages/IdentifierSettings';
 import { SecuritySettings } from './pages/SecuritySettings';
+import { SisProfiles } from './pages/Sis';
+import { SisProfile } from './pages/SisProfile';
+import { SisJob } from './pages/SisJob';
 
 interface PageDef {
   path: string;
@@ -38,6 +41,10 @@ const PAGES: PageDef[] = [
   { path: '/register', label: 'Register patron', permission: 'users:register', nav: true, render: () => <Register /> },
   { path: '/settings/code-tables', label: 'Code tables', permission: 'users:read', navPermission: 'config:manage', nav: true, group: 'Settings', render: () => <CodeTableList /> },
   { path: '/outage', label: 'SSO outage', permission: 'credentials:manage', nav: true, render: () => <Outage /> },
+  { path: '/sis', label: 'SIS loads', permission: 'sis:manage', nav: true, render: () => <SisProfiles /> },
+  { path: '/sis/new', label: 'New integration profile', permission: 'sis:manage', render: () => <SisProfile code={null} /> },
+  { path: '/sis/:code', label: 'Integration profile', permission: 'sis:manage', render: (p) => <SisProfile code={p.code!} /> },
+  { path: '/sis/:code/loads/:id', label: 'SIS load', permission: 'sis:manage', render: (p) => <SisJob code={p.code!} id={p.id!} /> },
   { path: '/settings/login-methods', label: 'Login methods', permission: 'config:manage', nav: true, group: 'Settings', render: () => <LoginMethodList /> },
   { path: '/settings/login-methods/new', label: 'New login method', permission: 'config:manage', render: () => <LoginMethodPage code={null} /> },
   { path: '/settings/login-methods/:code', label: 'Login method', permission: 'config:manage', render: (p) => <LoginMethodPage code={p.code!} /> },

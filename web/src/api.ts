@@ -60,6 +60,18 @@ export async function api<T>(
     ...(opts.body === undefined ? {} : { body: JSON.stringify(opts.body) }),
     ...(opts.signal ? { signal: opts.signal } : {}),
   });
+  return answerOf<T>(res, path);
+}
+
+/** POSTs a file as the raw body (an SIS upload), with the CSRF token; answers as api() does. */
+export async function upload<T>(path: string, file: Blob, contentType: string): Promise<Answer<T>> {
+  const headers: Record<string, string> = { accept: 'application/json', 'content-type': contentType };
+  if (csrfToken) headers['x-csrf-token'] = csrfToken;
+  const res = await fetch(`/api/v1${path}`, { method: 'POST', headers, credentials: 'same-origin', body: file });
+  return answerOf<T>(res, path);
+}
+
+async function answerOf<T>(res: Response, path: string): Promise<Answer<T>> {
   const text = await res.text();
   let json: unknown = null;
   try {

@@ -216,12 +216,14 @@ export async function findJob(db: Queryable, id: string): Promise<Job | undefine
 export async function listJobs(
   db: Queryable,
   institutionId: string,
-  f: { status?: string | undefined; kinds: readonly string[]; limit: number },
+  f: { status?: string | undefined; kinds: readonly string[]; limit: number; payload?: Record<string, string> | undefined },
 ): Promise<Job[]> {
+  // payload: the jobs whose payload holds these values (an SIS profile's loads: its profileId).
   const rows = await db.query(
     `SELECT * FROM job WHERE institution_id = $1 AND ($2::text IS NULL OR status = $2) AND kind = ANY($3::text[])
+       AND ($5::jsonb IS NULL OR payload @> $5::jsonb)
      ORDER BY created_at DESC, id LIMIT $4`,
-    [institutionId, f.status ?? null, [...f.kinds], f.limit],
+    [institutionId, f.status ?? null, [...f.kinds], f.limit, f.payload ? JSON.stringify(f.payload) : null],
   );
   return rows.map(jobFromRow);
 }

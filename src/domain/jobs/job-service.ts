@@ -76,14 +76,14 @@ export function createJobService({ db, files, registry }: { db: Db; files: FileS
     },
 
     /** The institution's jobs of the kinds this actor may read. */
-    async list(actor: Actor, institutionId: string, f: { status?: string; kind?: string; limit?: number } = {}): Promise<Job[]> {
+    async list(actor: Actor, institutionId: string, f: { status?: string; kind?: string; limit?: number; payload?: Record<string, string> } = {}): Promise<Job[]> {
       const readable = assertReadsSome(actor, institutionId);
       if (f.status && !(JOB_STATUSES as readonly string[]).includes(f.status)) {
         throw new AppError('INVALID_PARAMETER', { reason: `status must be one of ${JOB_STATUSES.join(', ')}` });
       }
       const kinds = f.kind === undefined ? readable : readable.filter((k) => k === f.kind);
       if (!kinds.length) return [];
-      return listJobs(db, institutionId, { status: f.status, kinds, limit: Math.min(Math.max(f.limit ?? 50, 1), 500) });
+      return listJobs(db, institutionId, { status: f.status, kinds, limit: Math.min(Math.max(f.limit ?? 50, 1), 500), payload: f.payload });
     },
 
     async cancel(actor: Actor, institutionId: string, id: string): Promise<Job> {

@@ -59,6 +59,12 @@ export function createSisService(deps: { db: Db; files: FileStore; jobs: JobServ
       return job;
     },
 
+    /** A profile's loads, newest first (the console's list of recent loads). */
+    async loads(actor: Actor, institutionId: string, profileCode: string, limit?: number): Promise<Job[]> {
+      const profile = await profiles.get(actor, institutionId, profileCode);
+      return jobs.list(actor, institutionId, { kind: SIS_LOAD, limit, payload: { profileId: profile.id } });
+    },
+
     /** The unfinished load of this very file (same bytes) for this profile, to resume after a crash. */
     async findResumableLoad(actor: Actor, institutionId: string, profileCode: string, sha256: string, dryRun: boolean): Promise<Job | undefined> {
       jobs.authorizeStart(actor, institutionId, SIS_LOAD);

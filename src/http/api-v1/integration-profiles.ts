@@ -86,6 +86,21 @@ export function integrationProfileRoutes(app: App): FastifyPluginAsyncTypebox {
       },
     );
 
+    server.get(
+      '/integration-profiles/:code/imports',
+      {
+        schema: {
+          summary: "A profile's loads, newest first",
+          tags: TAGS,
+          params: CodeParams,
+          querystring: Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })) }),
+        },
+      },
+      async (req) => ({
+        job: (await sis.loads(req.actor!, callerInstitution(req), req.params.code, req.query.limit)).map((j) => jobToJson(j, jobs.shapeOf(j))),
+      }),
+    );
+
     // The upload route has its own parser: the body stays a stream, whatever its type.
     const uploads: FastifyPluginAsyncTypebox = async (upload) => {
       upload.removeAllContentTypeParsers();

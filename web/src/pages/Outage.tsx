@@ -2,50 +2,12 @@
 // INTERNAL in one job, watch it (GET /api/v1/jobs/{id}, polled), download the temporary passwords
 // once with the token the start answered (kept in this page's memory only, never stored), and
 // revert exactly that set in one action. The rules are the domain's (domain/identity/outage.ts).
-import { useEffect, useRef, useState, type FormEvent, type ReactNode } from 'react';
+import { useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { api, ApiError, enc, type AlmaError } from '../api';
 import { Field } from '../form';
+import { isFinished, useJob, type Job } from '../jobs';
 
-interface Job {
-  id: string;
-  kind: string;
-  status: 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
-  total: number | null;
-  progress: Record<string, number | null>;
-  error: string | null;
-  created_at: string;
-  finished_at: string | null;
-}
-
-const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Carrel could not be reached.');
-
-/** Polls a job until it finishes; the page shows each answer. */
-function useJob(id: string | null): [Job | null, (j: Job) => void] {
-  const [job, setJob] = useState<Job | null>(null);
-  useEffect(() => {
-    if (!id) return;
-    let stop = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const tick = async () => {
-      try {
-        const { body } = await api<Job>('GET', `/jobs/${enc(id)}`);
-        if (stop) return;
-        setJob(body);
-        if (FINISHED.has(body.status)) return;
-      } catch {
-        // A missed poll: try again.
-      }
-      if (!stop) timer = setTimeout(() => void tick(), 700);
-    };
-    void tick();
-    return () => {
-      stop = true;
-      clearTimeout(timer);
-    };
-  }, [id]);
-  return [job, setJob];
-}
 
 export function Outage() {
   const [f, setF] = useState({ users: '', record_type: '', user_group: '', role: '', method: 'temporary_password' });
@@ -53,8 +15,8 @@ export function Outage() {
   const [busy, setBusy] = useState(false);
   const [toggleId, setToggleId] = useState<string | null>(null);
   const [revertId, setRevertId] = useState<string | null>(null);
-  const [toggle] = useJob(toggleId);
-  const [revert] = useJob(revertId);
+  const [toggle] = useJob(toggleId, 700);
+  const [revert] = useJob(revertId, 700);
   const token = useRef<string | null>(null);
   const [downloaded, setDownloaded] = useState(false);
   const set = (k: keyof typeof f) => (v: string) => setF((old) => ({ ...old, [k]: v }));
@@ -158,7 +120,7 @@ export function Outage() {
             <input type="radio" name="method" value="link" checked={f.method === 'link'} onChange={() => set('method')('link')} /> A set-password link by e-mail
           </label>
         </fieldset>
-        <button type="submit" className="primary" disabled={busy || (toggle !== null && !FINISHED.has(toggle.status))}>
+        <button type="submit" className="primary" disabled={busy || (toggle !== null && !isFinished(toggle))}>
           {busy ? 'Starting…' : 'Switch to local passwords'}
         </button>
       </form>
@@ -171,7 +133,7 @@ export function Outage() {
             </button>
           )}
           {downloaded && <p className="notice">Downloaded. The passwords are no longer kept by Carrel: hand each to its owner.</p>}
-          {FINISHED.has(toggle.status) && !revertId && (
+          {isFinished(toggle) && !revertId && (
             <button type="button" onClick={() => void startRevert()}>
               SSO is back: revert these users
             </button>
@@ -218,7 +180,7 @@ function JobView({ title, job, counters, children }: { title: string; job: Job; 
       </p>
       <progress className="progress" max={job.total ?? 1} value={job.total ? done : undefined} aria-label={`${title} progress`} />
       {job.error && <p className="error">{job.error}</p>}
-      {FINISHED.has(job.status) && (job.progress.failed || job.progress.skipped || job.progress.left_alone) ? (
+      {isFinished(job) && (job.progress.failed || job.progress.skipped || job.progress.left_alone) ? (
         <p>
           <a href={`/api/v1/jobs/${enc(job.id)}/errors`}>Report of users not changed (CSV)</a>
         </p>

@@ -1,0 +1,65 @@
+// SIS loads (sis:manage): the institution's integration profiles, each a campus feed; a profile's
+// page (SisProfile.tsx) edits it, takes a file and lists its recent loads.
+import { useEffect, useState } from 'react';
+import { api, ApiError, enc } from '../api';
+import { Link } from '../router';
+import type { Profile } from './SisProfile';
+
+const FORMATS: Record<string, string> = { alma_xml: 'Alma user XML', csv: 'CSV', jsonl: 'JSON lines' };
+
+export function SisProfiles() {
+  const [profiles, setProfiles] = useState<Profile[] | null>(null);
+  const [error, setError] = useState('');
+  useEffect(() => {
+    api<{ integration_profile: Profile[] }>('GET', '/integration-profiles')
+      .then(({ body }) => setProfiles(body.integration_profile))
+      .catch((e) => setError(e instanceof ApiError ? e.message : 'Carrel could not be reached.'));
+  }, []);
+  return (
+    <section>
+      <div className="title-row">
+        <h1>SIS loads</h1>
+        <Link to="/sis/new" className="button-link">
+          New integration profile
+        </Link>
+      </div>
+      <p className="muted">Each integration profile is one campus feed: what its files hold and how their users are matched and loaded.</p>
+      {error && (
+        <p className="error" role="alert">
+          {error}
+        </p>
+      )}
+      {profiles && profiles.length === 0 && <p>No integration profiles yet.</p>}
+      {profiles && profiles.length > 0 && (
+        <table className="data compact">
+          <thead>
+            <tr>
+              <th scope="col">Code</th>
+              <th scope="col">Name</th>
+              <th scope="col">Record type</th>
+              <th scope="col">Format</th>
+              <th scope="col">Mode</th>
+              <th scope="col">Matches on</th>
+              <th scope="col">Drop folder</th>
+            </tr>
+          </thead>
+          <tbody>
+            {profiles.map((p) => (
+              <tr key={p.code}>
+                <td className="mono">
+                  <Link to={`/sis/${enc(p.code)}`}>{p.code}</Link>
+                </td>
+                <td>{p.name}</td>
+                <td>{p.record_type}</td>
+                <td>{FORMATS[p.format] ?? p.format}</td>
+                <td>{p.mode}</td>
+                <td className="mono">{p.match_by}</td>
+                <td className="mono ellipsis">{p.drop_folder ?? '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}
