@@ -12,6 +12,7 @@ import { Register } from './pages/Register';
 import { CodeTableList, CodeTablePage } from './pages/CodeTables';
 import { LoginMethodList, LoginMethodPage } from './pages/LoginMethods';
 import { Outage } from './pages/Outage';
+import { NamedUsers } from './pages/NamedUsers';
 
 interface PageDef {
   path: string;
@@ -28,13 +29,14 @@ interface PageDef {
 
 // The console's pages. Later slices of issue 10 add theirs here, each behind its permission:
 // desk registration (users:register), settings and code tables (config:manage), SIS profiles and
-// loads (sis:manage), the SSO outage switch and named users (credentials:manage / config:manage).
+// loads (sis:manage), the SSO outage switch (credentials:manage), named users (named-users:report).
 const PAGES: PageDef[] = [
   { path: '/users', label: 'Find users', permission: 'users:read', nav: true, render: () => <FindUsers /> },
   { path: '/users/:id', label: 'User', permission: 'users:read', render: (p) => <UserPage id={p.id!} /> },
   { path: '/staff/new', label: 'Add staff user', permission: 'users:write', nav: true, render: () => <AddStaff /> },
   { path: '/register', label: 'Register patron', permission: 'users:register', nav: true, render: () => <Register /> },
   { path: '/settings/code-tables', label: 'Code tables', permission: 'users:read', navPermission: 'config:manage', nav: true, group: 'Settings', render: () => <CodeTableList /> },
+  { path: '/named-users', label: 'Named users', permission: 'named-users:report', nav: true, render: () => <NamedUsers /> },
   { path: '/outage', label: 'SSO outage', permission: 'credentials:manage', nav: true, render: () => <Outage /> },
   { path: '/settings/login-methods', label: 'Login methods', permission: 'config:manage', nav: true, group: 'Settings', render: () => <LoginMethodList /> },
   { path: '/settings/login-methods/new', label: 'New login method', permission: 'config:manage', render: () => <LoginMethodPage code={null} /> },
