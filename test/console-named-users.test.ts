@@ -3,7 +3,8 @@
 // in words, the numbers the API gives (network, institution, by role, the users with their last
 // sign-in); a snapshot adds today's history row; the CSV download holds the users; a failed call
 // is said; a fifth named user brings it to the limit (in refuse mode, said so). A desk operator
-// sees no entry and the page says not available. axe on the page, before and after the history.
+// sees no entry and the page says not available. The network zone sees each member's count, and
+// past the licence says so. axe on the page, before and after the history.
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { after, before, test } from 'node:test';
@@ -23,6 +24,7 @@ let browser: Browser;
 let base: string;
 let member: Awaited<ReturnType<TestContext['institution']>>;
 let zoneCode: string;
+let zoneApiKey: string;
 
 interface Report {
   institution: { count: number };
@@ -43,6 +45,7 @@ before(async () => {
   const zone = await ctx.institution({ networkZone: true });
   member = await ctx.institution({ network: zone.code });
   zoneCode = zone.code;
+  zoneApiKey = zone.key;
   await ctx.app.services.institutions.updateNetworkSettings(zone.code, { namedUserLicense: 5, namedUserWarnPercent: 80 });
   // Four named users (roles 50, 26, 32, and 21 with 32), one patron who is none.
   const users: [string, string, string[]][] = [
@@ -66,8 +69,8 @@ after(async () => {
 });
 
 const post = (body: Record<string, unknown>) => client(ctx.server, member.key).post('/users', body);
-const get = async <T>(url: string): Promise<T> => {
-  const res = await ctx.server.inject({ method: 'GET', url: `/api/v1${url}`, headers: { authorization: `apikey ${member.key}` } });
+const get = async <T>(url: string, key = member.key): Promise<T> => {
+  const res = await ctx.server.inject({ method: 'GET', url: `/api/v1${url}`, headers: { authorization: `apikey ${key}` } });
   assert.equal(res.statusCode, 200, res.body);
   return res.json() as T;
 };
@@ -164,5 +167,26 @@ test('a desk operator (role 32) has no Named users entry, and the page says not 
   await page.goto(`${base}/named-users`);
   await page.getByRole('heading', { name: 'Not available' }).waitFor();
   assert.equal(await page.getByTestId('network-count').count(), 0);
+  await context.close();
+});
+
+test("the consortium office (the network zone) sees every member's count, and a sixth named user is over the licence", async () => {
+  // The office's own administrator is a named user of the network too: six of five (warn mode again).
+  await ctx.app.services.institutions.updateNetworkSettings(zoneCode, { namedUserAtLimit: 'warn' });
+  const res = await client(ctx.server, zoneApiKey).post('/users', staffUser('office', { password: PASSWORD, last_name: 'Office', user_role: [role('50', zoneCode)] }));
+  assert.equal(res.statusCode, 200, res.body);
+  const { context, page } = await consoleSignIn(browser, base, zoneCode, 'office', PASSWORD, '/named-users');
+  const r = await get<Report & { institutions: { code: string; count: number }[] }>('/named-users', zoneApiKey);
+  assert.deepEqual([r.network.count, r.network.licence, r.network.state], [6, 5, 'over']);
+  await page.getByTestId('network-count').filter({ hasText: '6 of 5' }).waitFor();
+  assert.equal(await text(page, 'licence-state'), 'Over the licence');
+  assert.match(await text(page, 'licence-detail'), /^1 more named user than the licence allows\./);
+  const members = await page.getByRole('table', { name: 'Named users per member institution' }).locator('tbody tr').allInnerTexts();
+  const counts = Object.fromEntries(members.map((row) => row.split('\t').slice(1).map((c) => c.trim()) as [string, string]));
+  assert.deepEqual(counts, Object.fromEntries(r.institutions.map((i) => [i.code, String(i.count)])));
+  assert.deepEqual(counts, { [zoneCode]: '1', [member.code]: '5' });
+  // Its list of people is its own institution's.
+  await page.getByText('1–1 of 1 named users').waitFor();
+  await assertAccessible(page, 'Named users (network zone)');
   await context.close();
 });

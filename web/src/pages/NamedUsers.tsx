@@ -159,7 +159,8 @@ function Licence({ report }: { report: Report }) {
 
 function detail(count: number, licence: number, warnLine: number | null, state: State): string {
   const warn = warnLine === null ? '' : ` The warning line is ${warnLine}.`;
-  if (state === 'over') return `${count - licence} more named users than the licence allows.${warn}`;
+  const over = count - licence;
+  if (state === 'over') return `${over} more named user${over === 1 ? '' : 's'} than the licence allows.${warn}`;
   if (state === 'at_limit') return `Every licensed place is taken.${warn}`;
   const free = licence - count;
   return `${free} licensed place${free === 1 ? '' : 's'} free.${warn}`;
