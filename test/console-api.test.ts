@@ -89,11 +89,11 @@ test('the console page: strict CSP, never cached; hashed assets immutable; clien
 
 test('GET /api/v1/session lists what the roles allow, as the domain decides', async () => {
   const admin = (await (await signedIn('admin1')).session()).json() as { permissions: string[] };
-  assert.deepEqual(admin.permissions, ['users:read', 'users:write', 'users:register', 'credentials:manage', 'sis:manage']);
+  assert.deepEqual(admin.permissions, ['users:read', 'users:write', 'users:register', 'credentials:manage', 'sis:manage', 'named-users:report']);
   const desk = (await (await signedIn('desk1')).session()).json() as { permissions: string[] };
   assert.deepEqual(desk.permissions, ['users:read', 'users:register']);
   const sys = (await (await signedIn('sysadmin1')).session()).json() as { permissions: string[] };
-  assert.deepEqual(sys.permissions, ['users:read', 'sis:manage', 'config:manage']);
+  assert.deepEqual(sys.permissions, ['users:read', 'sis:manage', 'config:manage', 'named-users:report']);
   const key = await ctx.server.inject({ method: 'GET', url: '/api/v1/session', headers: { authorization: `apikey ${inst.readOnlyKey}` } });
   assert.deepEqual(key.json().permissions, ['users:read']);
 });

@@ -73,7 +73,7 @@ test('signing in lands on Find users with the navigation the roles allow; the pa
   page.on('console', (m) => m.type() === 'error' && /Content Security Policy/i.test(m.text()) && cspErrors.push(m.text()));
   await page.getByRole('heading', { name: 'Find users' }).waitFor();
   const nav = page.getByRole('navigation', { name: 'Console' });
-  assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Find users', 'Add staff user', 'Register patron', 'SSO outage', 'SIS loads']);
+  assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Find users', 'Add staff user', 'Register patron', 'Named users', 'SSO outage', 'SIS loads']);
   assert.match(await page.locator('header').innerText(), /uadmin/);
   await page.getByRole('row').nth(1).waitFor();
   await assertAccessible(page, 'Find users');

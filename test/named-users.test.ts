@@ -205,6 +205,10 @@ test('the users report: each named user with named roles and last sign-in, filte
   assert.deepEqual(all.users.map((u: { primary_id: string; named_roles: string[] }) => [u.primary_id, u.named_roles]), [['r_admin', ['50']], ['r_desk', ['21', '32']]]);
   assert.ok(all.users[0].last_sign_in && Math.abs(Date.parse(all.users[0].last_sign_in) - Date.now()) < 60_000);
   assert.equal(all.users[1].last_sign_in, null);
+  // By role: a user holding two named roles is under each; the patron role is none of them.
+  assert.equal((await create(member, named(member, 'r_admin2'))).statusCode, 200);
+  assert.deepEqual((await report(member)).roles, [{ role_type: '50', count: 2 }, { role_type: '21', count: 1 }, { role_type: '32', count: 1 }]);
+  assert.equal((await client(ctx.server, member.key).delete('/users/r_admin2')).statusCode, 204);
   const desk = (await get(member.key, '/named-users/users?role=32')).json();
   assert.deepEqual(desk.users.map((u: { primary_id: string }) => u.primary_id), ['r_desk']);
   const page2 = (await get(member.key, '/named-users/users?limit=1&offset=1')).json();

@@ -17,6 +17,7 @@ import { SecuritySettings } from './pages/SecuritySettings';
 import { SisProfiles } from './pages/Sis';
 import { SisProfile } from './pages/SisProfile';
 import { SisJob } from './pages/SisJob';
+import { NamedUsers } from './pages/NamedUsers';
 
 interface PageDef {
   path: string;
@@ -33,13 +34,14 @@ interface PageDef {
 
 // The console's pages. Later slices of issue 10 add theirs here, each behind its permission:
 // desk registration (users:register), settings and code tables (config:manage), SIS profiles and
-// loads (sis:manage), the SSO outage switch and named users (credentials:manage / config:manage).
+// loads (sis:manage), the SSO outage switch (credentials:manage), named users (named-users:report).
 const PAGES: PageDef[] = [
   { path: '/users', label: 'Find users', permission: 'users:read', nav: true, render: () => <FindUsers /> },
   { path: '/users/:id', label: 'User', permission: 'users:read', render: (p) => <UserPage id={p.id!} /> },
   { path: '/staff/new', label: 'Add staff user', permission: 'users:write', nav: true, render: () => <AddStaff /> },
   { path: '/register', label: 'Register patron', permission: 'users:register', nav: true, render: () => <Register /> },
   { path: '/settings/code-tables', label: 'Code tables', permission: 'users:read', navPermission: 'config:manage', nav: true, group: 'Settings', render: () => <CodeTableList /> },
+  { path: '/named-users', label: 'Named users', permission: 'named-users:report', nav: true, render: () => <NamedUsers /> },
   { path: '/outage', label: 'SSO outage', permission: 'credentials:manage', nav: true, render: () => <Outage /> },
   { path: '/sis', label: 'SIS loads', permission: 'sis:manage', nav: true, render: () => <SisProfiles /> },
   { path: '/sis/new', label: 'New integration profile', permission: 'sis:manage', render: () => <SisProfile code={null} /> },

@@ -2,7 +2,7 @@
 // token from GET /api/v1/session on every unsafe call, and Alma's error envelope turned into an
 // ApiError the pages can show (and map to form fields: field-errors.ts).
 
-export type Permission = 'users:read' | 'users:write' | 'users:register' | 'credentials:manage' | 'sis:manage' | 'config:manage';
+export type Permission = 'users:read' | 'users:write' | 'users:register' | 'credentials:manage' | 'sis:manage' | 'config:manage' | 'named-users:report';
 
 export interface Session {
   kind: 'staff' | 'api_key';
@@ -30,6 +30,9 @@ export class ApiError extends Error {
     return this.errors[0]?.errorCode;
   }
 }
+
+/** What a page says when a call failed: the server's words, or that it could not be reached. */
+export const errorText = (e: unknown) => (e instanceof ApiError ? e.message : 'Carrel could not be reached.');
 
 let csrfToken: string | null = null;
 

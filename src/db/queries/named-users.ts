@@ -36,6 +36,18 @@ export async function countNamedUsers(db: Queryable, institutionIds: string[], t
   return new Map(rows.map((r) => [r.institution_id, Number(r.n)]));
 }
 
+/** One institution's named users per named role type (a user holding two is under each). */
+export async function countNamedUsersByRole(db: Queryable, institutionId: string, today: string, named: string[]): Promise<{ roleType: string; count: number }[]> {
+  const rows = await db.query<{ role_type: string; n: number } & Row>(
+    `SELECT r.role_type, count(DISTINCT r.user_id)::int AS n
+     FROM user_role r JOIN app_user u ON u.id = r.user_id
+     WHERE r.institution_id = $1 AND ${NAMED_ROLE} AND ${ACTIVE_USER}
+     GROUP BY r.role_type ORDER BY n DESC, r.role_type`,
+    [institutionId, today, named],
+  );
+  return rows.map((r) => ({ roleType: r.role_type, count: Number(r.n) }));
+}
+
 export interface NamedUserRow {
   id: string;
   primaryId: string;

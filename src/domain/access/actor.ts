@@ -25,7 +25,7 @@ export type Actor =
   /** Carrel itself: the CLI, jobs, the demo seed. */
   | { kind: 'system'; label: string };
 
-export const PERMISSIONS = ['users:read', 'users:write', 'users:register', 'credentials:manage', 'sis:manage', 'config:manage'] as const;
+export const PERMISSIONS = ['users:read', 'users:write', 'users:register', 'credentials:manage', 'sis:manage', 'config:manage', 'named-users:report'] as const;
 
 export type Permission =
   | 'users:read'
@@ -44,6 +44,11 @@ export type Permission =
    * administrators), not desk staff or read-only keys.
    */
   | 'named-users:report';
+
+// Every permission is in PERMISSIONS (what GET /api/v1/session lists, so the console can show the
+// page): one left out is a type error here, not a console page nobody can reach.
+const LISTED: Exclude<Permission, (typeof PERMISSIONS)[number]> extends never ? true : never = true;
+void LISTED;
 
 // Alma's role codes (reference §4) and what each lets a staff user do in Carrel.
 const USER_ADMINISTRATOR = '50';

@@ -13,6 +13,7 @@ import type { Db } from '../../db/database.js';
 import { findInstitutionById, findNetworkById, listInstitutions } from '../../db/queries/institutions.js';
 import {
   countNamedUsers,
+  countNamedUsersByRole,
   hasNamedUserCounts,
   listNamedUsers,
   namedRoleTypes,
@@ -43,6 +44,8 @@ export interface NamedUserReport {
   network: NetworkCount | null;
   /** The institutions the caller may see the count of: its own, or every member for the network zone. */
   institutions: { code: string; name: string; count: number }[];
+  /** The caller's institution's named users per named role type, most held first. */
+  roles: { roleType: string; count: number }[];
 }
 
 const MAX_HISTORY_DAYS = 3660;
@@ -97,11 +100,13 @@ export function createNamedUsers({ db, ...deps }: LicenceDeps & { db: Db }) {
       const network = institution.networkId ? await findNetworkById(db, institution.networkId) : undefined;
       const members = network ? (await listInstitutions(db)).filter((i) => i.networkId === network.id) : [institution];
       const counts = await countToday(members.map((i) => i.id));
+      const roles = await countNamedUsersByRole(db, institution.id, today(), await namedRoleTypes(db));
       const row = (i: Institution) => ({ code: i.code, name: i.name, count: counts.get(i.id) ?? 0 });
       return {
         institution: row(institution),
         network: network ? networkCount(network, counts) : null,
         institutions: institution.isNetworkZone ? members.map(row) : [row(institution)],
+        roles,
       };
     },
 

@@ -1,6 +1,6 @@
 // /api/v1/named-users: the named-user licence report (domain/institutions/named-users.ts, which
 // decides who sees what; permission named-users:report).
-//   GET  /named-users                 counts (institution, network), licence, warning line, state
+//   GET  /named-users                 counts (institution, network), licence, warning line, state, by role
 //   GET  /named-users/history?days=90 the daily counts
 //   POST /named-users/history         today's snapshot now (idempotent per day)
 //   GET  /named-users/users           the institution's named users, their named roles, last sign-in
@@ -26,7 +26,8 @@ export function namedUserRoutes(app: App): FastifyPluginAsyncTypebox {
           description:
             'Named users: active, unexpired users with at least one active, unexpired role of a named-user type. state is ok (below the ' +
             'warning line, or no licence tracked), warning (from warn_line), at_limit (equal to the licence) or over. The network zone ' +
-            'sees every member institution; a member sees its own count and the network total.',
+            'sees every member institution; a member sees its own count and the network total. roles: this institution\'s named users per named ' +
+            'role type, most held first (a user holding two is counted under each, so they may add up to more than count).',
           tags: TAGS,
           response: {
             200: Type.Object({
@@ -44,6 +45,7 @@ export function namedUserRoutes(app: App): FastifyPluginAsyncTypebox {
                 Type.Null(),
               ]),
               institutions: Type.Array(Count),
+              roles: Type.Array(Type.Object({ role_type: Type.String(), count: Type.Integer() })),
             }),
           },
         },
@@ -55,6 +57,7 @@ export function namedUserRoutes(app: App): FastifyPluginAsyncTypebox {
           institution: r.institution,
           network: n && { code: n.code, name: n.name, count: n.count, licence: n.licence, warn_line: n.warnLine, at_limit: n.atLimit, state: n.state },
           institutions: r.institutions,
+          roles: r.roles.map((x) => ({ role_type: x.roleType, count: x.count })),
         };
       },
     );
