@@ -25,6 +25,8 @@ export function FindUsers() {
   const { search } = useLocation();
   const [text, setText] = useState(search.get('q') ?? '');
   const [list, setList] = useState<UserList | null>(null);
+  // The search the shown list answers (data-q on the table: bench/console-search.ts times it).
+  const [listQ, setListQ] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -77,6 +79,7 @@ export function FindUsers() {
     api<UserList>('GET', `/users?${params}`, { signal: ctl.signal })
       .then(({ body }) => {
         setList(body);
+        setListQ(q);
         setError(null);
       })
       .catch((e: unknown) => {
@@ -198,7 +201,7 @@ export function FindUsers() {
       <p className="count" role="status" aria-live="polite">
         {busy && !list ? 'Searching…' : total === 0 ? 'No users found.' : `${offset + 1}–${offset + rows.length} of ${total} users`}
       </p>
-      <table className="data" aria-busy={busy}>
+      <table className="data" aria-busy={busy} data-q={listQ ?? undefined}>
         <thead>
           <tr>
             <SortHeader field="last_name" order={order} onSort={(o) => setParams({ order_by: o === 'last_name' ? '' : o })} />
