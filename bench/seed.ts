@@ -292,11 +292,20 @@ async function inspect(carrel: Carrel, target: Target, users: number, log: (s: s
   return { app, existing, count, reusable };
 }
 
-/** Seeds the target unless it already holds this seed at this size; returns a fresh API key. */
-export async function ensureSeeded(carrel: Carrel, target: Target, users: number, log: (s: string) => void = console.log): Promise<Seeded> {
+/**
+ * Seeds the target unless it already holds this seed at this size (or reseed is asked for);
+ * returns a fresh API key.
+ */
+export async function ensureSeeded(
+  carrel: Carrel,
+  target: Target,
+  users: number,
+  log: (s: string) => void = console.log,
+  opts: { reseed?: boolean } = {},
+): Promise<Seeded> {
   const started = Date.now();
   if (target.engine === 'postgres') await resetPostgres(target.databaseUrl!, false);
-  const found = await inspect(carrel, target, users, log);
+  const found = opts.reseed ? undefined : await inspect(carrel, target, users, log);
   let app = found?.app;
   let institution = found?.existing;
   if (!found?.reusable) {

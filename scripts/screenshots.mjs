@@ -1,6 +1,7 @@
 // `npm run screenshots`: pictures of the staff console's main pages for the README, taken from
 // the built program (`npm run build` first; npm's script does) running the demo on a fresh
-// embedded database. Chromium from the system (/usr/bin/chromium, or CHROMIUM_PATH), 1280 px wide.
+// embedded database. Chromium from the system (/usr/bin/chromium, or CHROMIUM_PATH), 1280 px wide, and
+// three at tablet sizes (768x1024, 1024x768).
 //   node scripts/screenshots.mjs [--out docs/screenshots] [--base http://host:port --password P]
 // With --base it photographs a running demo instead of starting one.
 import { spawn, spawnSync } from 'node:child_process';
@@ -117,6 +118,21 @@ try {
   await page.getByRole('button', { name: 'Switch to local passwords' }).click();
   await page.getByText('Download temporary passwords (once)').waitFor();
   await shot('sso-outage');
+
+  // Tablets: portrait, where the navigation folds behind the menu button, and landscape.
+  await page.setViewportSize({ width: 768, height: 1024 });
+  await page.goto(`${base}/users?q=smith`);
+  await page.getByRole('link', { name: 'Jane Smith' }).waitFor();
+  await shot('tablet-find-users');
+  await page.getByRole('button', { name: 'Menu' }).click();
+  await page.getByRole('navigation', { name: 'Console' }).getByRole('link', { name: 'Register patron' }).waitFor();
+  await shot('tablet-menu');
+  await page.setViewportSize({ width: 1024, height: 768 });
+  await page.goto(`${base}/users?q=smith`);
+  await page.getByRole('link', { name: 'Jane Smith' }).click();
+  await page.getByRole('tab', { name: 'General' }).waitFor();
+  await shot('tablet-user-landscape');
+  await page.setViewportSize({ width: 1280, height: 800 });
 
   if (!values.base) {
     // Settings need config:manage: the General System Administrator made above.

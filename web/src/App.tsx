@@ -1,6 +1,6 @@
 // The console's frame: it finds the session (or sends the browser to sign in), then shows the
 // navigation the session's permissions allow and the page of the current address.
-import { useCallback, useEffect, useState, type ReactNode } from 'react';
+import { useCallback, useEffect, useRef, useState, type KeyboardEvent, type ReactNode } from 'react';
 import { api, ApiError, rememberCsrf, type Permission, type Session } from './api';
 import { Link, match, navigate, useLocation } from './router';
 import { INSTITUTION_CODE, rememberedInstitution, rememberInstitution, sendToLogin, SessionContext } from './session';
@@ -60,6 +60,15 @@ type State = { kind: 'loading' } | { kind: 'choose'; error?: string } | { kind: 
 export function App() {
   const [state, setState] = useState<State>({ kind: 'loading' });
   const { path, search } = useLocation();
+  // Narrower than a landscape tablet the side navigation folds behind a menu button (styles.css).
+  const [menuOpen, setMenuOpen] = useState(false);
+  const menuButton = useRef<HTMLButtonElement>(null);
+  useEffect(() => setMenuOpen(false), [path]);
+  const onMenuKey = (e: KeyboardEvent) => {
+    if (e.key !== 'Escape' || !menuOpen) return;
+    setMenuOpen(false);
+    menuButton.current?.focus();
+  };
 
   const load = useCallback(async () => {
     try {
@@ -117,6 +126,17 @@ export function App() {
         Skip to content
       </a>
       <header className="top">
+        <button
+          type="button"
+          className="menu-button"
+          ref={menuButton}
+          aria-expanded={menuOpen}
+          aria-controls="console-nav"
+          onClick={() => setMenuOpen((o) => !o)}
+          onKeyDown={onMenuKey}
+        >
+          <span aria-hidden="true">☰ </span>Menu
+        </button>
         <span className="brand">Carrel</span>
         <span className="inst" title="Institution">
           {session.institution}
@@ -128,7 +148,7 @@ export function App() {
         <SignOut session={session} />
       </header>
       <div className="layout">
-        <nav className="side" aria-label="Console">
+        <nav id="console-nav" className={menuOpen ? 'side open' : 'side'} aria-label="Console" onKeyDown={onMenuKey}>
           <NavList pages={shown.filter((p) => !p.group)} path={path} />
           {shown.some((p) => p.group === 'Settings') && (
             <>

@@ -169,6 +169,15 @@ function branchesOf(terms: string[][]): string[][] {
   return terms.reduce<string[][]>((acc, alternatives) => acc.flatMap((picked) => alternatives.map((a) => [...picked, a])), [[]]);
 }
 
+/**
+ * For the rest of the transaction, no parallel workers: a search as you type reads a few index
+ * pages, and starting two workers for it cost 150 to 300 ms on a busy two-core machine against
+ * 2 to 20 ms for the whole search without them (bench/README.md, issue 10).
+ */
+export async function withoutParallelWorkers(tx: Queryable): Promise<void> {
+  await tx.query('SET LOCAL max_parallel_workers_per_gather = 0');
+}
+
 export async function searchUsers(
   db: Queryable,
   institutionId: string,

@@ -3,7 +3,7 @@
 import { isUniqueViolation } from '../../model/db-errors.js';
 import type { Db, Queryable } from '../../db/database.js';
 import { findInstitutionById } from '../../db/queries/institutions.js';
-import { findUserById, findUserByIdentifier, findUsersByIds, searchUsers, type BriefUserRow } from '../../db/queries/users.js';
+import { findUserById, findUserByIdentifier, findUsersByIds, searchUsers, withoutParallelWorkers, type BriefUserRow } from '../../db/queries/users.js';
 import { AppError, assertThat } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
@@ -156,7 +156,11 @@ export function createUserService({ db, codeTables, credentials, invites, licenc
       expandFull = false,
     ): Promise<{ total: number; rows: BriefUserRow[]; users?: User[] }> {
       authorize(actor, 'users:read', institutionId);
-      const result = await searchUsers(db, institutionId, parseBriefSearch(params));
+      const search = parseBriefSearch(params);
+      const result = await db.transaction(async (tx) => {
+        await withoutParallelWorkers(tx);
+        return searchUsers(tx, institutionId, search);
+      });
       if (!expandFull) return result;
       return { ...result, users: await findUsersByIds(db, result.rows.map((r) => r.id)) };
     },
