@@ -177,30 +177,32 @@ export function ApiKeys() {
                     {k.revoked_at ? <span className="badge off">Revoked</span> : <span className="badge ok">Active</span>}
                     {k.rotated_at && !k.revoked_at && <div className="help">Rotated {when(k.rotated_at)}</div>}
                   </td>
-                  <td className="key-actions">
-                    {k.revoked_at ? null : editing?.id === k.id ? (
-                      <>
-                        {/* Keyed apart from Edit label: a reused element would turn submit mid-click and save at once. */}
-                        <button key="save" type="submit" form={`label-form-${k.id}`} className="small primary">
-                          Save label
-                        </button>
-                        <button key="cancel" type="button" className="small" onClick={() => setEditing(null)}>
-                          Cancel
-                        </button>
-                      </>
-                    ) : (
-                      <>
-                        <button key="edit" type="button" className="small" aria-label={`Edit label of ${nameOf(k)}`} onClick={() => setEditing({ id: k.id, label: k.label ?? '' })}>
-                          Edit label
-                        </button>
-                        <button type="button" className="small" aria-label={`Rotate ${nameOf(k)}`} onClick={() => setConfirm({ action: 'rotate', key: k })}>
-                          Rotate
-                        </button>
-                        <button type="button" className="small danger" aria-label={`Revoke ${nameOf(k)}`} onClick={() => setConfirm({ action: 'revoke', key: k })}>
-                          Revoke
-                        </button>
-                      </>
-                    )}
+                  <td>
+                    <div className="key-actions">
+                      {k.revoked_at ? null : editing?.id === k.id ? (
+                        <>
+                          {/* Keyed apart from Edit label: a reused element would turn submit mid-click and save at once. */}
+                          <button key="save" type="submit" form={`label-form-${k.id}`} className="small primary">
+                            Save label
+                          </button>
+                          <button key="cancel" type="button" className="small" onClick={() => setEditing(null)}>
+                            Cancel
+                          </button>
+                        </>
+                      ) : (
+                        <>
+                          <button key="edit" type="button" className="small" aria-label={`Edit label of ${nameOf(k)}`} onClick={() => setEditing({ id: k.id, label: k.label ?? '' })}>
+                            Edit label
+                          </button>
+                          <button type="button" className="small" aria-label={`Rotate ${nameOf(k)}`} onClick={() => setConfirm({ action: 'rotate', key: k })}>
+                            Rotate
+                          </button>
+                          <button type="button" className="small danger" aria-label={`Revoke ${nameOf(k)}`} onClick={() => setConfirm({ action: 'revoke', key: k })}>
+                            Revoke
+                          </button>
+                        </>
+                      )}
+                    </div>
                   </td>
                 </tr>
               ))}
