@@ -144,7 +144,7 @@ test('a desk operator sees no Settings or SSO outage, and those pages say not av
 test('an administrator edits a code table description; removing a code in use is refused with its reason', async () => {
   const { context, page } = await signIn('sysadmin');
   const nav = page.getByRole('navigation', { name: 'Console' });
-  assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Find users', 'Named users', 'SIS loads', 'Code tables', 'Login methods', 'Identifiers', 'Passwords and sessions']);
+  assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Find users', 'Named users', 'SIS loads', 'Code tables', 'Login methods', 'Identifiers', 'Passwords and sessions', 'API keys']);
   await nav.getByRole('link', { name: 'Code tables' }).click();
   await page.getByRole('heading', { name: 'Code tables' }).waitFor();
   await assertAccessible(page, 'Code tables');

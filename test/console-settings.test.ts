@@ -66,7 +66,7 @@ function patches(page: Page): unknown[] {
 test('identifiers: a padding out of range is refused at its field; the saved rule numbers the next patron; a mandatory identifier is saved alone', async () => {
   const { context, page } = await signIn(zone, 'sysadmin', '/settings/identifiers');
   const nav = page.getByRole('navigation', { name: 'Console' });
-  assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Find users', 'Named users', 'SIS loads', 'Code tables', 'Login methods', 'Identifiers', 'Passwords and sessions']);
+  assert.deepEqual(await nav.getByRole('link').allInnerTexts(), ['Find users', 'Named users', 'SIS loads', 'Code tables', 'Login methods', 'Identifiers', 'Passwords and sessions', 'API keys']);
   await page.getByRole('heading', { name: 'Identifiers', level: 1 }).waitFor();
   const sent = patches(page);
   const publicRule = page.getByRole('group', { name: 'Public users' });

@@ -18,6 +18,7 @@ import { SisProfiles } from './pages/Sis';
 import { SisProfile } from './pages/SisProfile';
 import { SisJob } from './pages/SisJob';
 import { NamedUsers } from './pages/NamedUsers';
+import { ApiKeys } from './pages/ApiKeys';
 
 interface PageDef {
   path: string;
@@ -52,6 +53,7 @@ const PAGES: PageDef[] = [
   { path: '/settings/login-methods/:code', label: 'Login method', permission: 'config:manage', render: (p) => <LoginMethodPage code={p.code!} /> },
   { path: '/settings/identifiers', label: 'Identifiers', permission: 'config:manage', nav: true, group: 'Settings', render: () => <IdentifierSettings /> },
   { path: '/settings/security', label: 'Passwords and sessions', permission: 'config:manage', nav: true, group: 'Settings', render: () => <SecuritySettings /> },
+  { path: '/settings/api-keys', label: 'API keys', permission: 'config:manage', nav: true, group: 'Settings', render: () => <ApiKeys /> },
   { path: '/settings/code-tables/:name', label: 'Code table', permission: 'users:read', render: (p) => <CodeTablePage name={p.name!} /> },
 ];
 

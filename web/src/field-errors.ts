@@ -45,6 +45,7 @@ const FIELD_OF: Record<string, string> = {
   block_type: 'blocks',
   block_description: 'blocks',
   password: 'password',
+  label: 'label',
 };
 
 const BY_CODE: Record<string, string> = {

@@ -189,3 +189,33 @@ export async function findSignInStatus(db: Queryable, userId: string): Promise<S
     [userId],
   );
 }
+
+export interface BreakGlassAccountRow {
+  id: string;
+  primaryId: string;
+  firstName: string | null;
+  lastName: string | null;
+  status: string;
+  accountType: string;
+  recordType: string;
+  /** A password is stored; whether it lets the user in is the login's rule (domain). */
+  hasPassword: boolean;
+  /** The newest 'sign_in' audit event of the user (any method), if any. */
+  lastSignIn: Date | null;
+}
+
+/**
+ * The institution's break-glass accounts, by name. A handful by nature (the back-up admins), so
+ * no paging; the last sign-in is read backwards along audit_event_entity (entity_id, id) per row.
+ */
+export async function listBreakGlassAccounts(db: Queryable, institutionId: string): Promise<BreakGlassAccountRow[]> {
+  return db.query<BreakGlassAccountRow & Row>(
+    `SELECT u.id, u.primary_id AS "primaryId", u.first_name AS "firstName", u.last_name AS "lastName", u.status,
+       u.account_type AS "accountType", u.record_type AS "recordType", c.hash IS NOT NULL AS "hasPassword",
+       (SELECT a.occurred_at FROM audit_event a WHERE a.entity_id = u.id AND a.action = 'sign_in' ORDER BY a.id DESC LIMIT 1) AS "lastSignIn"
+     FROM identity.credential c JOIN app_user u ON u.id = c.user_id AND u.institution_id = c.institution_id
+     WHERE c.institution_id = $1 AND c.break_glass
+     ORDER BY lower(u.last_name), lower(u.first_name), lower(u.primary_id), u.id`,
+    [institutionId],
+  );
+}

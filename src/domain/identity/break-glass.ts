@@ -4,7 +4,7 @@
 // consortium office), so that an account nobody should be using in normal times cannot be used
 // quietly. noteSignIn is the one function every sign-in path calls after a success.
 import type { Db } from '../../db/database.js';
-import { isBreakGlass, setBreakGlass } from '../../db/queries/identity-credentials.js';
+import { isBreakGlass, listBreakGlassAccounts, setBreakGlass } from '../../db/queries/identity-credentials.js';
 import { findInstitutionById, findNetworkById } from '../../db/queries/institutions.js';
 import { findUserByIdentifier } from '../../db/queries/users.js';
 import { AppError } from '../../errors.js';
@@ -12,6 +12,7 @@ import { authorize, type Actor } from '../access/actor.js';
 import type { MailService } from '../mail/outbox.js';
 import type { User } from '../../model/user.js';
 import { auditIdentity } from './identity-audit.js';
+import { mayHavePassword } from './links.js';
 
 export interface SignInMeta {
   /** The login method's code ('password' for the local form). */
@@ -19,6 +20,15 @@ export interface SignInMeta {
   address: string | null;
   userAgent?: string | null | undefined;
   sessionId?: string | undefined;
+}
+
+export interface BreakGlassAccount {
+  primaryId: string;
+  firstName: string | null;
+  lastName: string | null;
+  /** A stored password the local form would accept now: an ACTIVE user who may hold one (login.ts). */
+  usablePassword: boolean;
+  lastSignIn: Date | null;
 }
 
 export function createBreakGlass({ db, mail, clock }: { db: Db; mail: MailService; clock: () => Date }) {
@@ -35,6 +45,24 @@ export function createBreakGlass({ db, mail, clock }: { db: Db; mail: MailServic
     },
 
     isBreakGlass: (userId: string) => isBreakGlass(db, userId),
+
+    /**
+     * Who the institution's break-glass accounts are, for the outage procedure: the same
+     * permission as marking one, and only this institution's.
+     */
+    async list(actor: Actor, institutionId: string): Promise<BreakGlassAccount[]> {
+      authorize(actor, 'credentials:manage', institutionId);
+      const institution = await findInstitutionById(db, institutionId);
+      if (!institution) return [];
+      const rows = await listBreakGlassAccounts(db, institutionId);
+      return rows.map((r) => ({
+        primaryId: r.primaryId,
+        firstName: r.firstName,
+        lastName: r.lastName,
+        usablePassword: r.hasPassword && r.status === 'ACTIVE' && mayHavePassword(r, institution),
+        lastSignIn: r.lastSignIn,
+      }));
+    },
 
     /**
      * After a successful sign-in: nothing for an ordinary account; for a break-glass one, the audit

@@ -45,8 +45,8 @@ export function emailOf(user: User): string | undefined {
   return (emails.find((e) => e.preferred) ?? emails[0])?.address;
 }
 
-/** May this user hold a local password at all? */
-export function mayHavePassword(user: User, institution: Institution): boolean {
+/** May this user hold a local password at all? (The login checks this too: a stored password of one who may not is no way in.) */
+export function mayHavePassword(user: { recordType: string; accountType: string }, institution: Pick<Institution, 'settings'>): boolean {
   // Contacts (vendors, other libraries' staff) are records, not accounts: they never sign in.
   if (user.recordType === 'CONTACT') return false;
   return user.accountType === 'INTERNAL' || institution.settings.externalPasswordFallback;

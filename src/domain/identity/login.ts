@@ -12,6 +12,7 @@ import type { SessionUser } from '../../model/user.js';
 import { acceptablePassword, type Credentials } from './credentials.js';
 import { auditIdentity } from './identity-audit.js';
 import { parseHash } from './legacy-hashes.js';
+import { mayHavePassword } from './links.js';
 import type { Attempt, LoginThrottle } from './login-throttle.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { normalizePassword, passwordPolicyViolation, policyDescription } from './password-policy.js';
@@ -88,10 +89,9 @@ export function createLogin({ db, hasher, clock, credentials, throttle, addressW
     if (found && user && password !== undefined && user.status === 'ACTIVE') {
       const { state } = found;
       const cred = state.credential;
-      // A CONTACT never signs in (as in Alma), whatever credential it may still have: the same
-      // failure, with the same work, as a wrong password.
-      const allowed = user.recordType !== 'CONTACT' && (user.accountType === 'INTERNAL' || state.settings.externalPasswordFallback);
-      if (allowed && cred?.hash && throttle.admitted(at)) candidate = { hash: cred.hash, legacy: cred.legacy };
+      // A CONTACT never signs in (as in Alma), nor an EXTERNAL user without the fallback, whatever
+      // credential it may still have: the same failure, with the same work, as a wrong password.
+      if (mayHavePassword(user, state) && cred?.hash && throttle.admitted(at)) candidate = { hash: cred.hash, legacy: cred.legacy };
     }
     if (!candidate || password === undefined) {
       await hasher.verifyDummy(password ?? 'x');

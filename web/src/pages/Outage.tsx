@@ -2,10 +2,12 @@
 // INTERNAL in one job, watch it (GET /api/v1/jobs/{id}, polled), download the temporary passwords
 // once with the token the start answered (kept in this page's memory only, never stored), and
 // revert exactly that set in one action. The rules are the domain's (domain/identity/outage.ts).
+// Below, who the break-glass accounts are (BreakGlass.tsx).
 import { useRef, useState, type FormEvent, type ReactNode } from 'react';
 import { api, ApiError, enc, type AlmaError } from '../api';
 import { Field } from '../form';
 import { isFinished, useJob, type Job } from '../jobs';
+import { BreakGlassAccounts } from './BreakGlass';
 
 const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Carrel could not be reached.');
 
@@ -141,6 +143,7 @@ export function Outage() {
         </JobView>
       )}
       {revert && <JobView title="Revert" job={revert} counters={['reverted', 'left_alone', 'failed']} />}
+      <BreakGlassAccounts />
     </section>
   );
 }
