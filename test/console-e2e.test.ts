@@ -111,12 +111,19 @@ test('search as you type, filter, sort; the keyboard goes from the search to a r
   await page.getByRole('heading', { name: /Priscilla Tolkien/ }).waitFor();
 });
 
-test('a scanned barcode (fast keys and Enter) opens its user directly', async () => {
+test('a scanned barcode (keys and Enter) opens its user directly, fast or slow; an unknown card says so', async () => {
   const { page } = admin;
   await page.goto(`${base}/users`);
   const search = page.getByRole('searchbox', { name: 'Search' });
   await search.focus();
   await page.keyboard.type('31234000555', { delay: 0 });
+  await page.keyboard.press('Enter');
+  await page.waitForURL(/\/users\/ptolkien$/);
+  await page.getByRole('tab', { name: 'General' }).waitFor();
+  // A slow scanner (or a person typing the card number) gets the same.
+  await page.goto(`${base}/users`);
+  await page.getByRole('searchbox', { name: 'Search' }).focus();
+  await page.keyboard.type('31234000555', { delay: 120 });
   await page.keyboard.press('Enter');
   await page.waitForURL(/\/users\/ptolkien$/);
   await page.getByRole('tab', { name: 'General' }).waitFor();

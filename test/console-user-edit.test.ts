@@ -228,7 +228,7 @@ test('the Sign-in tab tells whether there is a password: none, then set; none fo
   assert.match(await password.innerText(), /^No password/);
   await page.getByLabel('New password').fill('Chosen by staff 2026');
   await page.getByRole('button', { name: 'Set password' }).click();
-  await page.getByText(/Password set/).waitFor();
+  await page.getByRole('status').filter({ hasText: /^Password set\./ }).waitFor();
   await page.locator('#si-password', { hasText: 'Has a password' }).waitFor();
   assert.equal(await page.locator('#si-must-change').innerText(), 'Yes');
   assert.equal(await page.locator('#si-locked').innerText(), 'No');
