@@ -38,8 +38,8 @@ export async function insertJobChanges(tx: Queryable, jobId: string, changes: Jo
   if (!changes.length) return;
   await tx.query(
     `INSERT INTO job_change (job_id, record_number, action, identifier, changes)
-     SELECT $1, x.n, x.action, x.identifier, x.changes
-     FROM json_to_recordset($2::json) AS x(n int, action text, identifier text, changes jsonb)
+     SELECT $1, x.n, x.action, x.identifier, x.changes::jsonb
+     FROM json_to_recordset($2::json) AS x(n int, action text, identifier text, changes text)
      ON CONFLICT (job_id, record_number) DO NOTHING`,
     [jobId, JSON.stringify(changes.map((c) => ({ n: c.recordNumber, action: c.action, identifier: c.identifier, changes: c.changes })))],
   );
