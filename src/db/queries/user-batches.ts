@@ -14,8 +14,8 @@ const JSONB_COLUMNS = new Set(['contact_info', 'notes', 'blocks', 'statistics', 
 /**
  * The jsonb segments arrive as text and are cast in the SELECT: json_to_recordset fills a jsonb
  * column of its own far more slowly (PostgreSQL 15: 500 audit rows of 1.7 kB took about 500 ms
- * that way, 30 ms as text then cast), which was most of a batch's database time. Each of these values is an object or an array, never a JSON string
- * (which as text would lose its quotes).
+ * that way, 30 ms as text then cast), which was most of a batch's database time. Each of these
+ * values is an object or an array, never a JSON string (which as text would lose its quotes).
  */
 const SEGMENT_DEFS = 'contact_info text, notes text, blocks text, statistics text, rs_libraries text, library_notices text, manual_edits text[], manual_edit_origins text';
 const WRITE_COLUMNS = [...SCALAR_FIELDS.map((f) => f.column), 'contact_info', 'notes', 'blocks', 'statistics', 'rs_libraries', 'library_notices', 'manual_edits', 'manual_edit_origins'];
