@@ -261,3 +261,28 @@ test('a role that may only read users sees the values as text, with no edit cont
   await assertAccessible(page, 'Sign-in tab, read only');
   await context.close();
 });
+
+test('a hand edit of a protected field is shown with who and when, and restored to the SIS in one click; a reader sees it without the button', async () => {
+  const { page } = admin;
+  await openEditing(page, 'extern');
+  await page.locator('#user_group option[value="FACULTY"]').waitFor({ state: 'attached' });
+  await page.getByLabel('User group', { exact: true }).selectOption('FACULTY');
+  await save(page);
+  const section = page.getByRole('region', { name: 'Edited by hand' });
+  const row = section.getByRole('row', { name: /user_group/ });
+  await row.waitFor();
+  assert.match(await row.innerText(), /FACULTY[\s\S]*Staff uadmin[\s\S]*Keeps it/);
+  await assertAccessible(page, 'User page, edited by hand');
+
+  // A reader sees the marks and no way to restore them.
+  const reader = await consoleSignIn(browser, base, code, 'sysadmin', PASSWORD, '/users/extern');
+  await reader.page.getByRole('region', { name: 'Edited by hand' }).getByRole('row', { name: /user_group/ }).waitFor();
+  assert.equal(await reader.page.getByRole('button', { name: /Restore/ }).count(), 0);
+  await reader.context.close();
+
+  await section.getByRole('button', { name: 'Restore to SIS user_group' }).click();
+  await page.getByText('user_group is the SIS’s again: the next load sets it.').waitFor();
+  const listed = await ctx.server.inject({ method: 'GET', url: '/api/v1/users/extern/manual-edits', headers: { authorization: `apikey ${key}` } });
+  assert.deepEqual(listed.json().manual_edits, []);
+  assert.equal((await almaUser('extern')).user_group.value, 'FACULTY', 'restoring hands the field back; the value stays until the next load');
+});

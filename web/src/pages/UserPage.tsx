@@ -13,6 +13,7 @@ import { ContactSection, GeneralSection, IdentifiersSection, NotesSection } from
 import { RolesSection } from './user-roles';
 import { SignInTab } from './SignInTab';
 import { HistoryTab } from './HistoryTab';
+import { ProtectedFields } from './ProtectedFields';
 
 const TABS = [
   { id: 'general', label: 'General' },
@@ -216,6 +217,7 @@ export function UserPage({ id }: { id: string }) {
       </div>
       <div className="panel" role="tabpanel" id={`panel-${tab}`} aria-labelledby={`tab-${tab}`}>
         {tab === 'general' && <GeneralSection user={shown} update={editing ? update : null} errors={errors} />}
+        {tab === 'general' && !editing && <ProtectedFields primaryId={user.primary_id} canRestore={writable} onChanged={() => void load()} />}
         {tab === 'identifiers' && <IdentifiersSection user={shown} update={editing ? update : null} errors={errors} />}
         {tab === 'roles' && <RolesSection user={shown} update={editing ? update : null} errors={errors} />}
         {tab === 'contact' && <ContactSection user={shown} update={editing ? update : null} errors={errors} />}
