@@ -42,7 +42,7 @@ export function ProtectedFields({ primaryId, canRestore, onChanged }: { primaryI
     try {
       const { body } = await api<{ manual_edits: ManualEdit[] }>('POST', `${path}/restore`, { body: { fields } });
       setEdits(body.manual_edits);
-      setNotice(fields.length === 1 ? `${fields[0]} is the SIS's again: the next load sets it.` : 'Every field is the SIS’s again: the next load sets them.');
+      setNotice(fields.length === 1 ? `${fields[0]} is the SIS’s again: the next load sets it.` : 'Every field is the SIS’s again: the next load sets them.');
       onChanged();
     } catch (e) {
       setError(errorText(e));
