@@ -4,7 +4,7 @@
 // (PUT /api/v1/users/{id}/break-glass). Every sign-in of a marked account is audited and e-mailed
 // to the network's addresses: the server's rule (domain/identity/break-glass.ts).
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, enc } from '../api';
+import { api, enc, errorText as message } from '../api';
 import { Field } from '../form';
 
 interface Account {
@@ -16,7 +16,6 @@ interface Account {
 }
 
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : 'Never');
-const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Carrel could not be reached.');
 
 export function BreakGlassAccounts() {
   const [accounts, setAccounts] = useState<Account[] | null>(null);

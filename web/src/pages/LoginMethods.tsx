@@ -3,7 +3,7 @@
 // are never shown: left as "set" the stored value is kept, a new value replaces it. Validation is
 // the server's (domain/sign-in/login-methods.ts); its message is shown as it words it.
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, enc } from '../api';
+import { api, enc, errorText as message } from '../api';
 import { Field } from '../form';
 import { Link, navigate } from '../router';
 
@@ -21,7 +21,6 @@ interface Method {
 
 const TYPES = ['saml', 'cas', 'ldap', 'oidc', 'google', 'facebook', 'twitter', 'email-link'];
 
-const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Carrel could not be reached.');
 
 export function LoginMethodList() {
   const [methods, setMethods] = useState<Method[] | null>(null);

@@ -4,12 +4,11 @@
 // revert exactly that set in one action. The rules are the domain's (domain/identity/outage.ts).
 // Below, who the break-glass accounts are (BreakGlass.tsx).
 import { useRef, useState, type FormEvent, type ReactNode } from 'react';
-import { api, ApiError, enc, type AlmaError } from '../api';
+import { api, ApiError, enc, errorText as message, type AlmaError } from '../api';
 import { Field } from '../form';
 import { isFinished, useJob, type Job } from '../jobs';
 import { BreakGlassAccounts } from './BreakGlass';
 
-const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Carrel could not be reached.');
 
 export function Outage() {
   const [f, setF] = useState({ users: '', record_type: '', user_group: '', role: '', method: 'temporary_password' });

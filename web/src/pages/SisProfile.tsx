@@ -3,7 +3,7 @@
 // profile, loading a file and its recent loads (SisLoads.tsx). Validation is the server's
 // (domain/sis/profile.ts); each refusal is shown at the field it names.
 import { useEffect, useState, type FormEvent } from 'react';
-import { api, ApiError, enc } from '../api';
+import { api, enc, errorText as message } from '../api';
 import { Field } from '../form';
 import { Link, navigate } from '../router';
 import { ProfileLoads } from './SisLoads';
@@ -43,7 +43,6 @@ const formOf = (p: Profile): Form => ({
   api_key_edits: p.settings.apiKeyEditsAreManual,
 });
 
-const message = (e: unknown) => (e instanceof ApiError ? e.message : 'Carrel could not be reached.');
 
 /** The form field a refusal names: "Given match_by identifier type (X) is invalid.", "Mandatory field is missing: csv_mapping …". */
 function fieldOf(m: string): string {
