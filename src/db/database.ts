@@ -92,6 +92,12 @@ export async function openPostgres(url: string, opts: number | PostgresOptions =
   // An idle client that loses its connection must not crash the process; the pool drops it and
   // the next query opens a new connection (with its own prepared statements).
   pool.on('error', () => {});
+  // The pool removes its idle listener when it hands a client out, and withClient adds its own
+  // only after the hand-over resolves: a connection terminated in between (an administrator's
+  // pg_terminate_backend, a failover) emitted 'error' with no listener and ended the process. A
+  // listener for each client's whole life closes that gap; the client's next statement then
+  // fails, and withClient discards it as broken.
+  pool.on('connect', (client) => client.on('error', () => {}));
 
   /**
    * Checks a client out for `use`. A client that loses its connection while checked out emits
