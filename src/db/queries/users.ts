@@ -264,13 +264,15 @@ export async function countUsers(db: Queryable, institutionId: string): Promise<
 
 /**
  * The ids of up to `limit` users of the institution with this e-mail address (case-insensitive,
- * the whole address): the e-mail-link login's lookup, over the trigram index on email_search.
+ * the whole address): the e-mail-link login's lookup, over user_search's trigram index on the
+ * addresses (app_user.email_search lost its index to user_search in migration 0006; a LIKE on
+ * it read every user of the institution at each request for a link).
  */
 export async function findUserIdsByEmail(db: Queryable, institutionId: string, email: string, limit = 2): Promise<string[]> {
   // email_search is the lower-cased JSON array of addresses: the quotes bound a whole address.
   const pattern = `%"${email.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}"%`;
   const rows = await db.query<{ id: string }>(
-    'SELECT id FROM app_user WHERE institution_id = $1 AND email_search LIKE $2 LIMIT $3',
+    'SELECT user_id AS id FROM user_search WHERE institution_id = $1 AND email LIKE $2 LIMIT $3',
     [institutionId, pattern, limit],
   );
   return rows.map((r) => r.id);
