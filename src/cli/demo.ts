@@ -42,6 +42,9 @@ function demoUsers(institutionCode: string, campus: string): UserInput[] {
       roles: [
         { roleType: '50', scope: institutionCode, status: 'ACTIVE', expiryDate: null, parameters: [] },
         { roleType: '21', scope: institutionCode, status: 'ACTIVE', expiryDate: null, parameters: [] },
+        // General System Administrator too: the demo's one staff user reaches every console page
+        // (settings, code tables, login methods and API keys need config:manage).
+        { roleType: '26', scope: institutionCode, status: 'ACTIVE', expiryDate: null, parameters: [] },
       ],
     },
   ];
