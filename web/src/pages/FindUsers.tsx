@@ -51,12 +51,14 @@ export function FindUsers() {
 
   // Typing: the address (and so the search) follows after a pause.
   const pushed = useRef(q);
+  const pending = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   useEffect(() => {
     if (text.trim() === q) return;
     const t = setTimeout(() => {
       pushed.current = text.trim();
       setParams({ q: pushed.current }, { replace: true });
     }, DEBOUNCE_MS);
+    pending.current = t;
     return () => clearTimeout(t);
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [text]);
@@ -95,6 +97,8 @@ export function FindUsers() {
   // its user, whatever the speed of the keys; Bluetooth scanners and busy browsers make typing
   // speed a poor sign of a scan. Anything else is a search; Enter on a list of one opens that one.
   const enter = async (value: string) => {
+    // Enter decides: the search the last keys scheduled would only race the lookup.
+    clearTimeout(pending.current);
     if (!/\s/.test(value)) {
       try {
         const { body } = await api<AlmaUser>('GET', `/users/${enc(value)}`);
