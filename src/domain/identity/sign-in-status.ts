@@ -13,7 +13,7 @@ import { AppError } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
 import type { User } from '../../model/user.js';
 import { mayHavePassword } from './links.js';
-import { throttleRule } from './throttle.js';
+import { debtAllowanceMs, throttleRule } from './throttle.js';
 
 export interface SignInStatus {
   user: User;
@@ -45,9 +45,9 @@ export function createSignInStatus({ db, clock }: { db: Db; clock: () => Date })
       const now = clock();
       const c = await findSignInStatus(db, user.id);
       const rule = throttleRule(institution.settings);
-      // The budget refuses unfamiliar places while its debt runs more than burst-1 intervals ahead
+      // The budget refuses unfamiliar places while its debt runs further ahead than the rule allows
       // (throttle.ts: admits); it is lifted again once the debt is back within that.
-      const allowance = (rule.accountBurst - 1) * rule.accountIntervalSeconds * 1000;
+      const allowance = debtAllowanceMs(rule);
       const debt = c?.guessDebtUntil?.getTime() ?? 0;
       const lockedOut = debt - now.getTime() > allowance;
       return {

@@ -128,6 +128,11 @@ export function isFamiliar(knownAt: Date | null, now: Date): boolean {
   return !!knownAt && knownAt.getTime() >= now.getTime() - KNOWN_ADDRESS_DAYS * 86_400_000;
 }
 
+/** How far (ms) the account's guess debt may run ahead of now before unfamiliar places are refused. */
+export function debtAllowanceMs(rule: ThrottleRule): number {
+  return (rule.accountBurst - 1) * rule.accountIntervalSeconds * 1000;
+}
+
 /** Whether an attempt may be verified at all; a refusal is answered and costed like a wrong password. */
 export function admits(s: ThrottleState, rule: ThrottleRule, now: Date, addressMaxFailures: number): boolean {
   const t = now.getTime();
@@ -136,5 +141,5 @@ export function admits(s: ThrottleState, rule: ThrottleRule, now: Date, addressM
   if (s.addressFailures >= addressMaxFailures) return false;
   // GCRA: the debt may run at most burst-1 intervals ahead, so a burst of `accountBurst` passes.
   const ahead = s.guessDebtUntil ? s.guessDebtUntil.getTime() - t : 0;
-  return ahead <= (rule.accountBurst - 1) * rule.accountIntervalSeconds * 1000;
+  return ahead <= debtAllowanceMs(rule);
 }
