@@ -17,6 +17,7 @@ import { createOutage } from './domain/identity/outage.js';
 import { createMailService } from './domain/mail/outbox.js';
 import { createUserService } from './domain/users/user-service.js';
 import { createUserDocuments } from './domain/users/user-documents.js';
+import { createIdentifierPreview } from './domain/users/identifier-preview.js';
 import { createRegistration } from './domain/users/registration.js';
 import { createFileStore } from './domain/jobs/file-store.js';
 import { createJobService } from './domain/jobs/job-service.js';
@@ -127,6 +128,8 @@ export async function createApp(config: Readonly<Config>, opts: AppOptions = {})
     users,
     // Desk registration (users:register): a PUBLIC patron with a generated barcode.
     registration: createRegistration({ db, users, codeTables }),
+    // The value each identifier generation rule gives next (config:manage), without taking it.
+    identifierPreview: createIdentifierPreview({ db, codeTables }),
     userDocuments: createUserDocuments({ db, codeTables }),
     identity,
     browserSessions,

@@ -159,6 +159,12 @@ export const ERRORS = {
   },
   // The counterpart of a login method (IdP, directory) cannot be reached: the page offers local login.
   LOGIN_METHOD_UNAVAILABLE: { alma: 'CARREL_LOGIN_METHOD_UNAVAILABLE', status: 503, message: 'The sign-in service cannot be reached: {reason}' },
+  // A profile's queued or running load reads the profile at every batch: it is not deleted under one.
+  PROFILE_LOAD_UNFINISHED: {
+    alma: 'CARREL_CONFLICT',
+    status: 409,
+    message: 'Integration profile {code} has a load that is {status} (job {id}): cancel it or let it end, then delete the profile. Nothing was changed.',
+  },
   JOB_NOT_CANCELLABLE: { alma: 'CARREL_CONFLICT', status: 409, message: 'Job {id} has already ended ({status}).' },
   JOB_RESULT_MISSING: { alma: 'CARREL_NOT_FOUND', status: 404, message: 'Job {id} has no result file ({status}).' },
   // The SSO-outage jobs (domain/identity/outage*.ts).

@@ -1,7 +1,8 @@
 // The console's settings pages (issue 10) in a real browser against a real server on the test
 // database: a General System Administrator sets a card number rule and a mandatory identifier on
 // Settings → Identifiers (a padding out of range refused at its field, nothing stored), and a
-// patron registered afterwards gets a number with that prefix; on Passwords and sessions a
+// patron registered afterwards gets the number the page showed as the rule's next (showing it
+// takes none: after a reload the page shows the one after); on Passwords and sessions a
 // minimum length below the floor is refused at its field, 12 is saved and the login pages' hint
 // says 12; the network zone's administrator changes the network's settings (a bad address
 // refused at its field), a member's administrator only reads them; each save sends only what
@@ -14,6 +15,7 @@ import { client } from './helpers/alma.js';
 import { role } from './helpers/browser.js';
 import { assertAccessible, buildConsole, consoleSignIn, freePort, launchChromium } from './helpers/console.js';
 import { CHEAP_ARGON2, staffUser, v1 } from './helpers/identity.js';
+import { formatIdentifier } from '../src/domain/users/identifier-generation.js';
 
 const PASSWORD = 'Console settings pass 2026';
 
@@ -91,6 +93,16 @@ test('identifiers: a padding out of range is refused at its field; the saved rul
   assert.equal(await paddingError.count(), 0);
   const rule = { identifier_type: 'BARCODE', prefix: 'LIB', padding: 6, check_digit: 'luhn' };
   assert.deepEqual(sent.at(-1), { identifier_generation: { PUBLIC: rule } }, 'only the changed rule is sent');
+  // The saved rule's next value, from the server: the first number with its Luhn check digit.
+  const domainRule = { identifierType: 'BARCODE', prefix: 'LIB', padding: 6, checkDigit: 'luhn' } as const;
+  const next = publicRule.getByTestId('generation-next');
+  await next.getByText(formatIdentifier(domainRule, 1n)).waitFor();
+  assert.equal(await next.innerText(), `Next: ${formatIdentifier(domainRule, 1n)}`);
+  // Edited and not saved, the rule says so instead.
+  await publicRule.getByLabel('Prefix').fill('LIX');
+  await publicRule.getByText('Save the rule to see the next value it gives.').waitFor();
+  await publicRule.getByLabel('Prefix').fill('LIB');
+  await next.waitFor();
 
   await page.getByRole('combobox', { name: 'Public users' }).selectOption('BARCODE');
   await page.getByRole('button', { name: 'Save' }).click();
@@ -105,6 +117,7 @@ test('identifiers: a padding out of range is refused at its field; the saved rul
   const ids = (res.json() as { user_identifier: { id_type: { value: string }; value: string }[] }).user_identifier;
   const barcode = ids.find((i) => i.id_type.value === 'BARCODE')?.value ?? '';
   assert.match(barcode, /^LIB\d{7}$/);
+  assert.equal(barcode, formatIdentifier(domainRule, 1n), 'the number the page showed as next');
 
   // Reloaded, the page shows what was saved.
   await page.reload();
@@ -112,6 +125,8 @@ test('identifiers: a padding out of range is refused at its field; the saved rul
   await page.getByRole('option', { name: /Barcode/ }).first().waitFor({ state: 'attached' });
   assert.equal(await page.getByRole('group', { name: 'Public users' }).getByLabel('Prefix').inputValue(), 'LIB');
   assert.equal(await page.getByRole('combobox', { name: 'Public users' }).inputValue(), 'BARCODE');
+  // The page's previews took no number: the next is the one after the patron's.
+  await next.getByText(formatIdentifier(domainRule, 2n)).waitFor();
   await assertAccessible(page, 'Identifiers');
   await context.close();
 });

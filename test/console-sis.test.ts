@@ -2,7 +2,8 @@
 // User Administrator creates an integration profile (a refusal shown at its field), dry-runs a
 // campus file with a bad record (the changes shown a page at a time, nothing written), loads it
 // for real (counts as the API has them, the users there, the error report naming the bad record),
-// and cancels a queued load. A desk operator sees no SIS entry. axe on every page.
+// and cancels a queued load; deletes the profile after confirming (refused while a load of it is
+// queued). A desk operator sees no SIS entry. axe on every page.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Browser, Download, Page } from 'playwright-core';
@@ -200,6 +201,44 @@ test('a queued load is cancelled from its page', async () => {
   assert.equal((await sis.job(id)).status, 'cancelled');
   assert.equal(await page.getByRole('button', { name: 'Cancel load' }).count(), 0);
   await assertAccessible(page, 'Cancelled load');
+  await context.close();
+});
+
+test('a profile is deleted after confirming, not while a load of it is queued, and the list says so', async () => {
+  // The worker is still stopped (above): the load started here stays queued.
+  const { context, page } = await signIn('uadmin', '/sis/CAMPUS');
+  await page.getByRole('heading', { name: 'Integration profile CAMPUS' }).waitFor();
+  const queued = await startLoad(page, 'Load');
+  await page.locator('.crumbs').getByRole('link', { name: 'CAMPUS' }).click();
+  await page.getByRole('heading', { name: 'Integration profile CAMPUS' }).waitFor();
+
+  // Asked first: Cancel (focused, as Esc would) deletes nothing.
+  await page.getByRole('button', { name: 'Delete profile' }).click();
+  const dialog = page.getByRole('dialog', { name: 'Delete integration profile CAMPUS?' });
+  await dialog.waitFor();
+  await assertAccessible(page, 'Delete profile, asked');
+  await dialog.getByRole('button', { name: 'Cancel' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  assert.equal((await sis.json('GET', '/integration-profiles/CAMPUS')).status, 200);
+
+  // Confirmed while the load is queued: the server's refusal is shown, and the profile stays.
+  await page.getByRole('button', { name: 'Delete profile' }).click();
+  await dialog.getByRole('button', { name: 'Delete profile' }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  assert.match(await alert.innerText(), new RegExp(`load that is queued \\(job ${queued}\\)`));
+  assert.equal((await sis.json('GET', '/integration-profiles/CAMPUS')).status, 200);
+  assert.equal(page.url(), `${base}/sis/CAMPUS`);
+
+  // Once the load is cancelled, deleting goes through and the list says so.
+  assert.equal((await sis.json('POST', `/jobs/${queued}/cancel`)).status, 202);
+  await page.getByRole('button', { name: 'Delete profile' }).click();
+  await dialog.getByRole('button', { name: 'Delete profile' }).click();
+  await page.waitForURL(`${base}/sis?deleted=CAMPUS`);
+  await page.getByRole('status').getByText('Integration profile CAMPUS was deleted.').waitFor();
+  await page.getByText('No integration profiles yet.').waitFor();
+  assert.equal((await sis.json('GET', '/integration-profiles/CAMPUS')).status, 404);
+  await assertAccessible(page, 'SIS loads, profile deleted');
   await context.close();
 });
 

@@ -4,7 +4,8 @@
 // record types, roles and passwords are refused and write nothing; so are a session without the
 // CSRF token, a read-only key and a role without users:register; another institution's desk
 // registers into its own institution and sees nothing here; the create is audited as the
-// operator; and the operator cannot change the identifiers afterwards.
+// operator; the operator cannot change the identifiers afterwards; and the next barcode the
+// settings preview (config:manage) is the one the next registration gets, previewing taking none.
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { createTestContext, type TestContext } from './helpers/app.js';
@@ -217,4 +218,46 @@ test('the operator cannot change identifiers afterwards (users:register is not u
   const stored = await users.get(deskActor, inst.id, 'gmurray');
   assert.deepEqual(stored.identifiers.map((i) => i.value), [barcode]);
   assert.equal(stored.version, 1);
+});
+
+test('the previewed next barcode (config:manage) is what the next registration gets; previewing takes no number', async () => {
+  const sysadmin = await signedIn(inst, 'sysadmin');
+  const counter = async () => BigInt((await ctx.app.db.one<{ v: string }>('SELECT last_value::text AS v FROM identifier_sequence WHERE scope_id = $1', [inst.id])).v);
+  const preview = async (recordType = 'PUBLIC', who = sysadmin) => who.api('GET', `/institution/settings/identifier-generation/preview?record_type=${recordType}`);
+  const last = await counter();
+
+  const first = await preview();
+  assert.equal(first.statusCode, 200, first.body);
+  assert.deepEqual(first.json(), { record_type: 'PUBLIC', identifier_type: 'BARCODE', next_value: formatIdentifier(RULE, last + 1n) });
+  assert.deepEqual((await preview('public')).json(), first.json(), 'asked twice: the same value');
+  assert.equal(await counter(), last, 'previewing moves no counter');
+
+  // A card scanned at the desk holds the next number: the preview skips it, as the draw does.
+  const desk = await signedIn(inst, 'desk1');
+  const held = formatIdentifier(RULE, last + 1n);
+  assert.equal((await desk.api('POST', '/registrations', walkIn({ first_name: 'Held', identifiers: [{ id_type: 'BARCODE', value: held }] }))).statusCode, 201);
+  const next = (await preview()).json().next_value as string;
+  assert.equal(next, formatIdentifier(RULE, last + 2n));
+  assert.equal(await counter(), last);
+
+  const registered = await desk.api('POST', '/registrations', walkIn({ first_name: 'Next' }));
+  assert.equal(registered.statusCode, 201, registered.body);
+  assert.equal(registered.json().preferred_identifier.value, next, 'the registration gets the previewed value');
+  // The draw's second round took two numbers and burned the one it did not need: the preview
+  // follows the counter, and the registration after it gets what it says again.
+  const after = (await preview()).json().next_value as string;
+  assert.equal(after, formatIdentifier(RULE, (await counter()) + 1n));
+  assert.equal((await desk.api('POST', '/registrations', walkIn({ first_name: 'After' }))).json().preferred_identifier.value, after);
+
+  // Reading the rules takes config:manage; a record type without a rule has none to preview.
+  const refused = await preview('PUBLIC', desk);
+  assert.deepEqual([refused.statusCode, errorCode(refused)], [400, 'UNAUTHORIZED']);
+  assert.equal(errorCode(await v1(ctx.server, inst.readOnlyKey).get('/institution/settings/identifier-generation/preview?record_type=PUBLIC')), 'UNAUTHORIZED');
+  assert.equal((await preview('STAFF')).statusCode, 404);
+  const bogus = await preview('ROBOT');
+  assert.deepEqual([bogus.statusCode, errorCode(bogus)], [400, '401864']);
+  // Another institution's key sees its own counter, not ours.
+  const theirs = await v1(ctx.server, other.key).get('/institution/settings/identifier-generation/preview?record_type=PUBLIC');
+  assert.equal(theirs.statusCode, 200, theirs.body);
+  assert.equal(theirs.json().next_value, formatIdentifier(RULE, 2n));
 });

@@ -7,13 +7,16 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { unzipSync } from 'fflate';
 import { createTestContext, type TestContext } from './helpers/app.js';
+import { client } from './helpers/alma.js';
+import { browser, role } from './helpers/browser.js';
+import { CHEAP_ARGON2, staffUser } from './helpers/identity.js';
 import { almaXml, campusUser, CSV_MAPPING, primaryIdOf, range, univId, zipOf } from './helpers/campus-file.js';
 import { api, countUsers, parseCsvLine, runQueue } from './helpers/sis.js';
 
 let ctx: TestContext;
 const dirs: string[] = [];
 before(async () => {
-  ctx = await createTestContext();
+  ctx = await createTestContext({ config: { ...CHEAP_ARGON2 } });
 });
 after(async () => {
   await ctx.close();
@@ -88,6 +91,69 @@ describe('integration profiles', () => {
     assert.equal((await other.json('GET', '/integration-profiles/CAMPUS')).status, 404);
     assert.equal((await other.json('GET', `/jobs/${job.id}`)).status, 404);
     assert.equal((await other.json('GET', `/jobs/${job.id}/errors`)).status, 404);
+  });
+});
+
+describe('deleting an integration profile', () => {
+  test('refused while a load of it is queued or running; once it ended, deleted and audited, its users kept', async () => {
+    const { inst, a } = await withProfile();
+    await loadNow(a, almaXml([campusUser(1)]));
+    const queued = await a.upload('CAMPUS', almaXml([campusUser(2)]), 'application/xml');
+    assert.equal(queued.status, 202);
+    const refused = await a.json('DELETE', '/integration-profiles/CAMPUS');
+    assert.equal(refused.status, 409, JSON.stringify(refused.body));
+    const error = refused.body.errorList.error[0];
+    assert.equal(error.errorCode, 'CARREL_CONFLICT');
+    assert.match(error.errorMessage, new RegExp(`CAMPUS has a load that is queued \\(job ${queued.body.id}\\)`));
+    assert.equal((await a.json('GET', '/integration-profiles/CAMPUS')).status, 200, 'nothing was deleted');
+
+    // Running (claimed by a worker, not yet ended) is refused the same way.
+    await ctx.app.db.query(`UPDATE job SET status = 'running', locked_by = 'w', locked_until = now() + interval '1 minute' WHERE id = $1`, [queued.body.id]);
+    assert.match((await a.json('DELETE', '/integration-profiles/CAMPUS')).body.errorList.error[0].errorMessage, /load that is running/);
+    await ctx.app.db.query(`UPDATE job SET status = 'queued', locked_by = NULL, locked_until = NULL WHERE id = $1`, [queued.body.id]);
+
+    assert.equal((await a.json('POST', `/jobs/${queued.body.id}/cancel`)).body.status, 'cancelled');
+    assert.equal((await a.json('DELETE', '/integration-profiles/CAMPUS')).status, 204);
+    assert.equal((await a.json('GET', '/integration-profiles/CAMPUS')).status, 404);
+    assert.equal((await a.almaUser(primaryIdOf(1)))?.external_id, 'CAMPUS', "the profile's users stay");
+    const audit = await ctx.app.db.query<{ actor_label: string; changes: Record<string, { before: unknown; after: unknown }> }>(
+      `SELECT actor_label, changes FROM audit_event WHERE institution_id = $1 AND action = 'integration_profile.delete'`,
+      [inst.id],
+    );
+    assert.equal(audit.length, 1);
+    assert.deepEqual(audit[0]!.changes.code, { before: 'CAMPUS', after: null });
+  });
+
+  test("another institution's key or session, a read-only key and a staff user without sis:manage cannot delete it", async () => {
+    const { inst, a } = await withProfile();
+    const other = await ctx.institution();
+    const PASSWORD = 'Profile delete pass 2026';
+    for (const [i, id, roleType] of [[inst, 'desk', '32'], [inst, 'uadmin', '50'], [other, 'stranger', '50']] as const) {
+      const res = await client(ctx.server, i.key).post('/users', staffUser(id, { password: PASSWORD, user_role: [role(roleType, i.code)] }));
+      assert.equal(res.statusCode, 200, res.body);
+    }
+    const session = async (i: typeof inst, id: string) => {
+      const b = browser(ctx.server, i.code);
+      assert.equal((await b.signIn(id, PASSWORD)).statusCode, 303);
+      return b;
+    };
+    const refusal = (res: { statusCode: number; body: string }) => [res.statusCode, JSON.parse(res.body).errorList.error[0].errorCode];
+
+    // Another institution finds no such profile, by key or by session.
+    assert.equal((await api(ctx.server, other.key).json('DELETE', '/integration-profiles/CAMPUS')).status, 404);
+    assert.deepEqual(refusal(await (await session(other, 'stranger')).api('DELETE', '/integration-profiles/CAMPUS')), [404, 'CARREL_NOT_FOUND']);
+    // The caller's own institution, without sis:manage: refused as every permission is (Alma's UNAUTHORIZED envelope).
+    const ro = await api(ctx.server, inst.readOnlyKey).json('DELETE', '/integration-profiles/CAMPUS');
+    assert.deepEqual([ro.status, ro.body.errorList.error[0].errorCode], [400, 'UNAUTHORIZED']);
+    const desk = await session(inst, 'desk');
+    assert.deepEqual(refusal(await desk.api('DELETE', '/integration-profiles/CAMPUS')), [400, 'UNAUTHORIZED']);
+    // Without the session's CSRF token, not even a User Administrator.
+    const uadmin = await session(inst, 'uadmin');
+    assert.equal((await uadmin.api('DELETE', '/integration-profiles/CAMPUS', undefined, { csrf: false })).statusCode, 403);
+    assert.equal((await a.json('GET', '/integration-profiles/CAMPUS')).status, 200, 'still there');
+
+    assert.equal((await uadmin.api('DELETE', '/integration-profiles/CAMPUS')).statusCode, 204);
+    assert.equal((await a.json('GET', '/integration-profiles/CAMPUS')).status, 404);
   });
 });
 

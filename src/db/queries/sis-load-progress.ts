@@ -34,6 +34,16 @@ export async function findUnfinishedLoad(db: Queryable, profileId: string, sha25
   return r && jobFromRow(r);
 }
 
+/** The oldest queued or running load (dry run or not) of this profile: a profile is not deleted under it. */
+export async function findUnfinishedLoadOfProfile(db: Queryable, profileId: string): Promise<Job | undefined> {
+  const r = await db.maybeOne(
+    `SELECT * FROM job WHERE kind = 'sis.load' AND status IN ('queued', 'running') AND payload->>'profileId' = $1
+     ORDER BY created_at LIMIT 1`,
+    [profileId],
+  );
+  return r && jobFromRow(r);
+}
+
 export async function insertJobChanges(tx: Queryable, jobId: string, changes: JobRecordChange[]): Promise<void> {
   if (!changes.length) return;
   await tx.query(

@@ -5,6 +5,7 @@ import type { Db, Queryable } from '../../db/database.js';
 import { insertAuditEvent } from '../../db/queries/audit-events.js';
 import { isUniqueViolation } from '../../model/db-errors.js';
 import { deleteProfile, findProfileByCode, insertProfile, listProfiles, updateProfile } from '../../db/queries/integration-profiles.js';
+import { findUnfinishedLoadOfProfile } from '../../db/queries/sis-load-progress.js';
 import { AppError } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
 import { auditActor } from '../audit/audit.js';
@@ -102,6 +103,11 @@ export function createProfileService({ db, codeTables }: { db: Db; codeTables: C
       authorize(actor, 'sis:manage', institutionId);
       const current = await byCode(institutionId, code);
       await db.transaction(async (tx) => {
+        // Jobs name their profile in the payload (no foreign key): a queued or running load would
+        // end failed at its next batch. Refused while one is unfinished; a load started after this
+        // check still ends failed, saying the profile was deleted (load.ts), and writes nothing more.
+        const unfinished = await findUnfinishedLoadOfProfile(tx, current.id);
+        if (unfinished) throw new AppError('PROFILE_LOAD_UNFINISHED', { code: current.code, status: unfinished.status, id: unfinished.id });
         await deleteProfile(tx, current.id);
         await audit(tx, actor, 'integration_profile.delete', current, changesOf(fieldsOf(current), undefined));
       });

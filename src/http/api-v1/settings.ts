@@ -3,7 +3,8 @@
 // valid PATCH body). Reading and changing the institution's: config:manage there; the network's:
 // reading, config:manage at any member; changing, config:manage at the network zone. Every field
 // is checked by the domain (domain/institutions/settings-rules.ts), which names the field as
-// sent; a refused PATCH changes nothing.
+// sent; a refused PATCH changes nothing. The next value of an identifier generation rule is read
+// (not taken) at …/identifier-generation/preview.
 import { Type } from 'typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { App } from '../../app.js';
@@ -40,7 +41,7 @@ function fromWire(value: unknown, path: string[] = []): unknown {
 }
 
 export function settingsRoutes(app: App): FastifyPluginAsyncTypebox {
-  const { institutions } = app.services;
+  const { institutions, identifierPreview } = app.services;
   return async (server) => {
     server.get('/institution/settings', { schema: { summary: "The caller's institution's settings", tags: TAGS } }, async (req) =>
       toWire((await institutions.settingsOf(req.actor!, callerInstitution(req))).settings),
@@ -51,6 +52,24 @@ export function settingsRoutes(app: App): FastifyPluginAsyncTypebox {
       { schema: { summary: "Change the institution's settings (the fields given; null clears)", tags: TAGS, body: Patch } },
       async (req) =>
         toWire((await institutions.changeSettings(req.actor!, callerInstitution(req), fromWire(req.body) as Record<string, unknown>, wirePath)).settings),
+    );
+
+    server.get(
+      '/institution/settings/identifier-generation/preview',
+      {
+        schema: {
+          summary: "The value a record type's identifier generation rule gives the next new user, without taking it",
+          description:
+            'Reads the counter without moving it and skips values someone holds, as a create does: what the next user created ' +
+            'without that identifier gets, unless another is created first. 404 when the record type has no rule.',
+          tags: TAGS,
+          querystring: Type.Object({ record_type: Type.String({ minLength: 1, maxLength: 16, description: 'PUBLIC, STAFF or CONTACT' }) }),
+        },
+      },
+      async (req) => {
+        const next = await identifierPreview.next(req.actor!, callerInstitution(req), req.query.record_type);
+        return { record_type: next.recordType, identifier_type: next.identifierType, next_value: next.value };
+      },
     );
 
     server.get('/network/settings', { schema: { summary: "The settings of the caller's network", tags: TAGS } }, async (req, reply) => {

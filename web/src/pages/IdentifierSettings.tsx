@@ -1,8 +1,9 @@
 // Settings → Identifiers: which identifier type each record type must carry, how new users' card
 // numbers are generated (type from UserIdentifierTypes, prefix, padding, check digit), the primary
 // id's pattern and the preferred identifier. Saved as a PATCH of what changed; the server checks it.
+// Beside each saved rule, the value the next new user gets (the server's preview; nothing taken).
 import { useEffect, useState } from 'react';
-import { api } from '../api';
+import { api, errorText } from '../api';
 import { Field } from '../form';
 import { idOf, numberOrText, SaveButton, SaveStatus, useSettings, type SettingsForm } from '../settings-form';
 
@@ -120,6 +121,7 @@ function GenerationRule({ form, recordType, label, types }: { form: SettingsForm
     { value: PRIMARY_ID, label: 'Primary id' },
     ...(recordType === 'CONTACT' ? [] : typesFor(types, recordType).map(option)),
   ];
+  const saved = ((form.saved?.identifier_generation ?? {}) as Record<string, Rule>)[recordType];
   // A refusal of the rule as a whole (not of one of its fields).
   const error = form.errors[path];
   return (
@@ -159,6 +161,7 @@ function GenerationRule({ form, recordType, label, types }: { form: SettingsForm
         )}
       </div>
       {rule && <Preview rule={rule} />}
+      {rule && saved && <NextValue recordType={recordType} saved={saved} edited={JSON.stringify(rule) !== JSON.stringify(saved)} />}
       {error && <p className="field-error">{error}</p>}
     </fieldset>
   );
@@ -177,6 +180,37 @@ function Preview({ rule }: { rule: Rule }) {
     <p className="help" data-testid="generation-preview">
       Looks like <span className="mono">{rule.prefix}{number}</span>
       {check ? ` followed by ${check}` : ''} (the first number; {padding} digits).
+    </p>
+  );
+}
+
+/**
+ * The value the saved rule gives the next new user of the record type, as the server reads its
+ * counter (skipping values someone holds); asked again whenever the saved rule changes. While
+ * the rule is edited the saved one still numbers users, so the page says to save first.
+ */
+function NextValue({ recordType, saved, edited }: { recordType: string; saved: Rule; edited: boolean }) {
+  const [next, setNext] = useState<{ value: string } | { error: string } | null>(null);
+  const savedKey = JSON.stringify(saved);
+  useEffect(() => {
+    const abort = new AbortController();
+    setNext(null);
+    api<{ next_value: string }>('GET', `/institution/settings/identifier-generation/preview?record_type=${recordType}`, { signal: abort.signal })
+      .then(({ body }) => setNext({ value: body.next_value }))
+      .catch((e) => abort.signal.aborted || setNext({ error: errorText(e) }));
+    return () => abort.abort();
+  }, [recordType, savedKey]);
+  if (edited) return <p className="help">Save the rule to see the next value it gives.</p>;
+  if (!next) return null;
+  return (
+    <p className="help" data-testid="generation-next">
+      {'value' in next ? (
+        <>
+          Next: <span className="mono">{next.value}</span>
+        </>
+      ) : (
+        `Next: not known (${next.error})`
+      )}
     </p>
   );
 }

@@ -2,7 +2,7 @@
 // page (SisProfile.tsx) edits it, takes a file and lists its recent loads.
 import { useEffect, useState } from 'react';
 import { api, ApiError, enc } from '../api';
-import { Link } from '../router';
+import { Link, useLocation } from '../router';
 import type { Profile } from './SisProfile';
 
 const FORMATS: Record<string, string> = { alma_xml: 'Alma user XML', csv: 'CSV', jsonl: 'JSON lines' };
@@ -10,6 +10,8 @@ const FORMATS: Record<string, string> = { alma_xml: 'Alma user XML', csv: 'CSV',
 export function SisProfiles() {
   const [profiles, setProfiles] = useState<Profile[] | null>(null);
   const [error, setError] = useState('');
+  // A profile page that deleted its profile comes back here saying so.
+  const deleted = useLocation().search.get('deleted');
   useEffect(() => {
     api<{ integration_profile: Profile[] }>('GET', '/integration-profiles')
       .then(({ body }) => setProfiles(body.integration_profile))
@@ -24,6 +26,11 @@ export function SisProfiles() {
         </Link>
       </div>
       <p className="muted">Each integration profile is one campus feed: what its files hold and how their users are matched and loaded.</p>
+      {deleted && (
+        <p className="notice" role="status">
+          Integration profile {deleted} was deleted.
+        </p>
+      )}
       {error && (
         <p className="error" role="alert">
           {error}

@@ -1,9 +1,11 @@
 // One integration profile (sis:manage): its form (create, or change the fields the API defines;
 // the code is the external_id of every user it loads, so it never changes), then, for a saved
 // profile, loading a file and its recent loads (SisLoads.tsx). Validation is the server's
-// (domain/sis/profile.ts); each refusal is shown at the field it names.
+// (domain/sis/profile.ts); each refusal is shown at the field it names. Deleting a saved profile
+// is asked first (its users stay; the server refuses while a load of it is queued or running).
 import { useEffect, useState, type FormEvent } from 'react';
 import { api, enc, errorText as message } from '../api';
+import { ConfirmDialog } from '../confirm-dialog';
 import { Field } from '../form';
 import { Link, navigate } from '../router';
 import { ProfileLoads } from './SisLoads';
@@ -59,6 +61,7 @@ export function SisProfile({ code }: { code: string | null }) {
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [notice, setNotice] = useState('');
   const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const set = (k: keyof Form) => (v: string) => setF((old) => ({ ...old, [k]: v }));
 
   useEffect(() => {
@@ -108,6 +111,20 @@ export function SisProfile({ code }: { code: string | null }) {
     } catch (err) {
       setErrors({ [fieldOf(message(err))]: message(err) });
     } finally {
+      setBusy(false);
+    }
+  };
+
+  const remove = async (profile: string) => {
+    setConfirming(false);
+    setNotice('');
+    setErrors({});
+    setBusy(true);
+    try {
+      await api('DELETE', `/integration-profiles/${enc(profile)}`);
+      navigate(`/sis?deleted=${enc(profile)}`);
+    } catch (err) {
+      setErrors({ '': message(err) });
       setBusy(false);
     }
   };
@@ -180,10 +197,24 @@ export function SisProfile({ code }: { code: string | null }) {
             <button type="submit" className="primary" disabled={busy}>
               {busy ? 'Saving…' : creating ? 'Create profile' : 'Save'}
             </button>
+            {!creating && (
+              <button type="button" className="danger" disabled={busy} onClick={() => setConfirming(true)}>
+                Delete profile
+              </button>
+            )}
           </div>
         </form>
       )}
       {!creating && loaded && <ProfileLoads code={code} />}
+      {confirming && code !== null && (
+        <ConfirmDialog
+          title={`Delete integration profile ${code}?`}
+          text="The profile's settings are gone and its drop folder is no longer read. The users it loaded stay, with their external ID; a new profile of the same code loads them again."
+          yes="Delete profile"
+          onYes={() => void remove(code)}
+          onNo={() => setConfirming(false)}
+        />
+      )}
     </section>
   );
 }
