@@ -30,7 +30,7 @@ import { commitBatch, commitCounts, prepareBatch, settledOnly, type BatchEnv, ty
 import { ownedByMapping } from './csv-mapping.js';
 import { deactivateMissing } from './deactivate-missing.js';
 import { OWNS_ALL } from './owned-fields.js';
-import { rulesFingerprint } from './record-hash.js';
+import { recordHash, rulesFingerprint } from './record-hash.js';
 import { createScan } from './scan-batch.js';
 import { readSpool, spoolFile, type SpoolRecord } from './spool.js';
 import { storableText } from '../../model/safe-text.js';
@@ -227,7 +227,7 @@ function createSisLoadHandler(deps: SisLoadDeps) {
           profileCode: profile.code,
           matchBy: profile.matchBy,
           format: env.format,
-          fingerprint,
+          hashOf: (raw) => recordHash(fingerprint, raw),
           scan: createScan(db, job.id, env.rules),
           batchSize: deps.batchSize,
         }));

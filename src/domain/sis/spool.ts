@@ -53,8 +53,7 @@ export interface SpoolOptions {
   profileCode: string;
   matchBy: string;
   format: FileFormat;
-  /** The load's rulesFingerprint, which the reading thread hashes each record's raw text with. */
-  fingerprint: string;
+  hashOf: (raw: string) => string;
   scan: Scan;
   batchSize: number;
 }
@@ -148,27 +147,25 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
   };
 
   try {
-    for await (const chunk of readUserFileInThread(path, displayName, o.format, { mapWanted: () => mapWanted, fingerprint: o.fingerprint })) {
-      for (const raw of chunk) {
-        n++;
-        const unsafe = unsafeKeys(raw);
-        if (unsafe) {
-          batch.push({ ...raw, n, key: null, keyValue: null, hash: '', error: unsafe });
-          if (batch.length >= o.batchSize) await flush();
-          continue;
-        }
-        const externalId = raw.externalId?.trim();
-        if (externalId && externalId.toLowerCase() !== o.profileCode.toLowerCase()) {
-          throw fileRefused(
-            raw.where,
-            `record ${n} has external_id ${externalId.slice(0, 64)}, not this profile's code ${o.profileCode}: ` +
-              'the file is for another SIS profile or institution',
-          );
-        }
-        const key = rawMatchKey(raw, o.matchBy);
-        batch.push({ ...raw, n, key: key?.key ?? null, keyValue: key?.value ?? null, hash: raw.hash ?? '' });
+    for await (const raw of readUserFileInThread(path, displayName, o.format, { mapWanted: () => mapWanted })) {
+      n++;
+      const unsafe = unsafeKeys(raw);
+      if (unsafe) {
+        batch.push({ ...raw, n, key: null, keyValue: null, hash: '', error: unsafe });
         if (batch.length >= o.batchSize) await flush();
+        continue;
       }
+      const externalId = raw.externalId?.trim();
+      if (externalId && externalId.toLowerCase() !== o.profileCode.toLowerCase()) {
+        throw fileRefused(
+          raw.where,
+          `record ${n} has external_id ${externalId.slice(0, 64)}, not this profile's code ${o.profileCode}: ` +
+            'the file is for another SIS profile or institution',
+        );
+      }
+      const key = rawMatchKey(raw, o.matchBy);
+      batch.push({ ...raw, n, key: key?.key ?? null, keyValue: key?.value ?? null, hash: raw.raw ? o.hashOf(raw.raw) : '' });
+      if (batch.length >= o.batchSize) await flush();
     }
     if (batch.length) await flush();
     await inflight;

@@ -1,16 +1,12 @@
 // readUserFile on a thread of its own, for a load's pass one. Inflating, decoding and parsing the
 // file (the XML parser above all) is most of pass one's CPU; on its own thread it runs beside the
-// load's own work (asking the database, spooling) on another core, instead of before it. The
-// records come out the same and in the same order, in the chunks the thread sent (a step of an
-// async iterator per record cost the load more than its hashing), and a refused file is refused
-// with the same error, after the records before the fault; the thread stops when the caller stops
-// reading.
+// load's own work (hashing, asking the database, spooling) on another core, instead of before it.
+// The records come out the same and in the same order, and a refused file is refused with the
+// same error; the thread stops when the caller stops reading.
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../../../errors.js';
-import type { FileFormat } from './read-user-file.js';
-import type { ReadWorkerControl, ReadWorkerData, ReadWorkerMessage, ThreadRecord } from './read-worker.js';
-
-export type { ThreadRecord } from './read-worker.js';
+import type { FileFormat, RawRecord } from './read-user-file.js';
+import type { ReadWorkerControl, ReadWorkerData, ReadWorkerMessage } from './read-worker.js';
 
 export interface ThreadReadOptions {
   /**
@@ -18,8 +14,6 @@ export interface ThreadReadOptions {
    * taken; the thread follows from the next <user> it reaches (a few chunks ahead of the caller).
    */
   mapWanted?: () => boolean;
-  /** The load's rulesFingerprint: the thread hashes each record's raw text with it (ThreadRecord.hash). */
-  fingerprint?: string;
 }
 
 /**
@@ -46,9 +40,9 @@ const { workerData } = require('node:worker_threads');
 })();
 `;
 
-export async function* readUserFileInThread(path: string, displayName: string, format: FileFormat, opts: ThreadReadOptions = {}): AsyncGenerator<ThreadRecord[]> {
+export async function* readUserFileInThread(path: string, displayName: string, format: FileFormat, opts: ThreadReadOptions = {}): AsyncGenerator<RawRecord> {
   const fromSource = import.meta.url.endsWith('.ts');
-  const data: ReadWorkerData = { path, displayName, format, chunk: CHUNK, chunkChars: CHUNK_CHARS, ahead: AHEAD, fingerprint: opts.fingerprint };
+  const data: ReadWorkerData = { path, displayName, format, chunk: CHUNK, chunkChars: CHUNK_CHARS, ahead: AHEAD };
   const worker = new Worker(BOOT, {
     eval: true,
     resourceLimits: HEAP,
@@ -79,7 +73,7 @@ export async function* readUserFileInThread(path: string, displayName: string, f
       if ('records' in m) {
         steer();
         post(0);
-        yield m.records;
+        yield* m.records;
       } else if ('done' in m) return;
       else if ('refused' in m) throw new AppError(m.refused.code, m.refused.params);
       else if ('failed' in m) throw Object.assign(new Error(m.failed.message), m.failed.code ? { code: m.failed.code } : {});

@@ -2,11 +2,8 @@
 // records to the load in chunks, at most `ahead` chunks beyond what the load has taken (each taken
 // chunk is acknowledged with a message), so memory stays bounded whatever the file's size. The
 // load may also say whether to map the records as they are read ({ map }: see xml-users.ts).
-// Given the load's rules fingerprint, it also hashes each record here (recordHash), on the core
-// that waits for the load anyway during a re-sync.
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError } from '../../../errors.js';
-import { recordHash } from '../record-hash.js';
 import { readUserFile, type FileFormat, type RawRecord } from './read-user-file.js';
 
 export interface ReadWorkerData {
@@ -17,24 +14,19 @@ export interface ReadWorkerData {
   chunk: number;
   chunkChars: number;
   ahead: number;
-  /** The load's rulesFingerprint: each record with raw text comes with its recordHash. */
-  fingerprint?: string;
 }
 
 /** From the load: a chunk taken (any other message), or whether to map records from now on. */
 export type ReadWorkerControl = number | { map: boolean };
 
-/** A record as the thread sends it: hashed when the load gave a fingerprint. */
-export type ThreadRecord = RawRecord & { hash?: string };
-
 export type ReadWorkerMessage =
-  | { records: ThreadRecord[] }
+  | { records: RawRecord[] }
   | { done: true }
   | { refused: { code: AppError['code']; params: AppError['params'] } }
   | { failed: { message: string; code?: string } };
 
 const port = parentPort!;
-const { path, displayName, format, chunk, chunkChars, ahead, fingerprint } = workerData as ReadWorkerData;
+const { path, displayName, format, chunk, chunkChars, ahead } = workerData as ReadWorkerData;
 let credit = ahead;
 let mapping = false;
 let wake: (() => void) | undefined;
@@ -47,18 +39,18 @@ port.on('message', (m: ReadWorkerControl) => {
   wake?.();
 });
 
-async function send(records: ThreadRecord[]): Promise<void> {
+async function send(records: RawRecord[]): Promise<void> {
   while (credit <= 0) await new Promise<void>((resolve) => (wake = resolve));
   wake = undefined;
   credit--;
   port.postMessage({ records } satisfies ReadWorkerMessage);
 }
 
-let out: ThreadRecord[] = [];
+let out: RawRecord[] = [];
 let chars = 0;
 try {
   for await (const rec of readUserFile(path, displayName, format, { mapWanted: () => mapping })) {
-    out.push(fingerprint !== undefined && rec.raw ? { ...rec, hash: recordHash(fingerprint, rec.raw) } : rec);
+    out.push(rec);
     chars += (rec.raw?.length ?? 0) + (rec.mapped?.input?.length ?? 0);
     if (out.length >= chunk || chars >= chunkChars) {
       await send(out);
