@@ -151,7 +151,9 @@ after(() => ctx.close());
 
 const FIELDS: SearchField[] = ['primary_id', 'first_name', 'last_name', 'middle_name', 'email', 'phone_number', 'job_category', 'user_group',
   'campus_code', 'identifiers', 'id_type', 'block_type', 'note_text', 'note_type', 'statistic_category', 'general_info', 'ALL'];
-const PATTERNS = ['smi', 'SMITH', 's', 'a*a', 'smi_', '1', 'zzz', "o'"];
+// Five characters or more make the identifiers' matches drive their branch (users.ts): SMITH,
+// B0001 and 32-sm* do; the rest do not.
+const PATTERNS = ['smi', 'SMITH', 's', 'a*a', 'smi_', '1', 'zzz', "o'", 'B0001', '32-sm*'];
 
 function searches(): { q: string; order_by?: string; limit?: number; offset?: number }[] {
   const out: { q: string; order_by?: string; limit?: number; offset?: number }[] = [];
@@ -159,6 +161,7 @@ function searches(): { q: string; order_by?: string; limit?: number; offset?: nu
   out.push({ q: 'birth_date~1990-05-17' });
   out.push({ q: 'last_name~smith AND first_name~a' }, { q: 'ALL~smi AND user_group~staff' }, { q: 'identifiers~smi AND last_name~smith' });
   out.push({ q: 'ALL~smi AND identifiers~1' }, { q: 'general_info~smi AND email~example' });
+  out.push({ q: 'ALL~SMITH AND user_group~staff' }, { q: 'identifiers~SMITH AND ALL~smith8' }, { q: 'ALL~B0001 AND identifiers~SMITH' });
   for (const order_by of ['last_name', 'first_name', 'primary_id']) out.push({ q: 'ALL~smi', order_by }, { q: 'last_name~s', order_by });
   for (const [limit, offset] of [[0, 0], [1, 0], [3, 2], [5, 40], [100, 0]] as const) out.push({ q: 'ALL~s', limit, offset }, { q: 'last_name~smi', limit, offset });
   return out;

@@ -134,9 +134,21 @@ function likePattern(value: string): string {
 // field that matches in two places (identifiers, ALL) gives two alternatives: each becomes a
 // branch of a UNION ALL that one set of indexes can serve, where an OR with a subquery would make
 // PostgreSQL visit every user of the institution.
-const IDENTIFIER_VALUE = (p: string) =>
-  `s.user_id IN (SELECT i.user_id FROM user_identifier i WHERE i.institution_id = $1 AND lower(i.value) LIKE ${p})`;
-const TERM_SQL: Record<SearchField, (p: string) => string[]> = {
+//
+// A condition is SQL on s and u, or the users whose identifier matches. A pattern of five
+// characters or more matches few identifiers, and those drive their branch (each found user's
+// user_search row read by its key): as `s.user_id IN (...)` the planner guessed thousands of
+// matches for such a pattern, hashed them and read all of user_search (a university id's first
+// six digits, 600 matches: 290-640 ms at a million users, against 30 ms driven; bench/README.md,
+// issue 10). A shorter one can match most of the institution, where reading user_search whole
+// is the cheaper plan and the planner's guess is good.
+type Condition = string | { identifiers: string };
+const IDENTIFIER_VALUE = (p: string, value: string): Condition => {
+  const identifiers = `SELECT DISTINCT i.user_id FROM user_identifier i WHERE i.institution_id = $1 AND lower(i.value) LIKE ${p}`;
+  return value.replace(/\*/g, '').length >= 5 ? { identifiers } : `s.user_id IN (${identifiers})`;
+};
+const asFilter = (c: Condition) => (typeof c === 'string' ? c : `s.user_id IN (${c.identifiers})`);
+const TERM_SQL: Record<SearchField, (p: string, value: string) => Condition[]> = {
   primary_id: (p) => [`s.primary_id LIKE ${p}`],
   first_name: (p) => [`s.first_name LIKE ${p}`],
   last_name: (p) => [`s.last_name LIKE ${p}`],
@@ -146,7 +158,7 @@ const TERM_SQL: Record<SearchField, (p: string) => string[]> = {
   job_category: (p) => [`lower(u.job_category) LIKE ${p}`],
   user_group: (p) => [`lower(u.user_group) LIKE ${p}`],
   campus_code: (p) => [`lower(u.campus_code) LIKE ${p}`],
-  identifiers: (p) => [`s.primary_id LIKE ${p}`, IDENTIFIER_VALUE(p)],
+  identifiers: (p, v) => [`s.primary_id LIKE ${p}`, IDENTIFIER_VALUE(p, v)],
   id_type: (p) => [`EXISTS (SELECT 1 FROM user_identifier i WHERE i.user_id = s.user_id AND lower(i.id_type) LIKE ${p})`],
   birth_date: (p) => [`u.birth_date = ${p}::date`],
   block_type: (p) => [`EXISTS (SELECT 1 FROM jsonb_array_elements(u.blocks) b WHERE lower(b->>'blockType') LIKE ${p})`],
@@ -161,12 +173,12 @@ const TERM_SQL: Record<SearchField, (p: string) => string[]> = {
   ],
   // One branch the four trigram indexes of user_search serve together (a BitmapOr), one through
   // the identifiers' trigram index.
-  ALL: (p) => [`(s.primary_id LIKE ${p} OR s.first_name LIKE ${p} OR s.last_name LIKE ${p} OR s.email LIKE ${p})`, IDENTIFIER_VALUE(p)],
+  ALL: (p, v) => [`(s.primary_id LIKE ${p} OR s.first_name LIKE ${p} OR s.last_name LIKE ${p} OR s.email LIKE ${p})`, IDENTIFIER_VALUE(p, v)],
 };
 
 /** Every way of picking one alternative per term (a term of one alternative has one way). */
-function branchesOf(terms: string[][]): string[][] {
-  return terms.reduce<string[][]>((acc, alternatives) => acc.flatMap((picked) => alternatives.map((a) => [...picked, a])), [[]]);
+function branchesOf(terms: Condition[][]): Condition[][] {
+  return terms.reduce<Condition[][]>((acc, alternatives) => acc.flatMap((picked) => alternatives.map((a) => [...picked, a])), [[]]);
 }
 
 /**
@@ -184,10 +196,10 @@ export async function searchUsers(
   search: BriefSearch,
 ): Promise<{ total: number; rows: BriefUserRow[] }> {
   const params: unknown[] = [institutionId];
-  const terms: string[][] = [];
+  const terms: Condition[][] = [];
   for (const term of search.terms) {
     params.push(term.field === 'birth_date' ? term.value : likePattern(term.value));
-    terms.push(TERM_SQL[term.field](`$${params.length}`));
+    terms.push(TERM_SQL[term.field](`$${params.length}`, term.value));
   }
   // Exact filters (the console's): one alternative each, so every branch carries them. Column names
   // come from the model's fixed list, never from the request.
@@ -203,7 +215,7 @@ export async function searchUsers(
   const offset = Number(search.offset);
   if (!search.terms.length) {
     // Everyone (or everyone changed since a date): walk the sort index for the page.
-    const whereSql = ['u.institution_id = $1', ...terms.flat()].join(' AND ');
+    const whereSql = ['u.institution_id = $1', ...terms.flat().map(asFilter)].join(' AND ');
     const order = search.orderBy.map((c) => `lower(u.${c})`).join(', ');
     const count = () => db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${whereSql}`, params);
     if (limit === 0) return { total: (await count()).n, rows: [] };
@@ -224,9 +236,15 @@ export async function searchUsers(
   // the branches add up without a sort to remove duplicates.
   const all = branchesOf(terms);
   const branches = all.map((conditions, k) => {
-    const found = all.slice(0, k).map((earlier) => `(${earlier.join(' AND ')}) IS NOT TRUE`);
-    const joinUser = [...conditions, ...found].some((c) => /\bu\./.test(c)) ? ' JOIN app_user u ON u.id = s.user_id' : '';
-    return `SELECT s.user_id AS id, ${keys} FROM user_search s${joinUser} WHERE ${['s.institution_id = $1', ...conditions, ...found].join(' AND ')}`;
+    const found = all.slice(0, k).map((earlier) => `(${earlier.map(asFilter).join(' AND ')}) IS NOT TRUE`);
+    const driver = conditions.find((c) => typeof c !== 'string');
+    const where = ['s.institution_id = $1', ...conditions.filter((c) => c !== driver).map(asFilter), ...found];
+    const joinUser = where.some((c) => /\bu\./.test(c)) ? ' JOIN app_user u ON u.id = s.user_id' : '';
+    // LIMIT 1 keeps the subquery a lookup by key for each found user (a plain join could be hashed).
+    const from = driver
+      ? `(${driver.identifiers}) m CROSS JOIN LATERAL (SELECT * FROM user_search WHERE user_id = m.user_id LIMIT 1) s`
+      : 'user_search s';
+    return `SELECT s.user_id AS id, ${keys} FROM ${from}${joinUser} WHERE ${where.join(' AND ')}`;
   });
   const hits = branches.join('\n UNION ALL ');
   if (limit === 0) {
