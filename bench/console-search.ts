@@ -63,6 +63,17 @@ function queries(): { kind: string; text: string }[] {
   return out;
 }
 
+/** PostgreSQL's shared_buffers: whether the search table and its indexes (about 300 MB at a million) stay in its cache. */
+async function sharedBuffers(url: string): Promise<string> {
+  const c = new pg.Client({ connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString() });
+  await c.connect();
+  try {
+    return String((await c.query('SHOW shared_buffers')).rows[0].shared_buffers);
+  } finally {
+    await c.end();
+  }
+}
+
 async function databaseExists(url: string): Promise<boolean> {
   const admin = new pg.Client({ connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString() });
   await admin.connect();
@@ -156,7 +167,10 @@ function cpuLine(): string {
 async function main() {
   const carrel = await loadCarrel(ROOT);
   const target: Target = { engine: 'postgres', databaseUrl };
-  log(`console search bench: ${users.toLocaleString('en-US')} users in ${new URL(databaseUrl).pathname.slice(1)}; ${cpuLine()}; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  log(
+    `console search bench: ${users.toLocaleString('en-US')} users in ${new URL(databaseUrl).pathname.slice(1)}; ${cpuLine()}; ` +
+      `PostgreSQL shared_buffers ${await sharedBuffers(databaseUrl)}; load ${loadavg().map((x) => x.toFixed(2)).join(' ')}`,
+  );
   if (!values.reseed && (await databaseExists(databaseUrl))) await withStaff(carrel, target, false); // a crashed run's
   const seeded = await ensureSeeded(carrel, target, users, log, { reseed: values.reseed });
   log(`${seeded.created ? 'seeded' : 'reused'} the seed (${seeded.seconds.toFixed(1)} s)`);

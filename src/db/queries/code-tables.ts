@@ -117,11 +117,6 @@ const HELD_BY: Record<string, string> = {
   UserPhoneTypes: CONTACT_TYPES('phones'),
 };
 
-/** Whether the holders of this table's codes can be counted (every table a user field reads). */
-export function holdersKnown(table: string): boolean {
-  return table in HELD_BY;
-}
-
 /** How many users of the institution hold each of these codes (case-insensitive), by lower-cased code. */
 export async function countCodeHolders(db: Queryable, institutionId: string, table: string, codes: string[]): Promise<Map<string, number>> {
   const held = HELD_BY[table];
