@@ -136,6 +136,24 @@ describe('Alma user XML', () => {
     await refused(zip.subarray(0, zip.length - 30), /not a complete zip file/);
     await refused(zipSync({}), /no files|not a complete zip/);
   });
+
+  test('zip entries are checked as they inflate: stored or deflated alike; a bomb, a misstated size, another method refused', async () => {
+    const doc = Buffer.from(DOC(USER('s1'), USER('s2'), USER('s3')));
+    const deflated = await read(zipSync({ 'users.xml': doc }, { level: 9 }));
+    assert.deepEqual(await read(zipSync({ 'users.xml': doc }, { level: 0 })), deflated);
+    assert.deepEqual(deflated.map((r) => r.primaryId), ['s1', 's2', 's3']);
+    // 30 MB of blanks deflate about a thousand to one: refused before a byte is inflated.
+    await refused(zipSync({ 'users.xml': Buffer.concat([doc, Buffer.alloc(30e6, 0x20)]) }), /inflates far beyond its compressed size/);
+    // The central directory's record of the entry (what the reader trusts): method at +10, size at +24.
+    const patched = (edit: (zip: Buffer, at: number) => void) => {
+      const zip = Buffer.from(zipSync({ 'users.xml': doc }, { level: 9 }));
+      edit(zip, zip.indexOf(Buffer.from([0x50, 0x4b, 0x01, 0x02])));
+      return zip;
+    };
+    await refused(patched((z, at) => z.writeUInt32LE(doc.length - 10, at + 24)), new RegExp(`holds more than the ${doc.length - 10} bytes the zip states`));
+    await refused(patched((z, at) => z.writeUInt32LE(doc.length + 10, at + 24)), new RegExp(`holds ${doc.length} bytes, not the ${doc.length + 10}`));
+    await refused(patched((z, at) => z.writeUInt16LE(12, at + 10)), /compression method 12 is not supported/);
+  });
 });
 
 describe('CSV with a column mapping', () => {
