@@ -15,7 +15,7 @@ import type { User } from '../../model/user.js';
 import type { Credentials } from './credentials.js';
 import { auditIdentity } from './identity-audit.js';
 import { parseHash } from './legacy-hashes.js';
-import { emailOf, mayHavePassword, type Links } from './links.js';
+import { mayHavePassword, type Links } from './links.js';
 import type { PasswordHasher } from './password-hasher.js';
 
 export interface StaffDeps {

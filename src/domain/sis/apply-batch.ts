@@ -23,7 +23,7 @@ import { addGeneratedIdentifiers, identifierToGenerate } from '../users/identifi
 import { assertMandatoryIdentifier } from '../users/validate-user.js';
 import { matchKeyOf, nextPrimaryId, primaryIdBase, type MatchKey } from './match.js';
 import { mapRawRecords, type FileFormat, type MappedRecord } from './parse/read-user-file.js';
-import { decide, sameValue, skipMatched, type Decision, type SisRules } from './merge.js';
+import { decide, type Decision, type SisRules } from './merge.js';
 import type { FastDecision, SpoolRecord } from './spool.js';
 import { storableText } from '../../model/safe-text.js';
 

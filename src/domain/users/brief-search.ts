@@ -2,7 +2,7 @@
 // Parsing and its rules live here; turning terms into SQL is the query module's business.
 import { AppError, assertThat } from '../../errors.js';
 import { isCalendarDate } from '../../model/safe-text.js';
-import { FILTER_FIELDS, MAX_SEARCH_OFFSET, ORDER_FIELDS, type FilterField, SEARCH_FIELDS, type BriefSearch, type OrderField, type SearchField, type SearchTerm } from '../../model/brief-search.js';
+import { FILTER_FIELDS, MAX_SEARCH_OFFSET, ORDER_FIELDS, type FilterField, SEARCH_FIELDS, type BriefSearch, type OrderField, type SearchTerm } from '../../model/brief-search.js';
 
 export interface BriefSearchParams {
   q?: string | undefined;
