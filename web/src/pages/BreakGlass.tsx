@@ -3,9 +3,10 @@
 // them in, when they last signed in; mark one by primary id, unmark one
 // (PUT /api/v1/users/{id}/break-glass). Every sign-in of a marked account is audited and e-mailed
 // to the network's addresses: the server's rule (domain/identity/break-glass.ts).
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useState, type FormEvent } from 'react';
 import { api, enc, errorText as message } from '../api';
 import { Field } from '../form';
+import { useGet } from '../use-get';
 
 interface Account {
   primary_id: string;
@@ -18,22 +19,12 @@ interface Account {
 const when = (iso: string | null) => (iso ? new Date(iso).toLocaleString(undefined, { dateStyle: 'medium', timeStyle: 'short' }) : 'Never');
 
 export function BreakGlassAccounts() {
-  const [accounts, setAccounts] = useState<Account[] | null>(null);
+  const list = useGet<{ break_glass_account: Account[] }>('/break-glass');
+  const accounts = list.data?.break_glass_account;
   const [error, setError] = useState('');
   const [id, setId] = useState('');
   const [idError, setIdError] = useState('');
   const [busy, setBusy] = useState(false);
-
-  const load = useCallback(async () => {
-    try {
-      setAccounts((await api<{ break_glass_account: Account[] }>('GET', '/break-glass')).body.break_glass_account);
-    } catch (e) {
-      setError(message(e));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   const mark = async (e: FormEvent) => {
     e.preventDefault();
@@ -45,7 +36,7 @@ export function BreakGlassAccounts() {
     try {
       await api('PUT', `/users/${enc(ref)}/break-glass`, { body: { break_glass: true } });
       setId('');
-      await load();
+      await list.reload();
     } catch (err) {
       // The one thing this form names is the user: a refusal is about it.
       setIdError(message(err));
@@ -58,7 +49,7 @@ export function BreakGlassAccounts() {
     setError('');
     try {
       await api('PUT', `/users/${enc(a.primary_id)}/break-glass`, { body: { break_glass: false } });
-      await load();
+      await list.reload();
     } catch (err) {
       setError(message(err));
     }
@@ -70,9 +61,9 @@ export function BreakGlassAccounts() {
       <p className="muted">
         The local accounts kept for an outage (the back-up admin). Every sign-in of one is audited and e-mailed to the addresses the network names.
       </p>
-      {error && (
+      {(error || list.error) && (
         <p className="error" role="alert">
-          {error}
+          {error || list.error}
         </p>
       )}
       {accounts && accounts.length === 0 && <p>No break-glass accounts yet: mark the back-up admin below.</p>}

@@ -6,6 +6,7 @@ import { useCallback, useEffect, useState } from 'react';
 import { api, ApiError, enc } from '../api';
 import { Link } from '../router';
 import { useCan } from '../session';
+import { useGet } from '../use-get';
 
 interface Row {
   code: string;
@@ -24,13 +25,8 @@ interface Table {
 }
 
 export function CodeTableList() {
-  const [tables, setTables] = useState<{ name: string; rows: number; editable: boolean }[] | null>(null);
-  const [error, setError] = useState('');
-  useEffect(() => {
-    void api<{ code_table: { name: string; rows: number; editable: boolean }[] }>('GET', '/code-tables')
-      .then(({ body }) => setTables(body.code_table))
-      .catch((e) => setError(e instanceof Error ? e.message : 'Carrel could not be reached.'));
-  }, []);
+  const { data, error } = useGet<{ code_table: { name: string; rows: number; editable: boolean }[] }>('/code-tables');
+  const tables = data?.code_table;
   return (
     <section>
       <h1>Code tables</h1>

@@ -1,6 +1,6 @@
 // A user's history: audit events about the user, newest first (GET /api/v1/users/{id}/history).
-import { useEffect, useState } from 'react';
-import { api, enc } from '../api';
+import { enc } from '../api';
+import { useGet } from '../use-get';
 
 interface Event {
   id: number;
@@ -18,13 +18,8 @@ const show = (v: unknown): string => {
 };
 
 export function HistoryTab({ primaryId }: { primaryId: string }) {
-  const [events, setEvents] = useState<Event[] | null>(null);
-  const [error, setError] = useState<string | null>(null);
-  useEffect(() => {
-    api<{ event: Event[] }>('GET', `/users/${enc(primaryId)}/history`)
-      .then(({ body }) => setEvents(body.event))
-      .catch((e: unknown) => setError(e instanceof Error ? e.message : 'The history could not be read.'));
-  }, [primaryId]);
+  const { data, error } = useGet<{ event: Event[] }>(`/users/${enc(primaryId)}/history`);
+  const events = data?.event;
   if (error) return <p role="alert">{error}</p>;
   if (!events) return <p role="status">Loading…</p>;
   if (!events.length) return <p className="muted">No recorded events.</p>;

@@ -2,9 +2,10 @@
 // editor for the type's settings) and enable/disable. Secrets come back from the API as "set" and
 // are never shown: left as "set" the stored value is kept, a new value replaces it. Validation is
 // the server's (domain/sign-in/login-methods.ts); its message is shown as it words it.
-import { useCallback, useEffect, useState, type FormEvent } from 'react';
+import { useEffect, useState, type FormEvent } from 'react';
 import { api, enc, errorText as message } from '../api';
 import { Field } from '../form';
+import { useGet } from '../use-get';
 import { Link, navigate } from '../router';
 
 interface Method {
@@ -23,23 +24,14 @@ const TYPES = ['saml', 'cas', 'ldap', 'oidc', 'google', 'facebook', 'twitter', '
 
 
 export function LoginMethodList() {
-  const [methods, setMethods] = useState<Method[] | null>(null);
+  const list = useGet<{ login_method: Method[] }>('/login-methods');
+  const methods = list.data?.login_method;
   const [error, setError] = useState('');
-  const load = useCallback(async () => {
-    try {
-      setMethods((await api<{ login_method: Method[] }>('GET', '/login-methods')).body.login_method);
-    } catch (e) {
-      setError(message(e));
-    }
-  }, []);
-  useEffect(() => {
-    void load();
-  }, [load]);
   const toggle = async (m: Method) => {
     setError('');
     try {
       await api('PUT', `/login-methods/${enc(m.code)}`, { body: { enabled: !m.enabled } });
-      await load();
+      await list.reload();
     } catch (e) {
       setError(message(e));
     }
@@ -53,9 +45,9 @@ export function LoginMethodList() {
         </Link>
       </div>
       <p className="muted">The ways this institution's users sign in, in the login page's order.</p>
-      {error && (
+      {(error || list.error) && (
         <p className="error" role="alert">
-          {error}
+          {error || list.error}
         </p>
       )}
       {methods && methods.length === 0 && <p>No login methods yet: users sign in with a local password only.</p>}

@@ -1,8 +1,9 @@
 // The named-user page's daily history (GET /api/v1/named-users/history): a table, the record, and
 // above it a small inline SVG of the same numbers (no chart library: a few rectangles) whose text
 // alternative says what it shows. "Take today's snapshot" is POST /api/v1/named-users/history.
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { api, errorText as message } from '../api';
+import { useGet } from '../use-get';
 import type { Report } from './NamedUsers';
 
 interface Day {
@@ -19,20 +20,11 @@ const MIN_SLOTS = 30;
 
 export function NamedUserHistory({ report, onSnapshot }: { report: Report | null; onSnapshot: () => void }) {
   const [days, setDays] = useState<number>(90);
-  const [rows, setRows] = useState<Day[] | null>(null);
+  const history = useGet<{ days: Day[] }>(`/named-users/history?days=${days}`);
+  const rows = history.data?.days;
   const [error, setError] = useState('');
   const [notice, setNotice] = useState('');
   const [busy, setBusy] = useState(false);
-  const [generation, setGeneration] = useState(0);
-
-  useEffect(() => {
-    api<{ days: Day[] }>('GET', `/named-users/history?days=${days}`)
-      .then(({ body }) => {
-        setRows(body.days);
-        setError('');
-      })
-      .catch((e: unknown) => setError(message(e)));
-  }, [days, generation]);
 
   const snapshot = async () => {
     setBusy(true);
@@ -41,7 +33,7 @@ export function NamedUserHistory({ report, onSnapshot }: { report: Report | null
     try {
       const { body } = await api<{ day: string; count: number }>('POST', '/named-users/history', { body: {} });
       setNotice(`Snapshot taken for ${body.day}: ${body.count} named users at this institution.`);
-      setGeneration((g) => g + 1);
+      await history.reload();
       onSnapshot();
     } catch (e) {
       setError(message(e));
@@ -74,9 +66,9 @@ export function NamedUserHistory({ report, onSnapshot }: { report: Report | null
           {notice}
         </p>
       )}
-      {error && (
+      {(error || history.error) && (
         <p className="error" role="alert">
-          {error}
+          {error || history.error}
         </p>
       )}
       {rows && rows.length === 0 && <p className="muted">No snapshot in this period yet. One is taken each day; take today's now with the button.</p>}

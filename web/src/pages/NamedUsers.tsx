@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'react';
 import { api, enc, errorText as message } from '../api';
 import { NamedUserHistory } from './NamedUserHistory';
+import { useGet } from '../use-get';
 
 export interface Report {
   institution: Count;
@@ -33,16 +34,12 @@ const PAGE_SIZE = 50;
 const ROLE_TABLE = 'HFrUserRoles.roleType';
 
 export function NamedUsers() {
-  const [report, setReport] = useState<Report | null>(null);
-  const [error, setError] = useState('');
+  const live = useGet<Report>('/named-users');
+  const report = live.data ?? null;
+  const error = live.error;
   const [roleNames, setRoleNames] = useState<Map<string, string>>(new Map());
+  // Moved by a snapshot: the list of named users reads itself again.
   const [generation, setGeneration] = useState(0);
-
-  useEffect(() => {
-    api<Report>('GET', '/named-users')
-      .then(({ body }) => setReport(body))
-      .catch((e: unknown) => setError(message(e)));
-  }, [generation]);
   useEffect(() => {
     // The roles' descriptions are the institution's; without them the codes are shown.
     api<{ row: { code: string; description: string }[] }>('GET', `/code-tables/${enc(ROLE_TABLE)}`)
@@ -66,7 +63,13 @@ export function NamedUsers() {
       {!report && !error && <p role="status">Loading…</p>}
       {report && <Licence report={report} />}
       {report && <ByRole report={report} roleName={roleName} />}
-      <NamedUserHistory report={report} onSnapshot={() => setGeneration((g) => g + 1)} />
+      <NamedUserHistory
+        report={report}
+        onSnapshot={() => {
+          void live.reload();
+          setGeneration((g) => g + 1);
+        }}
+      />
       <UserList roles={report?.roles.map((r) => r.role_type) ?? []} roleName={roleName} generation={generation} />
     </section>
   );
