@@ -3,10 +3,10 @@
 // files are left out; an entry that inflates far beyond its size is a zip bomb and refused.
 //
 // yauzl gives the entry's bytes as stored; they are inflated here, in 64 kB pieces: yauzl's own
-// inflate (zlib's 16 kB pieces and a counting stream after it) took twice as long on a 133 MB
-// entry, and inflating is a third of an unchanged re-sync's reading thread (bench/README.md). So
-// the checks yauzl made are made here too: the CRC-32 and the size the zip states, which the
-// zip-bomb check trusts (an entry that holds more is refused as soon as it does).
+// inflate (zlib's 16 kB pieces and a counting stream after it) cost a fifth more CPU on a 133 MB
+// entry (bench/README.md), CPU an SIS load takes from the API beside it. So the checks yauzl
+// made are made here too: the CRC-32 and the size the zip states, which the zip-bomb check
+// trusts (an entry that holds more is refused as soon as it does).
 import { pipeline, type Readable } from 'node:stream';
 import { crc32, createInflateRaw } from 'node:zlib';
 import yauzl from 'yauzl';
