@@ -7,6 +7,7 @@
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { api, ApiError, enc } from '../api';
 import { fieldErrors } from '../field-errors';
+import { ConfirmDialog } from '../confirm-dialog';
 import { Field } from '../form';
 
 interface ApiKey {
@@ -210,7 +211,7 @@ export function ApiKeys() {
           </table>
         </div>
       )}
-      {confirm && <ConfirmDialog confirm={confirm} onYes={() => void confirmed(confirm)} onNo={() => setConfirm(null)} />}
+      {confirm && <KeyConfirm confirm={confirm} onYes={() => void confirmed(confirm)} onNo={() => setConfirm(null)} />}
     </section>
   );
 }
@@ -255,33 +256,22 @@ function NewSecret({ value: secret, name, rotated, onDone }: { value: string; na
   );
 }
 
-/** Rotating or revoking stops the old secret everywhere at once: asked first, in a modal dialog (Esc cancels). */
-function ConfirmDialog({ confirm, onYes, onNo }: { confirm: Confirm; onYes: () => void; onNo: () => void }) {
-  const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
-    const d = ref.current;
-    if (d && !d.open) d.showModal();
-  }, []);
+/** Rotating or revoking stops the old secret everywhere at once: asked first. */
+function KeyConfirm({ confirm, onYes, onNo }: { confirm: Confirm; onYes: () => void; onNo: () => void }) {
   const name = nameOf(confirm.key);
   const revoke = confirm.action === 'revoke';
-  // Closed by a button or Esc, the dialog gives the focus back to where it was; then the answer.
-  const onClose = () => (ref.current?.returnValue === 'yes' ? onYes() : onNo());
   return (
-    <dialog ref={ref} className="confirm" aria-labelledby="confirm-title" aria-describedby="confirm-text" onClose={onClose}>
-      <h2 id="confirm-title">{revoke ? `Revoke ${name}?` : `Rotate ${name}?`}</h2>
-      <p id="confirm-text">
-        {revoke
+    <ConfirmDialog
+      title={revoke ? `Revoke ${name}?` : `Rotate ${name}?`}
+      text={
+        revoke
           ? 'Every application using this key is refused from now on, on every server. This cannot be undone.'
-          : 'The key gets a new secret, shown once; the old one is refused from now on, on every server. Applications using it stop until they have the new one.'}
-      </p>
-      <div className="row">
-        <button type="button" className={revoke ? 'danger-solid' : 'primary'} onClick={() => ref.current?.close('yes')}>
-          {revoke ? 'Revoke key' : 'Rotate key'}
-        </button>
-        <button type="button" onClick={() => ref.current?.close('no')} autoFocus>
-          Cancel
-        </button>
-      </div>
-    </dialog>
+          : 'The key gets a new secret, shown once; the old one is refused from now on, on every server. Applications using it stop until they have the new one.'
+      }
+      yes={revoke ? 'Revoke key' : 'Rotate key'}
+      danger={revoke}
+      onYes={onYes}
+      onNo={onNo}
+    />
   );
 }
