@@ -63,25 +63,24 @@ function queries(): { kind: string; text: string }[] {
   return out;
 }
 
-/** PostgreSQL's shared_buffers: whether the search table and its indexes (about 300 MB at a million) stay in its cache. */
-async function sharedBuffers(url: string): Promise<string> {
-  const c = new pg.Client({ connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString() });
-  await c.connect();
-  try {
-    return String((await c.query('SHOW shared_buffers')).rows[0].shared_buffers);
-  } finally {
-    await c.end();
-  }
-}
-
-async function databaseExists(url: string): Promise<boolean> {
+/** One statement on the server's `postgres` database (the benchmark's own may not exist yet). */
+async function onServer(url: string, sql: string, params: unknown[] = []): Promise<pg.QueryResult> {
   const admin = new pg.Client({ connectionString: Object.assign(new URL(url), { pathname: '/postgres' }).toString() });
   await admin.connect();
   try {
-    return !!(await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [new URL(url).pathname.slice(1)])).rowCount;
+    return await admin.query(sql, params);
   } finally {
     await admin.end();
   }
+}
+
+/** PostgreSQL's shared_buffers: whether the search table and its indexes (about 300 MB at a million) stay in its cache. */
+async function sharedBuffers(url: string): Promise<string> {
+  return String((await onServer(url, 'SHOW shared_buffers')).rows[0].shared_buffers);
+}
+
+async function databaseExists(url: string): Promise<boolean> {
+  return !!(await onServer(url, 'SELECT 1 FROM pg_database WHERE datname = $1', [new URL(url).pathname.slice(1)])).rowCount;
 }
 
 /** The staff user lives only for a run: the seed's reuse check counts the institution's users. */

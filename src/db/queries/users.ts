@@ -143,11 +143,11 @@ function likePattern(value: string): string {
 // issue 10). A shorter one can match most of the institution, where reading user_search whole
 // is the cheaper plan and the planner's guess is good.
 type Condition = string | { identifiers: string };
-const IDENTIFIER_VALUE = (p: string, value: string): Condition => {
-  const identifiers = `SELECT DISTINCT i.user_id FROM user_identifier i WHERE i.institution_id = $1 AND lower(i.value) LIKE ${p}`;
-  return value.replace(/\*/g, '').length >= 5 ? { identifiers } : `s.user_id IN (${identifiers})`;
-};
 const asFilter = (c: Condition) => (typeof c === 'string' ? c : `s.user_id IN (${c.identifiers})`);
+const IDENTIFIER_VALUE = (p: string, value: string): Condition => {
+  const matches = { identifiers: `SELECT DISTINCT i.user_id FROM user_identifier i WHERE i.institution_id = $1 AND lower(i.value) LIKE ${p}` };
+  return value.replace(/\*/g, '').length >= 5 ? matches : asFilter(matches);
+};
 const TERM_SQL: Record<SearchField, (p: string, value: string) => Condition[]> = {
   primary_id: (p) => [`s.primary_id LIKE ${p}`],
   first_name: (p) => [`s.first_name LIKE ${p}`],

@@ -1,22 +1,17 @@
 // SIS loads (sis:manage): the institution's integration profiles, each a campus feed; a profile's
 // page (SisProfile.tsx) edits it, takes a file and lists its recent loads.
-import { useEffect, useState } from 'react';
-import { api, ApiError, enc } from '../api';
+import { enc } from '../api';
 import { Link, useLocation } from '../router';
+import { useGet } from '../use-get';
 import type { Profile } from './SisProfile';
 
 const FORMATS: Record<string, string> = { alma_xml: 'Alma user XML', csv: 'CSV', jsonl: 'JSON lines' };
 
 export function SisProfiles() {
-  const [profiles, setProfiles] = useState<Profile[] | null>(null);
-  const [error, setError] = useState('');
+  const { data, error } = useGet<{ integration_profile: Profile[] }>('/integration-profiles');
+  const profiles = data?.integration_profile;
   // A profile page that deleted its profile comes back here saying so.
   const deleted = useLocation().search.get('deleted');
-  useEffect(() => {
-    api<{ integration_profile: Profile[] }>('GET', '/integration-profiles')
-      .then(({ body }) => setProfiles(body.integration_profile))
-      .catch((e) => setError(e instanceof ApiError ? e.message : 'Carrel could not be reached.'));
-  }, []);
   return (
     <section>
       <div className="title-row">
