@@ -207,6 +207,22 @@ function scenario(format: Format) {
     assert.equal((await userOf(inst.id, primaryIdOf(1))).userGroup, 'GRAD');
     assert.equal((await userOf(inst.id, primaryIdOf(2))).preferredLanguage, 'fr', 'the other manual edit stays');
   });
+
+  test('a user repeated at the end with other values: the repeat fails, the first (unchanged) stays', async () => {
+    // In Alma XML the first is a known record (its text is what the last load stored: read
+    // without parsing, its id recorded in the background); the repeat, changed, must still be
+    // found a duplicate of it, though it comes batches later.
+    const before7 = await userOf(inst.id, primaryIdOf(7));
+    const f = fileOf(format, [...changedFile(format).slice(0, N), campusUser(7, { variant: 2 })]);
+    const up = await a.upload('CAMPUS', f.body, f.type);
+    await runQueue(ctx.app);
+    const job = await a.job(up.body.id);
+    assert.equal(job.status, 'succeeded', JSON.stringify(job));
+    assert.deepEqual({ ...job.progress, percent: undefined }, { read: N + 1, created: 0, updated: 0, unchanged: N, skipped: 0, failed: 1, percent: undefined });
+    const rows = (await a.errorsCsv(up.body.id)).slice(1);
+    assert.deepEqual(rows.map((r) => [r[0], r[2], r[4]]), [[String(N + 1), univId(7), 'Duplicate in file: match id U0000007 was already read in record 8.']]);
+    assert.equal((await userOf(inst.id, primaryIdOf(7))).version, before7.version);
+  });
 }
 
 describe('Alma user XML, zipped', () => scenario('xml_zip'));

@@ -139,6 +139,35 @@ export async function findMatchStates(db: Queryable, institutionId: string, matc
   return new Map(rows.map((r) => [r.key, r]));
 }
 
+/**
+ * The record hashes of this institution's users that nobody changed since a load stored them
+ * (version = sis_version), with each one's match value as stored and as PostgreSQL lower-cases
+ * it (findMatchStates matches by that), and what skipMatched asks of a user. In no order: sorting
+ * here spilled to disk at 100,000 users; the caller sorts. A user with two identifiers of the
+ * type comes twice, with one hash.
+ */
+const STATE = 'u.primary_id AS "primaryId", u.account_type AS "accountType", u.external_id AS "externalId"';
+
+export interface SettledSisHash {
+  hash: string;
+  value: string;
+  lowered: string;
+  primaryId: string;
+  accountType: User['accountType'];
+  externalId: string | null;
+}
+
+export async function listSettledSisHashes(db: Queryable, institutionId: string, matchBy: string): Promise<SettledSisHash[]> {
+  const settled = 'u.institution_id = $1 AND u.sis_hash IS NOT NULL AND u.version = u.sis_version';
+  return matchBy === 'primary_id'
+    ? db.query<SettledSisHash & Row>(`SELECT u.sis_hash AS hash, u.primary_id AS value, lower(u.primary_id) AS lowered, ${STATE} FROM app_user u WHERE ${settled}`, [institutionId])
+    : db.query<SettledSisHash & Row>(
+        `SELECT u.sis_hash AS hash, i.value, lower(i.value) AS lowered, ${STATE}
+         FROM app_user u JOIN user_identifier i ON i.user_id = u.id AND i.institution_id = $1 AND i.id_type = $2 WHERE ${settled}`,
+        [institutionId, matchBy],
+      );
+}
+
 /** Locks these users (in id order, so two loads never deadlock) and returns their versions. */
 export async function lockUserVersions(db: Queryable, ids: string[]): Promise<Map<string, number>> {
   if (!ids.length) return new Map();

@@ -9,7 +9,8 @@ export interface MatchKey {
   value: string;
 }
 
-function keyOf(value: string | null | undefined): MatchKey | null {
+/** A value as a match id (trimmed; the key lower-cased), or null when blank. */
+export function keyOf(value: string | null | undefined): MatchKey | null {
   const v = value?.trim();
   return v ? { key: v.toLowerCase(), value: v } : null;
 }

@@ -5,39 +5,65 @@
 //  - which matched users need nothing: INTERNAL or another profile's users (skipped), any match
 //    of an import profile (skipped), and users unchanged since the last load wrote them (the
 //    same record hash, and no version since).
+// A known record (read without parsing: known-records.ts) is unchanged by what the load saw when
+// it began, so only its match id is recorded, and that in the background: nothing waits for it
+// but the next question about other ids, and the end of pass one. Should it turn out that an
+// earlier record had the id, the known record was not settled after all: pass one is read again
+// without known records (KnownRecordUnsettled).
 import type { Db } from '../../db/database.js';
 import { recordSeenKeys } from '../../db/queries/sis-load-progress.js';
 import { findMatchStates } from '../../db/queries/user-batches.js';
 import { skipMatched, type SisRules } from './merge.js';
-import type { FastDecision, Scan } from './spool.js';
+import { KnownRecordUnsettled, type FastDecision, type Scan } from './spool.js';
 
 export function createScan(db: Db, jobId: string, rules: SisRules): Scan {
-  return async (items) => {
+  // The known records' ids being recorded, in file order, and whether one had been seen before.
+  let recording: Promise<void> = Promise.resolve();
+  let unsettled = false;
+  const record = (keyed: { key: string; n: number }[]) => {
+    recording = recording
+      .then(() => recordSeenKeys(db, jobId, keyed))
+      .then((earlier) => {
+        if (keyed.some((k) => (earlier.get(k.key) ?? k.n) < k.n)) unsettled = true;
+      });
+    recording.catch(() => {});
+  };
+
+  const scan = async (items: Parameters<Scan>[0]) => {
     const notes: { dupOf?: number; fast?: FastDecision }[] = items.map(() => ({}));
     const firstInBatch = new Map<string, number>();
     const keyed: { key: string; n: number }[] = [];
+    const knownKeyed: { key: string; n: number }[] = [];
     items.forEach((it, k) => {
       if (!it.key) return;
       const first = firstInBatch.get(it.key);
       if (first !== undefined) notes[k]!.dupOf = first;
       else {
         firstInBatch.set(it.key, it.n);
-        keyed.push({ key: it.key, n: it.n });
+        (it.known ? knownKeyed : keyed).push({ key: it.key, n: it.n });
       }
     });
-    // Both questions at once (two connections on PostgreSQL): the states of ids that turn out to
-    // repeat an earlier batch's are asked for nothing, which is rare; a round trip less is not.
+    if (knownKeyed.length) record(knownKeyed);
+    if (!keyed.length) {
+      items.forEach((it, k) => {
+        if (it.known && !notes[k]!.dupOf) notes[k]!.fast = { action: 'unchanged' };
+      });
+      return notes;
+    }
+    // The other ids are asked after the known ones before them are recorded. Both questions at
+    // once (two connections on PostgreSQL): the states of ids that turn out to repeat an earlier
+    // batch's are asked for nothing, which is rare; a round trip less is not.
+    await recording;
     const [earlier, states] = await Promise.all([
       recordSeenKeys(db, jobId, keyed),
       findMatchStates(db, rules.institution.id, rules.profile.matchBy, keyed.map((k) => k.key)),
     ]);
     items.forEach((it, k) => {
       if (!it.key || notes[k]!.dupOf) return;
+      if (it.known) return void (notes[k]!.fast = { action: 'unchanged' });
       const first = earlier.get(it.key) ?? it.n;
-      if (first < it.n) notes[k]!.dupOf = first;
-    });
-    items.forEach((it, k) => {
-      const st = it.key && !notes[k]!.dupOf ? states.get(it.key) : undefined;
+      if (first < it.n) return void (notes[k]!.dupOf = first);
+      const st = states.get(it.key);
       if (!st) return;
       const skip = skipMatched(st, rules);
       if (skip?.action === 'skip') notes[k]!.fast = skip;
@@ -45,4 +71,12 @@ export function createScan(db: Db, jobId: string, rules: SisRules): Scan {
     });
     return notes;
   };
+  return Object.assign(scan, {
+    async settle() {
+      await recording;
+      const was = unsettled;
+      unsettled = false;
+      if (was) throw new KnownRecordUnsettled();
+    },
+  });
 }

@@ -15,6 +15,7 @@ import type { UserInput } from '../../model/user.js';
 import { shownText, unsafeTextReason } from '../../model/safe-text.js';
 import { rawMatchKey } from './match.js';
 import type { FileFormat, RawRecord } from './parse/read-user-file.js';
+import type { KnownRecordsData } from './parse/known-records.js';
 import { readUserFileInThread } from './parse/read-thread.js';
 import { fileRefused, textLines, utf8Text } from './parse/text.js';
 
@@ -45,9 +46,15 @@ export interface ScanItem {
   n: number;
   key: string | null;
   hash: string;
+  /** Read without parsing (known-records.ts). */
+  known: boolean;
 }
 
-export type Scan = (items: ScanItem[]) => Promise<{ dupOf?: number; fast?: FastDecision }[]>;
+export interface Scan {
+  (items: ScanItem[]): Promise<{ dupOf?: number; fast?: FastDecision }[]>;
+  /** After the last batch: waits for what the scan still does, and throws KnownRecordUnsettled if a known record was not settled. */
+  settle(): Promise<void>;
+}
 
 export interface SpoolOptions {
   profileCode: string;
@@ -55,6 +62,8 @@ export interface SpoolOptions {
   format: FileFormat;
   hashOf: (raw: string) => string;
   scan: Scan;
+  /** Records whose text a stored user was last loaded from: read without parsing (Alma XML). */
+  known?: KnownRecordsData | null;
   batchSize: number;
 }
 
@@ -77,7 +86,23 @@ function unsafeKeys(raw: RawRecord): string | null {
   return null;
 }
 
+/** A known record (read without its text) that pass one did not settle as counted only. */
+export class KnownRecordUnsettled extends Error {}
+
 export async function spoolFile(path: string, displayName: string, spoolPath: string, o: SpoolOptions): Promise<{ total: number }> {
+  try {
+    return await spoolOnce(path, displayName, spoolPath, o);
+  } catch (err) {
+    if (!(err instanceof KnownRecordUnsettled)) throw err;
+    await o.scan.settle().catch(() => {});
+    // Its user changed between the load's look at the known records and the scan (or the file
+    // repeats the record): pass one again, every record parsed. The match ids seen so far are
+    // kept with their record numbers, so they give the same answers again (as after a crash).
+    return spoolOnce(path, displayName, spoolPath, { ...o, known: null });
+  }
+}
+
+async function spoolOnce(path: string, displayName: string, spoolPath: string, o: SpoolOptions): Promise<{ total: number }> {
   const out = createWriteStream(spoolPath);
   out.on('error', () => {});
   let n = 0;
@@ -111,6 +136,7 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
         continue;
       }
       await endRun();
+      if (r.known) throw new KnownRecordUnsettled();
       const rec: SpoolRecord = { n: r.n, line: r.line };
       if (r.error) rec.error = r.error;
       else {
@@ -138,7 +164,7 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
     const records = batch;
     batch = [];
     await inflight;
-    const items = records.filter((r) => !r.error).map((r) => ({ n: r.n, key: r.key, hash: r.hash }));
+    const items = records.filter((r) => !r.error).map((r) => ({ n: r.n, key: r.key, hash: r.hash, known: r.known !== undefined }));
     inflight = o.scan(items).then((notes) => {
       const byN = new Map(items.map((it, k) => [it.n, notes[k] ?? {}]));
       return write(records, records.map((r) => byN.get(r.n) ?? {}));
@@ -147,28 +173,33 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
   };
 
   try {
-    for await (const raw of readUserFileInThread(path, displayName, o.format, { mapWanted: () => mapWanted })) {
-      n++;
-      const unsafe = unsafeKeys(raw);
-      if (unsafe) {
-        batch.push({ ...raw, n, key: null, keyValue: null, hash: '', error: unsafe });
+    for await (const chunk of readUserFileInThread(path, displayName, o.format, { mapWanted: () => mapWanted, known: o.known })) {
+      for (const raw of chunk) {
+        n++;
+        const unsafe = unsafeKeys(raw);
+        if (unsafe) {
+          batch.push({ ...raw, n, key: null, keyValue: null, hash: '', error: unsafe });
+          if (batch.length >= o.batchSize) await flush();
+          continue;
+        }
+        const externalId = raw.externalId?.trim();
+        if (externalId && externalId.toLowerCase() !== o.profileCode.toLowerCase()) {
+          throw fileRefused(
+            raw.where,
+            `record ${n} has external_id ${externalId.slice(0, 64)}, not this profile's code ${o.profileCode}: ` +
+              'the file is for another SIS profile or institution',
+          );
+        }
+        // A known record's key and hash are those of the user it was loaded into (known-records.ts).
+        const key = raw.known ? { key: raw.known.key, value: raw.known.key } : rawMatchKey(raw, o.matchBy);
+        const hash = raw.known?.hash ?? (raw.raw ? o.hashOf(raw.raw) : '');
+        batch.push({ ...raw, n, key: key?.key ?? null, keyValue: key?.value ?? null, hash });
         if (batch.length >= o.batchSize) await flush();
-        continue;
       }
-      const externalId = raw.externalId?.trim();
-      if (externalId && externalId.toLowerCase() !== o.profileCode.toLowerCase()) {
-        throw fileRefused(
-          raw.where,
-          `record ${n} has external_id ${externalId.slice(0, 64)}, not this profile's code ${o.profileCode}: ` +
-            'the file is for another SIS profile or institution',
-        );
-      }
-      const key = rawMatchKey(raw, o.matchBy);
-      batch.push({ ...raw, n, key: key?.key ?? null, keyValue: key?.value ?? null, hash: raw.raw ? o.hashOf(raw.raw) : '' });
-      if (batch.length >= o.batchSize) await flush();
     }
     if (batch.length) await flush();
     await inflight;
+    await o.scan.settle();
     await endRun();
   } finally {
     out.end();

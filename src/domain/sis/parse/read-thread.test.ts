@@ -9,7 +9,7 @@ import { after, test } from 'node:test';
 import { zipSync, strToU8 } from 'fflate';
 import { AppError } from '../../../errors.js';
 import { mapRawRecords, readUserFile, type FileFormat, type RawRecord } from './read-user-file.js';
-import { readUserFileInThread } from './read-thread.js';
+import { readUserFileInThread, type ThreadReadOptions } from './read-thread.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'carrel-read-thread-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -19,6 +19,11 @@ const user = (i: number, pad = '') =>
   `<user><primary_id>p${i}</primary_id><last_name>Lee${pad}</last_name>` +
   `<user_identifiers><user_identifier><id_type>UNIV_ID</id_type><value>u${i}</value></user_identifier></user_identifiers></user>`;
 const doc = (users: string[], tail = '</users>\n') => `<?xml version="1.0" encoding="UTF-8"?>\n<users>\n${users.join('\n')}\n${tail}`;
+
+/** The thread's records one by one (it gives them in chunks). */
+async function* records(path: string, name: string, opts?: ThreadReadOptions): AsyncGenerator<RawRecord> {
+  for await (const chunk of readUserFileInThread(path, name, XML, opts)) yield* chunk;
+}
 
 async function all(reader: AsyncIterable<RawRecord>): Promise<{ records: RawRecord[]; error?: unknown }> {
   const records: RawRecord[] = [];
@@ -36,7 +41,7 @@ test('a zip of two files: the same records, in the same order, as read in this t
   const path = join(dir, 'two.zip');
   writeFileSync(path, zipSync({ 'a.xml': strToU8(doc(users.slice(0, 700))), 'b.xml': strToU8(doc(users.slice(700))) }));
   const here = await all(readUserFile(path, 'two.zip', XML));
-  const there = await all(readUserFileInThread(path, 'two.zip', XML));
+  const there = await all(records(path, 'two.zip'));
   assert.equal(here.error, undefined);
   assert.equal(there.error, undefined);
   assert.equal(there.records.length, 1200);
@@ -49,7 +54,7 @@ test('mapping as it reads, once asked: later records come mapped, as pass two wo
   const here = await all(readUserFile(path, 'mapped.xml', XML));
   let taken = 0;
   const there = await all((async function* () {
-    for await (const r of readUserFileInThread(path, 'mapped.xml', XML, { mapWanted: () => taken >= 500 })) {
+    for await (const r of records(path, 'mapped.xml', { mapWanted: () => taken >= 500 })) {
       taken++;
       yield r;
     }
@@ -68,7 +73,7 @@ test('a file refused in the middle: the same refusal, after the same records', a
   const path = join(dir, 'broken.xml');
   writeFileSync(path, doc(Array.from({ length: 600 }, (_, i) => user(i)), '<user><primary_id>x</user></users>\n'));
   const here = await all(readUserFile(path, 'broken.xml', XML));
-  const there = await all(readUserFileInThread(path, 'broken.xml', XML));
+  const there = await all(records(path, 'broken.xml'));
   assert.ok(there.error instanceof AppError, String(there.error));
   assert.equal(there.error.code, 'SIS_FILE_REFUSED');
   assert.equal(there.error.message, (here.error as Error).message);
@@ -77,7 +82,7 @@ test('a file refused in the middle: the same refusal, after the same records', a
 });
 
 test('a file that is not there fails the same way; a reader that stops early stops the thread', async () => {
-  const missing = await all(readUserFileInThread(join(dir, 'nothing.xml'), 'nothing.xml', XML));
+  const missing = await all(records(join(dir, 'nothing.xml'), 'nothing.xml'));
   assert.ok(missing.error instanceof Error);
   assert.match(missing.error.message, /ENOENT/);
   assert.equal((missing.error as NodeJS.ErrnoException).code, 'ENOENT');
@@ -85,7 +90,7 @@ test('a file that is not there fails the same way; a reader that stops early sto
   const path = join(dir, 'long.xml');
   writeFileSync(path, doc(Array.from({ length: 5000 }, (_, i) => user(i))));
   let seen = 0;
-  for await (const r of readUserFileInThread(path, 'long.xml', XML)) {
+  for await (const r of records(path, 'long.xml')) {
     assert.equal(r.primaryId, `p${seen}`);
     if (++seen === 10) break;
   }

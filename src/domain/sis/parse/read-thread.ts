@@ -5,6 +5,7 @@
 // same error; the thread stops when the caller stops reading.
 import { Worker } from 'node:worker_threads';
 import { AppError } from '../../../errors.js';
+import type { KnownRecordsData } from './known-records.js';
 import type { FileFormat, RawRecord } from './read-user-file.js';
 import type { ReadWorkerControl, ReadWorkerData, ReadWorkerMessage } from './read-worker.js';
 
@@ -14,6 +15,8 @@ export interface ThreadReadOptions {
    * taken; the thread follows from the next <user> it reaches (a few chunks ahead of the caller).
    */
   mapWanted?: () => boolean;
+  /** Records that need no parse (Alma XML; see known-records.ts). */
+  known?: KnownRecordsData | null;
 }
 
 /**
@@ -40,9 +43,10 @@ const { workerData } = require('node:worker_threads');
 })();
 `;
 
-export async function* readUserFileInThread(path: string, displayName: string, format: FileFormat, opts: ThreadReadOptions = {}): AsyncGenerator<RawRecord> {
+/** The file's records in order, in the chunks the thread sent them (a step per chunk, not per record). */
+export async function* readUserFileInThread(path: string, displayName: string, format: FileFormat, opts: ThreadReadOptions = {}): AsyncGenerator<RawRecord[]> {
   const fromSource = import.meta.url.endsWith('.ts');
-  const data: ReadWorkerData = { path, displayName, format, chunk: CHUNK, chunkChars: CHUNK_CHARS, ahead: AHEAD };
+  const data: ReadWorkerData = { path, displayName, format, chunk: CHUNK, chunkChars: CHUNK_CHARS, ahead: AHEAD, known: opts.known ?? null };
   const worker = new Worker(BOOT, {
     eval: true,
     resourceLimits: HEAP,
@@ -73,7 +77,7 @@ export async function* readUserFileInThread(path: string, displayName: string, f
       if ('records' in m) {
         steer();
         post(0);
-        yield* m.records;
+        yield m.records;
       } else if ('done' in m) return;
       else if ('refused' in m) throw new AppError(m.refused.code, m.refused.params);
       else if ('failed' in m) throw Object.assign(new Error(m.failed.message), m.failed.code ? { code: m.failed.code } : {});

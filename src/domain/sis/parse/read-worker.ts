@@ -4,6 +4,7 @@
 // load may also say whether to map the records as they are read ({ map }: see xml-users.ts).
 import { parentPort, workerData } from 'node:worker_threads';
 import { AppError } from '../../../errors.js';
+import { knownRecords, type KnownRecordsData } from './known-records.js';
 import { readUserFile, type FileFormat, type RawRecord } from './read-user-file.js';
 
 export interface ReadWorkerData {
@@ -14,6 +15,7 @@ export interface ReadWorkerData {
   chunk: number;
   chunkChars: number;
   ahead: number;
+  known: KnownRecordsData | null;
 }
 
 /** From the load: a chunk taken (any other message), or whether to map records from now on. */
@@ -26,7 +28,7 @@ export type ReadWorkerMessage =
   | { failed: { message: string; code?: string } };
 
 const port = parentPort!;
-const { path, displayName, format, chunk, chunkChars, ahead } = workerData as ReadWorkerData;
+const { path, displayName, format, chunk, chunkChars, ahead, known } = workerData as ReadWorkerData;
 let credit = ahead;
 let mapping = false;
 let wake: (() => void) | undefined;
@@ -49,7 +51,7 @@ async function send(records: RawRecord[]): Promise<void> {
 let out: RawRecord[] = [];
 let chars = 0;
 try {
-  for await (const rec of readUserFile(path, displayName, format, { mapWanted: () => mapping })) {
+  for await (const rec of readUserFile(path, displayName, format, { mapWanted: () => mapping, known: known ? knownRecords(known) : undefined })) {
     out.push(rec);
     chars += (rec.raw?.length ?? 0) + (rec.mapped?.input?.length ?? 0);
     if (out.length >= chunk || chars >= chunkChars) {

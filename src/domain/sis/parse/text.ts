@@ -24,6 +24,12 @@ export interface RawRecord {
    * as JSON (as a load spools it), or why it cannot be mapped. Absent: map `raw` when needed.
    */
   mapped?: { input: string; error?: undefined } | { input?: undefined; error: string };
+  /**
+   * Set when the record's text is one a stored user was last loaded from (known-records.ts): it
+   * was not parsed, and nothing else of it is given (not even `raw`: a load that finds the user
+   * changed meanwhile reads the file again without known records); its hash and key are those stored.
+   */
+  known?: { hash: string; key: string };
 }
 
 /** A raw record mapped to the domain (pass two), or why it could not be. */

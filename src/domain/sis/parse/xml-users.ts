@@ -16,11 +16,21 @@ import { SaxesParser } from 'saxes';
 import { AppError } from '../../../errors.js';
 import { almaXmlTreeToUserInput } from '../../../alma/user-xml.js';
 import { MAX_XML_DEPTH } from '../../../alma/xml-codec.js';
-import { at, fileRefused, type MappedRecord, type RawRecord } from './text.js';
+import { at, countLines, fileRefused, type MappedRecord, type RawRecord } from './text.js';
 
 export interface XmlReadOptions {
   /** Map the <user> starting now in the same parse (RawRecord.mapped)? */
   mapWanted?: () => boolean;
+  /** Records a stored user was last loaded from, text for text: these need no parse (see below). */
+  known?: KnownRecords;
+}
+
+/**
+ * The raw texts of records that earlier loads accepted and wrote (known-records.ts): a <user>
+ * element's exact text gives the hash a load stored, and the match key it had then.
+ */
+export interface KnownRecords {
+  match(raw: string): { hash: string; key: string } | undefined;
 }
 
 /** No honest <user> comes near this; a bigger one is a broken or hostile file. */
@@ -35,6 +45,8 @@ function newParser() {
   // made it three times slower), so comments and processing instructions have none.
   return new SaxesParser({ position: true, xmlns: false });
 }
+
+const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
 
 /** Pass one: each <user> of one XML document, raw, in order. */
 export async function* readXmlUsers(text: AsyncIterable<string>, name: string, opts: XmlReadOptions = {}): AsyncGenerator<RawRecord> {
@@ -54,8 +66,11 @@ export async function* readXmlUsers(text: AsyncIterable<string>, name: string, o
   let ident: { type: string; value: string } | null = null;
   let capture: 'primary_id' | 'external_id' | 'id_type' | 'value' | null = null;
   let captured = '';
+  // Lines of known records passed by without the parser (parser.line does not count them).
+  let skew = 0;
+  const line = () => parser.line + skew;
   const refuse = (reason: string): never => {
-    throw fileRefused(at(name, parser.line), reason);
+    throw fileRefused(at(name, line()), reason);
   };
 
   parser.on('error', (err) => {
@@ -77,7 +92,7 @@ export async function* readXmlUsers(text: AsyncIterable<string>, name: string, o
       if (tag.name !== 'user') refuse(`expected <user> inside <users>, found <${tag.name}>`);
       // The start tag ends here; it began at its '<' (no raw '<' can stand inside a tag).
       recStart = bufStart + buf.lastIndexOf('<', parser.position - 1 - bufStart);
-      rec = { where: at(name, parser.line), line: parser.line, primaryId: null, externalId: null, identifiers: [] };
+      rec = { where: at(name, line()), line: line(), primaryId: null, externalId: null, identifiers: [] };
       tree = opts.mapWanted?.() ? new TreeBuilder() : null;
     } else if (depth === 3 && (tag.name === 'primary_id' || tag.name === 'external_id')) {
       capture = tag.name;
@@ -127,21 +142,83 @@ export async function* readXmlUsers(text: AsyncIterable<string>, name: string, o
     }
   });
 
-  for await (const chunk of text) {
-    for (let i = 0; i < chunk.length; i += FEED_CHARS) {
-      const piece = chunk.slice(i, i + FEED_CHARS);
-      // Keep only what an open record may still need, one copy per piece.
+  /** Gives the parser more text (at most FEED_CHARS at a time), keeping what an open record may need. */
+  const feed = (text: string) => {
+    for (let i = 0; i < text.length; i += FEED_CHARS) {
+      const piece = text.slice(i, i + FEED_CHARS);
       const keepFrom = recStart >= 0 ? recStart : lastEnd;
       buf = buf.slice(keepFrom - bufStart) + piece;
       bufStart = keepFrom;
       pending += piece.length;
-      if (pending > MAX_PENDING_CHARS) refuse(`an element, text or comment near line ${parser.line} is larger than ${MAX_PENDING_CHARS} characters`);
+      if (pending > MAX_PENDING_CHARS) refuse(`an element, text or comment near line ${line()} is larger than ${MAX_PENDING_CHARS} characters`);
       if (recStart >= 0 && bufStart + buf.length - recStart > MAX_RECORD_CHARS + FEED_CHARS) {
         refuse(`the <user> starting at line ${(rec as RawRecord | null)?.line ?? '?'} is larger than ${MAX_RECORD_CHARS} characters`);
       }
       parser.write(piece);
+    }
+  };
+
+  // With known records, text goes to the parser a record at a time, so that the parser stands
+  // between two records when the next one is looked at. A <user> element there whose exact text
+  // is known passes by unparsed: that text parsed alone, as a load already did, gave a whole
+  // element, and an element parses the same wherever it stands in content (DOCTYPEs, and so
+  // entities, are refused; namespaces are not read). Anything else (a comment, an unknown or
+  // changed record, text cut between chunks) goes to the parser as it always did.
+  const known = opts.known;
+  // What the parser has been given (parser.position is right only inside its handlers).
+  const fed = () => bufStart + buf.length;
+  const betweenRecords = () => rec === null && depth === 1 && lastEnd === fed();
+  /** Feeds `win` from its start; returns how much it used (the rest waits for more text). */
+  const skim = (win: string, final: boolean): number => {
+    let pos = 0;
+    while (pos < win.length) {
+      if (betweenRecords()) {
+        let start = pos;
+        while (start < win.length && isSpace(win.charCodeAt(start))) start++;
+        if (!final && start + 6 > win.length) return pos;
+        if (win.startsWith('<user', start) && (win.charCodeAt(start + 5) === 62 || isSpace(win.charCodeAt(start + 5)))) {
+          const close = win.indexOf('</user>', start);
+          if (close === -1 && !final && win.length - start <= MAX_RECORD_CHARS) return pos;
+          const raw = close === -1 ? '' : win.slice(start, close + 7);
+          const hit = raw ? known!.match(raw) : undefined;
+          if (hit) {
+            feed(win.slice(pos, start));
+            pending = 0;
+            lastEnd = fed();
+            ready.push({ where: at(name, line()), line: line(), known: hit });
+            skew += countLines(raw);
+            pos = close + 7;
+            continue;
+          }
+        }
+      }
+      const close = win.indexOf('</user>', pos);
+      // No end tag in sight: feed all but what may be the start of one cut by the chunk's end.
+      const upto = close !== -1 ? close + 7 : final ? win.length : Math.max(pos, win.length - 6);
+      if (upto === pos) return pos;
+      feed(win.slice(pos, upto));
+      pos = upto;
+    }
+    return pos;
+  };
+  
+  if (!known) {
+    for await (const chunk of text) {
+      // A piece at a time, each one's records given out before the next: the caller's answers
+      // (mapWanted) follow the records it has taken.
+      for (let i = 0; i < chunk.length; i += FEED_CHARS) {
+        feed(chunk.slice(i, i + FEED_CHARS));
+        while (ready.length) yield ready.shift()!;
+      }
+    }
+  } else {
+    let win = '';
+    for await (const chunk of text) {
+      win += chunk;
+      win = win.slice(skim(win, false));
       while (ready.length) yield ready.shift()!;
     }
+    skim(win, true);
   }
   parser.close();
   while (ready.length) yield ready.shift()!;
