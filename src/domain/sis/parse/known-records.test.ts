@@ -28,6 +28,7 @@ const user = (i: number, body = '') => `<user><primary_id>P${i}</primary_id><las
 function records(): string[] {
   return Array.from({ length: 3000 }, (_, i) => {
     if (i === 10) return `<user >\r\n  <primary_id>P${i}</primary_id>\r\n  <last_name>Crlf</last_name>\r\n</user>`;
+    if (i === 11) return `<user>\r  <primary_id>P${i}</primary_id>\r  <last_name>Lone CR</last_name>\r</user>`;
     if (i === 20) return user(i, '<user_note><note_text><![CDATA[ends with </user> inside]]></note_text></user_note>');
     if (i === 30) return `<!-- ${user(31)} -->\n${user(i)}`;
     if (i === 40) return `${user(i)}<!-- between -->`;

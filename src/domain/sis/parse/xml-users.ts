@@ -48,6 +48,13 @@ function newParser() {
 
 const isSpace = (c: number) => c === 32 || c === 10 || c === 13 || c === 9;
 
+/** Line breaks as the parser counts them (XML's: CR LF, a lone CR, LF). */
+function lineBreaks(s: string): number {
+  let n = countLines(s);
+  if (s.includes('\r')) for (let i = s.indexOf('\r'); i !== -1; i = s.indexOf('\r', i + 1)) if (s.charCodeAt(i + 1) !== 10) n++;
+  return n;
+}
+
 /** Pass one: each <user> of one XML document, raw, in order. */
 export async function* readXmlUsers(text: AsyncIterable<string>, name: string, opts: XmlReadOptions = {}): AsyncGenerator<RawRecord> {
   const parser = newParser();
@@ -186,7 +193,7 @@ export async function* readXmlUsers(text: AsyncIterable<string>, name: string, o
             pending = 0;
             lastEnd = fed();
             ready.push({ where: at(name, line()), line: line(), known: hit });
-            skew += countLines(raw);
+            skew += lineBreaks(raw);
             pos = close + 7;
             continue;
           }
