@@ -228,3 +228,30 @@ function scenario(format: Format) {
 describe('Alma user XML, zipped', () => scenario('xml_zip'));
 describe('CSV with a column mapping', () => scenario('csv'));
 describe('JSON lines', () => scenario('jsonl'));
+
+describe('a re-sync matched by primary id', () => {
+  test('unchanged records are found by their text, a user edited since is merged, a repeat fails', async () => {
+    const inst = await ctx.institution();
+    const a = api(ctx.server, inst.key);
+    assert.equal((await a.createProfile({ code: 'CAMPUS', match_by: 'primary_id', mode: 'synchronize', format: 'alma_xml' })).status, 201);
+    const users = Array.from({ length: 60 }, (_, i) => (i === 7 ? { ...campusUser(i), primary_id: 'MiXeD-Case7' } : campusUser(i)));
+    const load = async (list: AlmaJsonUser[]) => {
+      const f = fileOf('xml_zip', list);
+      const up = await a.upload('CAMPUS', f.body, f.type);
+      await runQueue(ctx.app);
+      const job = await a.job(up.body.id);
+      assert.equal(job.status, 'succeeded', JSON.stringify(job));
+      return { ...job.progress, percent: undefined, id: up.body.id as string };
+    };
+    assert.equal((await load(users)).created, 60);
+    assert.deepEqual(await load(users).then(({ id: _, ...p }) => p), { read: 60, created: 0, updated: 0, unchanged: 60, skipped: 0, failed: 0, percent: undefined });
+
+    // A librarian changes user 3's group: its record (the same text) is merged again, the edit kept.
+    await edit(inst.id, primaryIdOf(3), staffActor(inst.id), (u) => ({ ...u, userGroup: 'FACULTY' }));
+    const again = await load([...users, { ...campusUser(7), primary_id: 'mixed-case7', last_name: 'Other' }]);
+    assert.deepEqual({ ...again, id: undefined }, { read: 61, created: 0, updated: 0, unchanged: 60, skipped: 0, failed: 1, percent: undefined, id: undefined });
+    assert.equal((await userOf(inst.id, primaryIdOf(3))).userGroup, 'FACULTY');
+    const rows = (await a.errorsCsv(again.id)).slice(1);
+    assert.deepEqual(rows.map((r) => [r[0], r[2], r[4]]), [['61', 'mixed-case7', 'Duplicate in file: match id mixed-case7 was already read in record 8.']]);
+  });
+});

@@ -6,8 +6,8 @@
 //    of an import profile (skipped), and users unchanged since the last load wrote them (the
 //    same record hash, and no version since).
 // A known record (read without parsing: known-records.ts) is unchanged by what the load saw when
-// it began, so only its match id is recorded, and that in the background: nothing waits for it
-// but the next question about other ids, and the end of pass one. Should it turn out that an
+// it began, so only its match id is recorded, and that in the background, thousands at a time:
+// nothing waits for it but the next question about other ids, and the end of pass one. Should it turn out that an
 // earlier record had the id, the known record was not settled after all: pass one is read again
 // without known records (KnownRecordUnsettled).
 import type { Db } from '../../db/database.js';
@@ -16,17 +16,25 @@ import { findMatchStates } from '../../db/queries/user-batches.js';
 import { skipMatched, type SisRules } from './merge.js';
 import { KnownRecordUnsettled, type FastDecision, type Scan } from './spool.js';
 
+/** Known records' ids are recorded this many at a time (a statement, and a round trip, each). */
+const RECORD_KNOWN = 5000;
+
 export function createScan(db: Db, jobId: string, rules: SisRules): Scan {
-  // The known records' ids being recorded, in file order, and whether one had been seen before.
+  // The known records' ids waiting to be recorded and being recorded, in file order, and whether
+  // one had been seen before.
+  let waiting: { key: string; n: number }[] = [];
   let recording: Promise<void> = Promise.resolve();
   let unsettled = false;
-  const record = (keyed: { key: string; n: number }[]) => {
+  const record = () => {
+    const keyed = waiting;
+    waiting = [];
     recording = recording
       .then(() => recordSeenKeys(db, jobId, keyed))
       .then((earlier) => {
         if (keyed.some((k) => (earlier.get(k.key) ?? k.n) < k.n)) unsettled = true;
       });
     recording.catch(() => {});
+    return recording;
   };
 
   const scan = async (items: Parameters<Scan>[0]) => {
@@ -43,7 +51,8 @@ export function createScan(db: Db, jobId: string, rules: SisRules): Scan {
         (it.known ? knownKeyed : keyed).push({ key: it.key, n: it.n });
       }
     });
-    if (knownKeyed.length) record(knownKeyed);
+    waiting.push(...knownKeyed);
+    if (waiting.length >= RECORD_KNOWN) void record();
     if (!keyed.length) {
       items.forEach((it, k) => {
         if (it.known && !notes[k]!.dupOf) notes[k]!.fast = { action: 'unchanged' };
@@ -53,7 +62,7 @@ export function createScan(db: Db, jobId: string, rules: SisRules): Scan {
     // The other ids are asked after the known ones before them are recorded. Both questions at
     // once (two connections on PostgreSQL): the states of ids that turn out to repeat an earlier
     // batch's are asked for nothing, which is rare; a round trip less is not.
-    await recording;
+    await (waiting.length ? record() : recording);
     const [earlier, states] = await Promise.all([
       recordSeenKeys(db, jobId, keyed),
       findMatchStates(db, rules.institution.id, rules.profile.matchBy, keyed.map((k) => k.key)),
@@ -73,7 +82,7 @@ export function createScan(db: Db, jobId: string, rules: SisRules): Scan {
   };
   return Object.assign(scan, {
     async settle() {
-      await recording;
+      await (waiting.length ? record() : recording);
       const was = unsettled;
       unsettled = false;
       if (was) throw new KnownRecordUnsettled();

@@ -23,7 +23,7 @@ export interface KnownRecordsData {
 }
 
 /**
- * From the database's rows (listSettledSisHashes), sorted here. The key is the one the file's
+ * From the database's rows (listSettledSisHashes: in the hashes' order, else sorted here). The key is the one the file's
  * record had: the load matched the user by it, and the database's lower-casing of the stored
  * value is what it matched; a row where JavaScript's lower-casing (the file's side, match.ts) says
  * otherwise is left out. So is a hash held by two rows (two users, one text; or a user with two
@@ -31,7 +31,8 @@ export interface KnownRecordsData {
  * release's).
  */
 export function knownRecordsData(fingerprint: string, rows: readonly { hash: string; value: string; lowered: string }[]): KnownRecordsData | null {
-  const sorted = rows.filter((r) => r.hash.length === HASH).sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
+  const sorted = rows.filter((r) => r.hash.length === HASH);
+  if (sorted.some((r, i) => i > 0 && sorted[i - 1]!.hash > r.hash)) sorted.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
   const kept: { hash: string; key: string }[] = [];
   sorted.forEach((r, i) => {
     if (r.hash === sorted[i - 1]?.hash || r.hash === sorted[i + 1]?.hash) return;
