@@ -9,10 +9,11 @@
 // imports a file the build does not hold, or a package that is not among the dependencies (a
 // production install omits devDependencies).
 import { spawnSync } from 'node:child_process';
-import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, cpSync, existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import esbuild from 'esbuild';
 
 const root = resolve(import.meta.dirname, '..');
 const { values } = parseArgs({ options: { 'out-dir': { type: 'string', default: join(root, 'dist') } } });
@@ -42,6 +43,7 @@ const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript'
 });
 if (tsc.status !== 0) fail(`tsc failed (exit ${tsc.status ?? tsc.signal})`);
 cpSync(join(root, 'src'), join(outDir, 'src'), { recursive: true, filter: (path) => statSync(path).isDirectory() || !isSource(path) });
+bundleTypebox();
 const bin = join(outDir, BIN);
 if (!readFileSync(bin, 'utf8').startsWith('#!/usr/bin/env node\n')) fail(`${BIN} lost its #!/usr/bin/env node line`);
 chmodSync(bin, 0o755);
@@ -58,6 +60,38 @@ try {
 const dependencies = new Set(Object.keys(pkg.dependencies ?? {}));
 const problems = checkImports(join(outDir, 'src'));
 if (problems.length) fail(`the build is not self-contained:\n  ${problems.join('\n  ')}`);
+
+/**
+ * typebox ships as about 680 ES modules, and Node 20 loads them one by one: a third of a second
+ * before any command runs (a nightly `carrel import` and every start pay it). The parts the
+ * program imports ('typebox' and 'typebox/value') become one module, OUT/src/vendor/typebox.js,
+ * and the built code's imports point at it. One module for both keeps one copy of typebox's
+ * internals. Run from src/ (tests, tsx), the package is imported as usual.
+ */
+function bundleTypebox() {
+  const vendor = join(outDir, 'src', 'vendor', 'typebox.js');
+  esbuild.buildSync({
+    stdin: { contents: "export * from 'typebox';\nexport { Value } from 'typebox/value';\n", resolveDir: root, loader: 'js' },
+    bundle: true,
+    format: 'esm',
+    platform: 'node',
+    outfile: vendor,
+    logLevel: 'error',
+  });
+  const rewrite = (dir) => {
+    for (const name of readdirSync(dir)) {
+      const path = join(dir, name);
+      if (statSync(path).isDirectory()) rewrite(path);
+      else if (name.endsWith('.js') && path !== vendor) {
+        const code = readFileSync(path, 'utf8');
+        const to = relative(dirname(path), vendor);
+        const next = code.replace(/^(\s*(?:import|export)\b[^'"\n]*?\bfrom\s*)(['"])typebox(?:\/value)?\2/gm, (_, head, q) => `${head}${q}${to.startsWith('.') ? to : `./${to}`}${q}`);
+        if (next !== code) writeFileSync(path, next);
+      }
+    }
+  };
+  rewrite(join(outDir, 'src'));
+}
 
 function checkImports(dir) {
   const problems = [];
