@@ -95,9 +95,9 @@ export async function spoolFile(path: string, displayName: string, spoolPath: st
   } catch (err) {
     if (!(err instanceof KnownRecordUnsettled)) throw err;
     await o.scan.settle().catch(() => {});
-    // Its user changed between the load's look at the known records and the scan (or the file
-    // repeats the record): pass one again, every record parsed. The match ids seen so far are
-    // kept with their record numbers, so they give the same answers again (as after a crash).
+    // A known record repeats an earlier record's match id, and its report needs its own text:
+    // pass one again, every record parsed. The match ids seen so far are kept with their record
+    // numbers, so they give the same answers again (as after a crash).
     return spoolOnce(path, displayName, spoolPath, { ...o, known: null });
   }
 }

@@ -26,8 +26,9 @@ export interface RawRecord {
   mapped?: { input: string; error?: undefined } | { input?: undefined; error: string };
   /**
    * Set when the record's text is one a stored user was last loaded from (known-records.ts): it
-   * was not parsed, and nothing else of it is given (not even `raw`: a load that finds the user
-   * changed meanwhile reads the file again without known records); its hash and key are those stored.
+   * was not parsed, and nothing else of it is given (not even `raw`: a load that cannot settle it,
+   * its match id repeating an earlier record's, reads the file again without known records); its
+   * hash and key are those stored.
    */
   known?: { hash: string; key: string };
 }

@@ -11,7 +11,8 @@
 // When the caller asks (`mapWanted`, consulted at each <user>: a load asks while most records it
 // sees need mapping, as in a first load), readXmlUsers also maps the record in the same parse,
 // with the same tree builder and mapping, so pass two need not parse it again; a nightly file of
-// unchanged users is read without building trees it would throw away.
+// unchanged users is read without building trees it would throw away. Given the texts of records
+// earlier loads stored (`known`, a re-sync), it does not even parse those: see `skim` below.
 import { SaxesParser } from 'saxes';
 import { AppError } from '../../../errors.js';
 import { almaXmlTreeToUserInput } from '../../../alma/user-xml.js';
@@ -208,7 +209,7 @@ export async function* readXmlUsers(text: AsyncIterable<string>, name: string, o
     }
     return pos;
   };
-  
+
   if (!known) {
     for await (const chunk of text) {
       // A piece at a time, each one's records given out before the next: the caller's answers
