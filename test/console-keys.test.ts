@@ -145,6 +145,8 @@ test('the label is changed (a refusal at its field); rotation asks first, shows 
   assert.equal(await input.getAttribute('aria-invalid'), 'true');
   await input.fill('catalogue');
   await input.press('Enter');
+  // The field's value counts in the row's name while it is open: wait for the save to close it.
+  await input.waitFor({ state: 'detached' });
   await page.getByRole('row', { name: /catalogue/ }).waitFor();
   assert.equal((await listedKeys()).find((k) => k.id === made.id)?.label, 'catalogue');
 
