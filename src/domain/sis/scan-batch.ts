@@ -12,7 +12,7 @@
 // without known records (KnownRecordUnsettled).
 import type { Db } from '../../db/database.js';
 import { recordSeenKeys } from '../../db/queries/sis-load-progress.js';
-import { findMatchStates } from '../../db/queries/user-batches.js';
+import { findMatchStates, type MatchState } from '../../db/queries/user-batches.js';
 import { skipMatched, type SisRules } from './merge.js';
 import { KnownRecordUnsettled, type FastDecision, type Scan } from './spool.js';
 
@@ -53,20 +53,18 @@ export function createScan(db: Db, jobId: string, rules: SisRules): Scan {
     });
     waiting.push(...knownKeyed);
     if (waiting.length >= RECORD_KNOWN) void record();
-    if (!keyed.length) {
-      items.forEach((it, k) => {
-        if (it.known && !notes[k]!.dupOf) notes[k]!.fast = { action: 'unchanged' };
-      });
-      return notes;
+    // The other ids (none in a batch of known records) are asked after the known ones before them
+    // are recorded. Both questions at once (two connections on PostgreSQL): the states of ids that
+    // turn out to repeat an earlier batch's are asked for nothing, which is rare; a round trip less is not.
+    let earlier = new Map<string, number>();
+    let states = new Map<string, MatchState>();
+    if (keyed.length) {
+      await (waiting.length ? record() : recording);
+      [earlier, states] = await Promise.all([
+        recordSeenKeys(db, jobId, keyed),
+        findMatchStates(db, rules.institution.id, rules.profile.matchBy, keyed.map((k) => k.key)),
+      ]);
     }
-    // The other ids are asked after the known ones before them are recorded. Both questions at
-    // once (two connections on PostgreSQL): the states of ids that turn out to repeat an earlier
-    // batch's are asked for nothing, which is rare; a round trip less is not.
-    await (waiting.length ? record() : recording);
-    const [earlier, states] = await Promise.all([
-      recordSeenKeys(db, jobId, keyed),
-      findMatchStates(db, rules.institution.id, rules.profile.matchBy, keyed.map((k) => k.key)),
-    ]);
     items.forEach((it, k) => {
       if (!it.key || notes[k]!.dupOf) return;
       if (it.known) return void (notes[k]!.fast = { action: 'unchanged' });

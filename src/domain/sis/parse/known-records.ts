@@ -23,9 +23,9 @@ export interface KnownRecordsData {
 }
 
 /**
- * From the database's rows (listSettledSisHashes: in the hashes' order, else sorted here). The key is the one the file's
- * record had: the load matched the user by it, and the database's lower-casing of the stored
- * value is what it matched; a row where JavaScript's lower-casing (the file's side, match.ts) says
+ * From the database's rows (listSettledSisHashes: in the hashes' order, else sorted here). The key
+ * is the one the file's record had: the load matched the user by it, and the database's
+ * lower-casing of the stored value is what it matched; a row where JavaScript's lower-casing (the file's side, match.ts) says
  * otherwise is left out. So is a hash held by two rows (two users, one text; or a user with two
  * identifiers of the match type: nothing certain), and a hash not in recordHash's form (an older
  * release's).
