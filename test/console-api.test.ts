@@ -120,6 +120,18 @@ test('staff search /api/v1/users: brief search, exact filters, paging and order'
   const bad = await b.api('GET', '/users?order_by=password');
   assert.equal(bad.statusCode, 400);
   assert.equal(errorCode(bad), '402119');
+
+  // Best matches first (the console's search as you type): the last name that begins with "l"
+  // leads, the other matches follow in name order, and the total says whether it is the whole count.
+  const best = (await b.api('GET', '/users?q=ALL~l&order_by=relevance&limit=100')).json() as { total_record_count: number; total_record_count_exact: boolean; user: { primary_id: string }[] };
+  assert.deepEqual([best.total_record_count, best.total_record_count_exact, best.user.map((u) => u.primary_id)], [5, true, ['patron2', 'admin1', 'desk1', 'patron1', 'sysadmin1']]);
+  const byName = (await b.api('GET', '/users?q=ALL~l&limit=100')).json() as { total_record_count_exact?: boolean; user: { primary_id: string }[] };
+  assert.deepEqual([byName.total_record_count_exact, byName.user.map((u) => u.primary_id)], [undefined, ['admin1', 'desk1', 'patron1', 'sysadmin1', 'patron2']]);
+  const xml = await b.api('GET', '/users?q=ALL~l&order_by=relevance&limit=1&format=xml');
+  assert.match(xml.body, /<users total_record_count="5" total_record_count_exact="true">/);
+  // Alma's own mount keeps Alma's orders.
+  const alma = await client(ctx.server, inst.key).get('/users?q=ALL~l&order_by=relevance');
+  assert.deepEqual([alma.statusCode, errorCode(alma)], [400, '402119']);
 });
 
 test('read with ETag, replace with If-Match: a stale write is refused with the current version and changes nothing', async () => {

@@ -41,6 +41,7 @@ before(async () => {
       user_identifier: [{ id_type: { value: 'BARCODE' }, value: '31234000555' }] }],
     ['ctolkien', { record_type: { value: 'PUBLIC' }, first_name: 'Christopher', last_name: 'Tolkien' }],
     ['mshelley', { record_type: { value: 'PUBLIC' }, first_name: 'Mary', last_name: 'Shelley' }],
+    ['hashley', { record_type: { value: 'PUBLIC' }, first_name: 'Hana', last_name: 'Ashley' }],
   ];
   for (const [id, extra] of users) {
     const res = await api.post('/users', staffUser(id, extra));
@@ -86,6 +87,19 @@ test('search as you type, filter, sort; the keyboard goes from the search to a r
   const { page } = admin;
   await page.goto(`${base}/users`);
   const search = page.getByRole('searchbox', { name: 'Search' });
+  // Best matches first: the last name that begins with what was typed leads; a column sorts by it.
+  await search.fill('sh');
+  await page.locator('table[data-q="sh"]').waitFor();
+  assert.deepEqual(await page.locator('tbody a.row-link').allInnerTexts(), ['Mary Shelley', 'Hana Ashley']);
+  await page.getByRole('button', { name: 'Name' }).click();
+  await page.waitForURL(/order_by=last_name/);
+  await page.getByRole('columnheader', { name: /Name/ }).and(page.locator('[aria-sort="ascending"]')).waitFor();
+  await page.locator('tbody a.row-link').first().filter({ hasText: 'Hana Ashley' }).waitFor();
+  assert.deepEqual(await page.locator('tbody a.row-link').allInnerTexts(), ['Hana Ashley', 'Mary Shelley']);
+  await page.getByRole('button', { name: 'Best matches first' }).click();
+  await page.waitForURL((u) => !u.search.includes('order_by'));
+  await page.locator('tbody a.row-link').first().filter({ hasText: 'Mary Shelley' }).waitFor();
+
   await search.fill('tolk');
   await page.waitForURL(/q=tolk/);
   await page.getByRole('status').filter({ hasText: 'of 2 users' }).waitFor();

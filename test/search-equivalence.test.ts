@@ -189,3 +189,49 @@ test('the narrow copy holds what app_user holds, after creates, an update and a 
   );
   assert.deepEqual(drift, []);
 });
+
+// Issue 10: the console's best-match order (order_by=relevance on /api/v1): the users whose last
+// name begins with the text, then the other matches, each group in name order; paged anywhere,
+// the pages add up to exactly the name-ordered search's users, partitioned so; the total counted
+// up to a limit.
+test('best-match order: last names that begin with the text first, pages that add up, a total counted up to a limit', async () => {
+  const cases: { q?: string; filters?: Record<string, string>; ranked: boolean }[] = [
+    { q: 'ALL~smi', ranked: true }, { q: 'ALL~SMITH', ranked: true }, { q: 'last_name~smi', ranked: true }, { q: 'ALL~s', ranked: true },
+    { q: 'ALL~ith', ranked: true }, { q: 'ALL~zzz', ranked: true }, { q: "ALL~o'", ranked: true }, { q: 'ALL~smi_', ranked: true },
+    { q: 'ALL~smi', filters: { user_group: 'STAFF' }, ranked: true }, { q: 'ALL~s', filters: { user_group: 'COMMUNITY', status: 'ACTIVE' }, ranked: true },
+    { q: 'ALL~a*a', ranked: false }, { q: 'ALL~smi AND user_group~staff', ranked: false }, { q: 'first_name~a', ranked: false },
+    { ranked: false }, { filters: { user_group: 'STAFF' }, ranked: false },
+  ];
+  let ranked = 0;
+  for (const c of cases) {
+    const what = JSON.stringify(c);
+    const params = { ...(c.q ? { q: c.q } : {}), filters: c.filters };
+    const byName = await searchUsers(ctx.app.db, institutionId, parseBriefSearch({ ...params, limit: 100 }));
+    const text = c.q?.split('~')[1]!.toLowerCase() ?? '';
+    const starts = (r: BriefUserRow) => c.ranked && (r.lastName ?? '').toLowerCase().startsWith(text);
+    const expected = [...byName.rows.filter(starts), ...byName.rows.filter((r) => !starts(r))].map((r) => r.primaryId);
+    if (c.ranked && byName.rows.some(starts) && byName.rows.some((r) => !starts(r))) ranked++;
+    for (const size of [1, 3, 7, 100]) {
+      const got: string[] = [];
+      for (let offset = 0; offset < byName.total + size; offset += size) {
+        const page = await searchUsers(ctx.app.db, institutionId, parseBriefSearch({ ...params, order_by: 'relevance', extended: true, limit: size, offset }));
+        assert.equal(page.total, byName.total, `${what}: total`);
+        assert.equal(page.atLeast, undefined, `${what}: counted whole`);
+        got.push(...page.rows.map((r) => r.primaryId));
+      }
+      assert.deepEqual(got, expected, `${what}, pages of ${size}`);
+    }
+    // Counted up to a limit: the total stops there and says so.
+    const capped = await searchUsers(ctx.app.db, institutionId, { ...parseBriefSearch({ ...params, order_by: 'relevance', extended: true, limit: 3 }), countUpTo: 4 });
+    assert.deepEqual([capped.total, capped.atLeast], byName.total > 4 ? [4, true] : [byName.total, undefined], `${what}: counted up to 4`);
+    assert.deepEqual(capped.rows.map((r) => r.primaryId), expected.slice(0, 3), `${what}: the first page when counted up to 4`);
+  }
+  assert.ok(ranked >= 4, `the fixture has searches where both groups hold users (${ranked})`);
+});
+
+test('best-match order is Carrel\'s, on its own mount only: Alma\'s parameters refuse it', () => {
+  assert.throws(() => parseBriefSearch({ q: 'ALL~smi', order_by: 'relevance' }), /order_by must be one of last_name, first_name, primary_id$/);
+  assert.throws(() => parseBriefSearch({ q: 'ALL~smi', order_by: 'best', extended: true }), /order_by must be one of last_name, first_name, primary_id, relevance$/);
+  const s = parseBriefSearch({ q: 'ALL~Smi', order_by: 'relevance', extended: true });
+  assert.deepEqual([s.bestMatch, s.countUpTo, s.orderBy], ['smi', 1000, ['last_name', 'first_name', 'primary_id']]);
+});

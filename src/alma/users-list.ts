@@ -10,6 +10,11 @@ import { toXmlDocument, type XmlShape } from './xml-codec.js';
 
 export interface UsersList {
   total: number;
+  /**
+   * Set when the search counted its matches only up to a limit (Carrel's order_by=relevance on
+   * /api/v1): false says there are more than total_record_count.
+   */
+  totalExact?: boolean | undefined;
   /** BriefUser rows, or whole Users for expand=full (each is written as it comes). */
   users: readonly (BriefUser | User)[];
 }
@@ -20,7 +25,7 @@ export interface UsersListOptions {
 }
 
 const LIST_SHAPE: XmlShape = {
-  attributes: new Set([...USER_XML_SHAPE.attributes, 'total_record_count']),
+  attributes: new Set([...USER_XML_SHAPE.attributes, 'total_record_count', 'total_record_count_exact']),
   wrappers: USER_XML_SHAPE.wrappers,
 };
 
@@ -59,6 +64,7 @@ export function briefUserToAlmaJson(u: BriefUser, tables: CodeTables, opts: User
 export function usersListToJson(list: UsersList, tables: CodeTables, opts: UsersListOptions): Json {
   return {
     total_record_count: list.total,
+    ...(list.totalExact === undefined ? {} : { total_record_count_exact: list.totalExact }),
     user: list.users.map((u) =>
       isFullUser(u) ? userToAlmaJson(u, tables, { ...opts, view: 'full' }) : briefUserToAlmaJson(u, tables, opts),
     ),

@@ -116,6 +116,8 @@ export interface BriefUser {
 
 export interface UserList {
   total_record_count: number;
+  /** Present when the total was counted up to a limit (order_by=relevance): false means more. */
+  total_record_count_exact?: boolean;
   user?: BriefUser[];
 }
 

@@ -194,7 +194,7 @@ export async function searchUsers(
   db: Queryable,
   institutionId: string,
   search: BriefSearch,
-): Promise<{ total: number; rows: BriefUserRow[] }> {
+): Promise<SearchResult> {
   const params: unknown[] = [institutionId];
   const terms: Condition[][] = [];
   for (const term of search.terms) {
@@ -217,13 +217,13 @@ export async function searchUsers(
     // Everyone (or everyone changed since a date): walk the sort index for the page.
     const whereSql = ['u.institution_id = $1', ...terms.flat().map(asFilter)].join(' AND ');
     const order = search.orderBy.map((c) => `lower(u.${c})`).join(', ');
-    const count = () => db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${whereSql}`, params);
-    if (limit === 0) return { total: (await count()).n, rows: [] };
+    const count = () => countUpTo(db, `SELECT 1 FROM app_user u WHERE ${whereSql}`, params, search.countUpTo);
+    if (limit === 0) return count();
     const [counted, rows] = await Promise.all([
       count(),
       db.query<BriefUserRow & Row>(`SELECT ${BRIEF_COLUMNS} FROM app_user u WHERE ${whereSql} ORDER BY ${order}, u.id LIMIT ${limit} OFFSET ${offset}`, params),
     ]);
-    return { total: counted.n, rows };
+    return { ...counted, rows };
   }
   // A search: collect the matches once through the trigram indexes of the narrow user_search
   // (the planner would otherwise walk the sort index and filter most of the institution to find
@@ -247,6 +247,7 @@ export async function searchUsers(
     return `SELECT s.user_id AS id, ${keys} FROM ${from}${joinUser} WHERE ${where.join(' AND ')}`;
   });
   const hits = branches.join('\n UNION ALL ');
+  if (search.countUpTo !== undefined) return searchCountedUpTo(db, search, hits, params);
   if (limit === 0) {
     return { total: (await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM (${hits}) hits`, params)).n, rows: [] };
   }
@@ -260,6 +261,78 @@ export async function searchUsers(
     params,
   );
   return { total: rows[0]?.total ?? 0, rows: rows.filter((r) => r.id !== null).map(({ total: _total, ...row }) => row as BriefUserRow & Row) };
+}
+
+export interface SearchResult {
+  total: number;
+  /** The matches were counted up to `total` and there are more (BriefSearch.countUpTo). */
+  atLeast?: boolean;
+  rows: BriefUserRow[];
+}
+
+/** The rows of `sql` counted, up to `limit` when one is given (then "at least" beyond it). */
+async function countUpTo(db: Queryable, sql: string, params: unknown[], limit?: number): Promise<SearchResult> {
+  if (limit === undefined) return { total: (await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) c`, params)).n, rows: [] };
+  const { n } = await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql} LIMIT ${limit + 1}) c`, params);
+  return n > limit ? { total: limit, atLeast: true, rows: [] } : { total: n, rows: [] };
+}
+
+/**
+ * The console's search as you type (BEST_MATCH_ORDER): a page of the users whose last name begins
+ * with the text, walked in name order on app_user's sort index and stopping at the page; the other
+ * matches, in name order, only for a page the first group does not fill (what a name order over
+ * every match costs, paid only there); the matches counted up to countUpTo. The first group is
+ * the range of the text's last names (which an index walks) that also begins with it by LIKE,
+ * and the second is every match outside exactly that, so each match is in one group whatever the
+ * collation.
+ */
+async function searchCountedUpTo(db: Queryable, search: BriefSearch, hits: string, params: unknown[]): Promise<SearchResult> {
+  const { limit, offset } = search;
+  const counted = countUpTo(db, hits, params, search.countUpTo);
+  if (limit === 0) return counted;
+  const order = search.orderBy;
+  if (!search.bestMatch) {
+    const keys = order.map((_c, i) => `k${i}`).join(', ');
+    const page = db.query<BriefUserRow & Row>(
+      `WITH page AS (SELECT * FROM (${hits}) hits ORDER BY ${keys}, id LIMIT ${limit} OFFSET ${offset})
+       SELECT ${BRIEF_COLUMNS} FROM page JOIN app_user u ON u.id = page.id ORDER BY ${order.map((_c, i) => `page.k${i}`).join(', ')}, page.id`,
+      params,
+    );
+    return { ...(await counted), rows: await page };
+  }
+  // The first group, on app_user: the text's range of lower(last_name) (app_user_sort's second
+  // column) that also begins with it by LIKE, and the search's filters.
+  const text = search.bestMatch;
+  const above = nextString(text);
+  const bounds = [text, `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, ...(above ? [above] : [])];
+  const inRange = (key: string, at: number) => `${key} >= $${at} AND ${key} LIKE $${at + 1}${above ? ` AND ${key} < $${at + 2}` : ''}`;
+  const filters = Object.entries(search.filters ?? {});
+  const firstParams = [params[0], ...filters.map(([, v]) => v), ...bounds];
+  const where = ['u.institution_id = $1', ...filters.map(([name], i) => `u.${FILTER_FIELDS[name as FilterField]} = $${i + 2}`), inRange('lower(u.last_name)', filters.length + 2)].join(' AND ');
+  const byName = 'lower(u.last_name), lower(u.first_name), lower(u.primary_id), u.id';
+  const rows = await db.query<BriefUserRow & Row>(`SELECT ${BRIEF_COLUMNS} FROM app_user u WHERE ${where} ORDER BY ${byName} LIMIT ${limit} OFFSET ${offset}`, firstParams);
+  if (rows.length === limit) return { ...(await counted), rows };
+  // The page goes past the first group: the rest of it from the other matches (k0 is the lower-cased last name).
+  const inFirst = rows.length ? offset + rows.length : (await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${where}`, firstParams)).n;
+  const keys = order.map((_c, i) => `k${i}`).join(', ');
+  const others = await db.query<BriefUserRow & Row>(
+    `WITH page AS (SELECT * FROM (${hits}) hits WHERE (${inRange('k0', params.length + 1)}) IS NOT TRUE
+       ORDER BY ${keys}, id LIMIT ${limit - rows.length} OFFSET ${Math.max(0, offset - inFirst)})
+     SELECT ${BRIEF_COLUMNS} FROM page JOIN app_user u ON u.id = page.id ORDER BY ${order.map((_c, i) => `page.k${i}`).join(', ')}, page.id`,
+    [...params, ...bounds],
+  );
+  return { ...(await counted), rows: [...rows, ...others] };
+}
+
+/**
+ * A string above every string that begins with `text` in code-point order (its last character's
+ * next; none after U+10FFFF). Collations that order otherwise only move users between the groups.
+ */
+function nextString(text: string): string | null {
+  const chars = [...text];
+  const next = chars.pop()!.codePointAt(0)! + 1;
+  if (next > 0x10ffff) return null;
+  return chars.join('') + String.fromCodePoint(next >= 0xd800 && next <= 0xdfff ? 0xe000 : next);
 }
 
 const BRIEF_COLUMNS = `u.id, u.primary_id AS "primaryId", u.first_name AS "firstName", u.middle_name AS "middleName",

@@ -2,7 +2,7 @@
 // Parsing and its rules live here; turning terms into SQL is the query module's business.
 import { AppError, assertThat } from '../../errors.js';
 import { isCalendarDate } from '../../model/safe-text.js';
-import { FILTER_FIELDS, MAX_SEARCH_OFFSET, ORDER_FIELDS, type FilterField, SEARCH_FIELDS, type BriefSearch, type OrderField, type SearchTerm } from '../../model/brief-search.js';
+import { BEST_MATCH_COUNT_LIMIT, BEST_MATCH_ORDER, FILTER_FIELDS, MAX_SEARCH_OFFSET, ORDER_FIELDS, type FilterField, SEARCH_FIELDS, type BriefSearch, type OrderField, type SearchTerm } from '../../model/brief-search.js';
 
 export interface BriefSearchParams {
   q?: string | undefined;
@@ -12,6 +12,8 @@ export interface BriefSearchParams {
   modify_date_from?: string | undefined;
   /** Carrel's exact filters (not Alma's): record_type, account_type, status, user_group. */
   filters?: Partial<Record<FilterField, string | undefined>> | undefined;
+  /** Carrel's extensions (the console's mount): order_by=relevance. Alma's mount has none. */
+  extended?: boolean | undefined;
 }
 
 export function parseBriefSearch(p: BriefSearchParams): BriefSearch {
@@ -47,13 +49,6 @@ export function parseBriefSearch(p: BriefSearchParams): BriefSearch {
     assertThat(isCalendarDate(modifiedSince), 'INVALID_PARAMETER', { reason: 'modify_date_from must be a date as yyyy-MM-dd' });
   }
 
-  let orderBy: OrderField[] = [...ORDER_FIELDS];
-  if (p.order_by) {
-    const first = ORDER_FIELDS.find((f) => f === p.order_by?.trim().toLowerCase());
-    if (!first) throw new AppError('INVALID_PARAMETER', { reason: `order_by must be one of ${ORDER_FIELDS.join(', ')}` });
-    // A name sort gets primary_id as the tie-break, as Alma does.
-    orderBy = first === 'primary_id' ? ['primary_id'] : [first, 'primary_id'];
-  }
   const filters: Partial<Record<FilterField, string>> = {};
   for (const [name, raw] of Object.entries(p.filters ?? {})) {
     const value = raw?.trim();
@@ -62,5 +57,22 @@ export function parseBriefSearch(p: BriefSearchParams): BriefSearch {
     assertThat(value.length <= 255 && !/[\u0000-\u001f]/.test(value), 'INVALID_PARAMETER', { reason: `${name} must be a code of 1 to 255 characters` });
     filters[name as FilterField] = value;
   }
-  return { terms, filters, modifiedSince, orderBy, limit, offset };
+  const search = { terms, filters, modifiedSince, orderBy: [...ORDER_FIELDS] as OrderField[], limit, offset };
+
+  const wanted = p.order_by?.trim().toLowerCase();
+  if (p.extended && wanted === BEST_MATCH_ORDER) {
+    // Ranked by the last names that begin with the text of the one name-bearing term (a `*` in
+    // it leaves nothing to begin with); any other search keeps name order, counted the same way.
+    const one = terms.length === 1 ? terms[0]! : undefined;
+    const ranked = one && (one.field === 'ALL' || one.field === 'last_name') && !one.value.includes('*');
+    return { ...search, bestMatch: ranked ? one.value.toLowerCase() : null, countUpTo: BEST_MATCH_COUNT_LIMIT };
+  }
+  if (wanted) {
+    const first = ORDER_FIELDS.find((f) => f === wanted);
+    const orders = p.extended ? [...ORDER_FIELDS, BEST_MATCH_ORDER] : ORDER_FIELDS;
+    if (!first) throw new AppError('INVALID_PARAMETER', { reason: `order_by must be one of ${orders.join(', ')}` });
+    // A name sort gets primary_id as the tie-break, as Alma does.
+    search.orderBy = first === 'primary_id' ? ['primary_id'] : [first, 'primary_id'];
+  }
+  return search;
 }

@@ -154,13 +154,15 @@ export function createUserService({ db, codeTables, credentials, invites, licenc
       institutionId: string,
       params: BriefSearchParams,
       expandFull = false,
-    ): Promise<{ total: number; rows: BriefUserRow[]; users?: User[] }> {
+    ): Promise<{ total: number; totalExact?: boolean; rows: BriefUserRow[]; users?: User[] }> {
       authorize(actor, 'users:read', institutionId);
       const search = parseBriefSearch(params);
-      const result = await db.transaction(async (tx) => {
+      const { atLeast, ...found } = await db.transaction(async (tx) => {
         await withoutParallelWorkers(tx);
         return searchUsers(tx, institutionId, search);
       });
+      // A search counted up to a limit says whether its total is the whole count.
+      const result = search.countUpTo === undefined ? found : { ...found, totalExact: !atLeast };
       if (!expandFull) return result;
       return { ...result, users: await findUsersByIds(db, result.rows.map((r) => r.id)) };
     },

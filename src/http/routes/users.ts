@@ -69,7 +69,7 @@ const ListQuery = Type.Object({
   q: Type.Optional(Type.String({ maxLength: 1000, description: 'field~value[ AND field~value]' })),
   limit: Type.Optional(Type.Integer({ minimum: 0, maximum: 100, default: 10 })),
   offset: Type.Optional(Type.Integer({ minimum: 0, default: 0 })),
-  order_by: Type.Optional(Type.String({ description: 'last_name, first_name or primary_id' })),
+  order_by: Type.Optional(Type.String({ description: 'last_name, first_name or primary_id; on /api/v1 also relevance (last names that begin with the text first, the total counted up to 1,000: total_record_count_exact)' })),
   expand: Type.Optional(Type.Union([Type.Literal('none'), Type.Literal('full')])),
   modify_date_from: Type.Optional(Type.String({ description: 'yyyy-MM-dd; not with q' })),
   format: Format,
@@ -111,9 +111,9 @@ export function userRoutes(app: App, o: UserRouteOptions): FastifyPluginAsyncTyp
         const full = q.expand === 'full';
         const params = { q: q.q, limit: q.limit, offset: q.offset, order_by: q.order_by, modify_date_from: q.modify_date_from };
         const filters = o.filters ? { record_type: q.record_type, account_type: q.account_type, status: q.status, user_group: q.user_group } : undefined;
-        const result = await users.search(req.actor!, institutionId, { ...params, filters }, full);
+        const result = await users.search(req.actor!, institutionId, { ...params, filters, extended: o.filters }, full);
         const tables = await codeTables.forInstitution(institutionId);
-        const list = { total: result.total, users: result.users ?? result.rows };
+        const list = { total: result.total, totalExact: result.totalExact, users: result.users ?? result.rows };
         const opts = { baseUrl: linkBase(app.config, req), institution: tables.institution };
         return send(reply, responseFormat(req), {
           json: () => usersListToJson(list, tables, opts),
