@@ -229,8 +229,7 @@ export async function searchUsers(
   // (the planner would otherwise walk the sort index and filter most of the institution to find
   // a page of "smi"), a branch per alternative when a term matches in two places, then count
   // them (exactly: scripts page until total_record_count) and sort only their keys for the page.
-  // app_user is joined only for a field that lives there, and for the page's brief records. The
-  // total comes back even when the page is empty.
+  // app_user is joined only for a field that lives there, and for the page's brief records.
   const keys = search.orderBy.map((c, i) => `s.${c} AS k${i}`).join(', ');
   // Each branch leaves out what an earlier one found (IS NOT TRUE: a NULL field is no match), so
   // the branches add up without a sort to remove duplicates.
@@ -247,20 +246,9 @@ export async function searchUsers(
     return `SELECT s.user_id AS id, ${keys} FROM ${from}${joinUser} WHERE ${where.join(' AND ')}`;
   });
   const hits = branches.join('\n UNION ALL ');
-  if (search.countUpTo !== undefined) return searchCountedUpTo(db, search, hits, params);
-  if (limit === 0) {
-    return { total: (await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM (${hits}) hits`, params)).n, rows: [] };
-  }
-  const order = search.orderBy.map((_c, i) => `page.k${i}`).join(', ');
-  const rows = await db.query<BriefUserRow & Row & { total: number }>(
-    `WITH hits AS MATERIALIZED (${hits}),
-          page AS (SELECT * FROM hits ORDER BY ${search.orderBy.map((_c, i) => `k${i}`).join(', ')}, id LIMIT ${limit} OFFSET ${offset})
-     SELECT t.total, ${BRIEF_COLUMNS}
-     FROM (SELECT count(*)::int AS total FROM hits) t LEFT JOIN page ON true LEFT JOIN app_user u ON u.id = page.id
-     ORDER BY ${order}, page.id`,
-    params,
-  );
-  return { total: rows[0]?.total ?? 0, rows: rows.filter((r) => r.id !== null).map(({ total: _total, ...row }) => row as BriefUserRow & Row) };
+  if (search.bestMatch) return searchBestMatch(db, { ...search, bestMatch: search.bestMatch }, hits, params);
+  if (limit === 0) return countUpTo(db, hits, params, search.countUpTo);
+  return pageOfMatches(db, search, hits, params);
 }
 
 export interface SearchResult {
@@ -272,56 +260,66 @@ export interface SearchResult {
 
 /** The rows of `sql` counted, up to `limit` when one is given (then "at least" beyond it). */
 async function countUpTo(db: Queryable, sql: string, params: unknown[], limit?: number): Promise<SearchResult> {
-  if (limit === undefined) return { total: (await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}) c`, params)).n, rows: [] };
-  const { n } = await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql} LIMIT ${limit + 1}) c`, params);
-  return n > limit ? { total: limit, atLeast: true, rows: [] } : { total: n, rows: [] };
+  const { n } = await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}${limit === undefined ? '' : ` LIMIT ${limit + 1}`}) c`, params);
+  return limit !== undefined && n > limit ? { total: limit, atLeast: true, rows: [] } : { total: n, rows: [] };
+}
+
+/**
+ * One statement: the matches collected once, counted (up to search.countUpTo when set), and only
+ * their sort keys sorted for the page; app_user is read for the page's brief records. `except`
+ * leaves matches out of the page (not of the count), `skip` replaces the search's offset. The
+ * total comes back even when the page is empty.
+ */
+async function pageOfMatches(db: Queryable, search: BriefSearch, hits: string, params: unknown[], page: { except?: string; skip?: number; limit?: number } = {}): Promise<SearchResult> {
+  const keys = search.orderBy.map((_c, i) => `k${i}`).join(', ');
+  const counted = search.countUpTo === undefined ? 'hits' : `(SELECT 1 FROM hits LIMIT ${search.countUpTo + 1}) c`;
+  const rows = await db.query<BriefUserRow & Row & { total: number }>(
+    `WITH hits AS MATERIALIZED (${hits}),
+          page AS (SELECT * FROM hits ${page.except ? `WHERE ${page.except}` : ''} ORDER BY ${keys}, id
+                   LIMIT ${page.limit ?? search.limit} OFFSET ${page.skip ?? search.offset})
+     SELECT t.total, ${BRIEF_COLUMNS}
+     FROM (SELECT count(*)::int AS total FROM ${counted}) t LEFT JOIN page ON true LEFT JOIN app_user u ON u.id = page.id
+     ORDER BY ${search.orderBy.map((_c, i) => `page.k${i}`).join(', ')}, page.id`,
+    params,
+  );
+  const total = rows[0]?.total ?? 0;
+  const found = rows.filter((r) => r.id !== null).map(({ total: _total, ...row }) => row as BriefUserRow & Row);
+  const atLeast = search.countUpTo !== undefined && total > search.countUpTo;
+  return atLeast ? { total: search.countUpTo!, atLeast, rows: found } : { total, rows: found };
 }
 
 /**
  * The console's search as you type (BEST_MATCH_ORDER): a page of the users whose last name begins
- * with the text, walked in name order on app_user's sort index and stopping at the page; the other
- * matches, in name order, only for a page the first group does not fill (what a name order over
- * every match costs, paid only there); the matches counted up to countUpTo. The first group is
- * the range of the text's last names (which an index walks) that also begins with it by LIKE,
- * and the second is every match outside exactly that, so each match is in one group whatever the
+ * with the text, walked in name order on app_user's sort index and stopping at the page, and the
+ * matches counted up to countUpTo; the other matches, in name order, only for a page the first
+ * group does not fill (what a name order over every match costs, paid only there). The first
+ * group is the range of the text's last names (which an index walks) that also begins with it by
+ * LIKE, the second every match outside exactly that, so each match is in one group whatever the
  * collation.
  */
-async function searchCountedUpTo(db: Queryable, search: BriefSearch, hits: string, params: unknown[]): Promise<SearchResult> {
+async function searchBestMatch(db: Queryable, search: BriefSearch & { bestMatch: string }, hits: string, params: unknown[]): Promise<SearchResult> {
   const { limit, offset } = search;
-  const counted = countUpTo(db, hits, params, search.countUpTo);
-  if (limit === 0) return counted;
-  const order = search.orderBy;
-  if (!search.bestMatch) {
-    const keys = order.map((_c, i) => `k${i}`).join(', ');
-    const page = db.query<BriefUserRow & Row>(
-      `WITH page AS (SELECT * FROM (${hits}) hits ORDER BY ${keys}, id LIMIT ${limit} OFFSET ${offset})
-       SELECT ${BRIEF_COLUMNS} FROM page JOIN app_user u ON u.id = page.id ORDER BY ${order.map((_c, i) => `page.k${i}`).join(', ')}, page.id`,
-      params,
-    );
-    return { ...(await counted), rows: await page };
-  }
-  // The first group, on app_user: the text's range of lower(last_name) (app_user_sort's second
-  // column) that also begins with it by LIKE, and the search's filters.
+  if (limit === 0) return countUpTo(db, hits, params, search.countUpTo);
   const text = search.bestMatch;
   const above = nextString(text);
   const bounds = [text, `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, ...(above ? [above] : [])];
   const inRange = (key: string, at: number) => `${key} >= $${at} AND ${key} LIKE $${at + 1}${above ? ` AND ${key} < $${at + 2}` : ''}`;
+  // The first group, on app_user: lower(last_name) is app_user_sort's second column.
   const filters = Object.entries(search.filters ?? {});
   const firstParams = [params[0], ...filters.map(([, v]) => v), ...bounds];
   const where = ['u.institution_id = $1', ...filters.map(([name], i) => `u.${FILTER_FIELDS[name as FilterField]} = $${i + 2}`), inRange('lower(u.last_name)', filters.length + 2)].join(' AND ');
   const byName = 'lower(u.last_name), lower(u.first_name), lower(u.primary_id), u.id';
   const rows = await db.query<BriefUserRow & Row>(`SELECT ${BRIEF_COLUMNS} FROM app_user u WHERE ${where} ORDER BY ${byName} LIMIT ${limit} OFFSET ${offset}`, firstParams);
-  if (rows.length === limit) return { ...(await counted), rows };
-  // The page goes past the first group: the rest of it from the other matches (k0 is the lower-cased last name).
-  const inFirst = rows.length ? offset + rows.length : (await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${where}`, firstParams)).n;
-  const keys = order.map((_c, i) => `k${i}`).join(', ');
-  const others = await db.query<BriefUserRow & Row>(
-    `WITH page AS (SELECT * FROM (${hits}) hits WHERE (${inRange('k0', params.length + 1)}) IS NOT TRUE
-       ORDER BY ${keys}, id LIMIT ${limit - rows.length} OFFSET ${Math.max(0, offset - inFirst)})
-     SELECT ${BRIEF_COLUMNS} FROM page JOIN app_user u ON u.id = page.id ORDER BY ${order.map((_c, i) => `page.k${i}`).join(', ')}, page.id`,
-    [...params, ...bounds],
-  );
-  return { ...(await counted), rows: [...rows, ...others] };
+  if (rows.length === limit) return { ...(await countUpTo(db, hits, params, search.countUpTo)), rows };
+  // The page goes past the first group: the rest of it from the other matches (k0 is the
+  // lower-cased last name), counted in the same statement.
+  const inFirst = rows.length || !offset ? offset + rows.length : (await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM app_user u WHERE ${where}`, firstParams)).n;
+  const others = await pageOfMatches(db, search, hits, [...params, ...bounds], {
+    except: `(${inRange('k0', params.length + 1)}) IS NOT TRUE`,
+    skip: Math.max(0, offset - inFirst),
+    limit: limit - rows.length,
+  });
+  return { ...others, rows: [...rows, ...others.rows] };
 }
 
 /**
