@@ -153,7 +153,10 @@ const FIELDS: SearchField[] = ['primary_id', 'first_name', 'last_name', 'middle_
   'campus_code', 'identifiers', 'id_type', 'block_type', 'note_text', 'note_type', 'statistic_category', 'general_info', 'ALL'];
 // Five characters or more make the identifiers' matches drive their branch (users.ts): SMITH,
 // B0001 and 32-sm* do; the rest do not.
-const PATTERNS = ['smi', 'SMITH', 's', 'a*a', 'smi_', '1', 'zzz', "o'", 'B0001', '32-sm*'];
+// Longer than twelve characters, the trigram indexes get the first twelve and the whole is
+// checked after: a whole address, one whose first twelve match others, one cut in a character.
+const PATTERNS = ['smi', 'SMITH', 's', 'a*a', 'smi_', '1', 'zzz', "o'", 'B0001', '32-sm*', 'smith.11@example.org', 'smith.11@example.com',
+  'goldsmith.13@exa', '*smith.1*@example.org', 'lovelace.1😀x'];
 
 function searches(): { q: string; order_by?: string; limit?: number; offset?: number }[] {
   const out: { q: string; order_by?: string; limit?: number; offset?: number }[] = [];
