@@ -5,7 +5,7 @@ const db = await openDb({ databaseUrl: 'postgres://postgres@127.0.0.1:5432/carre
 const inst = '66175bd3-ccc2-45b2-90e4-b6b1fca219d1';
 const analyze = process.argv[3] === 'explain';
 await db.transaction(async (tx) => {
-  await tx.query('SET LOCAL max_parallel_workers_per_gather = 0');
+  await tx.query("SELECT set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)");
   const spy = {
     ...tx,
     async query(sql: string, params?: readonly unknown[]) {

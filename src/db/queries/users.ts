@@ -200,12 +200,14 @@ function branchesOf(terms: Condition[][]): Condition[][] {
 }
 
 /**
- * For the rest of the transaction, no parallel workers: a search as you type reads a few index
- * pages, and starting two workers for it cost 150 to 300 ms on a busy two-core machine against
- * 2 to 20 ms for the whole search without them (bench/README.md, issue 10).
+ * For the rest of the transaction, plans for a search as you type, which reads a few index pages:
+ * no parallel workers (starting two cost 150 to 300 ms on a busy two-core machine against 2 to 20
+ * ms for the whole search without them), and no JIT compilation (an identifier prefix the planner
+ * guessed 16,000 matches for, 594 in fact, passed its cost threshold and spent 30 to 150 ms
+ * compiling a 6 ms statement; bench/README.md, issue 10).
  */
-export async function withoutParallelWorkers(tx: Queryable): Promise<void> {
-  await tx.query('SET LOCAL max_parallel_workers_per_gather = 0');
+export async function planForSearchAsYouType(tx: Queryable): Promise<void> {
+  await tx.query(`SELECT set_config('max_parallel_workers_per_gather', '0', true), set_config('jit', 'off', true)`);
 }
 
 export async function searchUsers(

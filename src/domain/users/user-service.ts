@@ -3,7 +3,7 @@
 import { isUniqueViolation } from '../../model/db-errors.js';
 import type { Db, Queryable } from '../../db/database.js';
 import { findInstitutionById } from '../../db/queries/institutions.js';
-import { findUserById, findUserByIdentifier, findUsersByIds, searchUsers, withoutParallelWorkers, type BriefUserRow } from '../../db/queries/users.js';
+import { findUserById, findUserByIdentifier, findUsersByIds, searchUsers, planForSearchAsYouType, type BriefUserRow } from '../../db/queries/users.js';
 import { AppError, assertThat } from '../../errors.js';
 import { authorize, type Actor } from '../access/actor.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
@@ -158,7 +158,7 @@ export function createUserService({ db, codeTables, credentials, invites, licenc
       authorize(actor, 'users:read', institutionId);
       const search = parseBriefSearch(params);
       const { atLeast, ...found } = await db.transaction(async (tx) => {
-        await withoutParallelWorkers(tx);
+        await planForSearchAsYouType(tx);
         return searchUsers(tx, institutionId, search);
       });
       // A search counted up to a limit says whether its total is the whole count.
