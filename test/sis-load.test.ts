@@ -5,6 +5,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { User, UserInput } from '../src/model/user.js';
+import { forEachSettledSisHashPage, type SettledSisHash } from '../src/db/queries/settled-sis-hashes.js';
+import { knownRecordsData, knownRecordsPacker } from '../src/domain/sis/parse/known-records.js';
 import { nextPrimaryId, primaryIdBase } from '../src/domain/sis/match.js';
 import { createTestContext, type TestContext } from './helpers/app.js';
 import {
@@ -245,6 +247,19 @@ describe('a re-sync matched by primary id', () => {
     };
     assert.equal((await load(users)).created, 60);
     assert.deepEqual(await load(users).then(({ id: _, ...p }) => p), { read: 60, created: 0, updated: 0, unchanged: 60, skipped: 0, failed: 0, percent: undefined });
+
+    // The stored hashes come a page at a time through a cursor: pages of 7 hold the rows one page
+    // holds, in order, and pack the same known records.
+    const pages: SettledSisHash[][] = [];
+    await forEachSettledSisHashPage(ctx.app.db, inst.id, 'primary_id', (rows) => pages.push(rows), 7);
+    const whole: SettledSisHash[][] = [];
+    await forEachSettledSisHashPage(ctx.app.db, inst.id, 'primary_id', (rows) => whole.push(rows));
+    assert.deepEqual([pages.length, whole.length, whole[0]!.length], [9, 1, 60]);
+    assert.deepEqual(pages.flat(), whole[0]);
+    const packer = knownRecordsPacker('fp');
+    for (const page of pages) packer.add(page);
+    assert.deepEqual(packer.finish(), knownRecordsData('fp', whole[0]!));
+    assert.equal(knownRecordsData('fp', whole[0]!)!.ends.length, 60);
 
     // A librarian changes user 3's group: its record (the same text) is merged again, the edit kept.
     await edit(inst.id, primaryIdOf(3), staffActor(inst.id), (u) => ({ ...u, userGroup: 'FACULTY' }));

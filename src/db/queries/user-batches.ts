@@ -3,7 +3,7 @@
 // size, each carrying the whole batch as one JSON parameter. This is the only module that inserts
 // or updates those tables (a write of one user is a batch of one, through
 // domain/users/write-users.ts); the single-user reads are in users.ts, with the row mapping.
-import type { Db, Queryable, Row } from '../database.js';
+import type { Queryable, Row } from '../database.js';
 import { SCALAR_FIELDS, type ManualEditOrigin, type User, type UserRecordFields } from '../../model/user.js';
 import { dropUserDocuments } from './user-documents.js';
 import { rowToUser, SELECT_USER } from './users.js';
@@ -137,39 +137,6 @@ export async function findMatchStates(db: Queryable, institutionId: string, matc
           [institutionId, keys, matchBy],
         );
   return new Map(rows.map((r) => [r.key, r]));
-}
-
-/**
- * The record hashes of this institution's users that nobody changed since a load stored them
- * (version = sis_version), with each one's match value as stored and as PostgreSQL lower-cases
- * it (findMatchStates matches by that), and what skipMatched asks of a user; in the hashes' byte
- * order, sorted in memory (the default work_mem spilled 100,000 rows to disk). A user with two
- * identifiers of the type comes twice, with one hash. The join is planned without nested loops:
- * right after a bulk load the statistics describe a near-empty table, and the nested loop planned
- * from them scanned user_identifier once per user (100,000 users: 500 s); a hash join is linear.
- */
-export interface SettledSisHash {
-  hash: string;
-  value: string;
-  lowered: string;
-  primaryId: string;
-  accountType: User['accountType'];
-  externalId: string | null;
-}
-
-export async function listSettledSisHashes(db: Db, institutionId: string, matchBy: string): Promise<SettledSisHash[]> {
-  const byPrimaryId = matchBy === 'primary_id';
-  return db.transaction(async (tx) => {
-    await tx.query(`SET LOCAL work_mem = '64MB'`);
-    await tx.query('SET LOCAL enable_nestloop = off');
-    return tx.query<SettledSisHash & Row>(
-      `SELECT u.sis_hash AS hash, u.primary_id AS "primaryId", u.account_type AS "accountType", u.external_id AS "externalId",
-         ${byPrimaryId ? 'u.primary_id AS value, lower(u.primary_id)' : 'i.value, lower(i.value)'} AS lowered
-       FROM app_user u ${byPrimaryId ? '' : 'JOIN user_identifier i ON i.user_id = u.id AND i.institution_id = $1 AND i.id_type = $2'}
-       WHERE u.institution_id = $1 AND u.sis_hash IS NOT NULL AND u.version = u.sis_version ORDER BY u.sis_hash COLLATE "C"`,
-      byPrimaryId ? [institutionId] : [institutionId, matchBy],
-    );
-  });
 }
 
 /** Locks these users (in id order, so two loads never deadlock) and returns their versions. */

@@ -19,7 +19,7 @@ import { isUniqueViolation } from '../../model/db-errors.js';
 import { findInstitutionById } from '../../db/queries/institutions.js';
 import { findProfileById } from '../../db/queries/integration-profiles.js';
 import { findJob, insertJobErrors, saveJobProgress } from '../../db/queries/jobs.js';
-import { listSettledSisHashes } from '../../db/queries/user-batches.js';
+import { forEachSettledSisHashPage } from '../../db/queries/settled-sis-hashes.js';
 import { deleteSeenKeys, listBatchRanges } from '../../db/queries/sis-load-progress.js';
 import { AppError } from '../../errors.js';
 import type { CodeTableCache } from '../institutions/code-tables.js';
@@ -32,7 +32,7 @@ import { ownedByMapping } from './csv-mapping.js';
 import { deactivateMissing } from './deactivate-missing.js';
 import { OWNS_ALL } from './owned-fields.js';
 import { recordHash, rulesFingerprint } from './record-hash.js';
-import { knownRecordsData, type KnownRecordsData } from './parse/known-records.js';
+import { knownRecordsPacker, type KnownRecordsData } from './parse/known-records.js';
 import { skipMatched, type SisRules } from './merge.js';
 import { createScan } from './scan-batch.js';
 import { readSpool, spoolFile, type SpoolRecord } from './spool.js';
@@ -177,12 +177,16 @@ const SETTLED_REPORT_MS = 100;
  * report (INTERNAL now, another profile's) is left out, as pass one needs its record's text.
  */
 async function knownOf(db: Db, rules: SisRules, fingerprint: string): Promise<KnownRecordsData | null> {
-  const rows = await listSettledSisHashes(db, rules.institution.id, rules.profile.matchBy);
-  const quiet = rows.filter((r) => {
-    const skip = skipMatched(r, rules);
-    return !(skip?.action === 'skip' && skip.report);
-  });
-  return knownRecordsData(fingerprint, quiet);
+  const packer = knownRecordsPacker(fingerprint);
+  await forEachSettledSisHashPage(db, rules.institution.id, rules.profile.matchBy, (rows) =>
+    packer.add(
+      rows.filter((r) => {
+        const skip = skipMatched(r, rules);
+        return !(skip?.action === 'skip' && skip.report);
+      }),
+    ),
+  );
+  return packer.finish();
 }
 
 /** The sis.load kind as the job queue runs it (permission sis:manage; the SIS counters). */

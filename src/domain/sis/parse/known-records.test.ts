@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { strToU8, zipSync } from 'fflate';
 import { recordHash } from '../record-hash.js';
-import { knownRecords, knownRecordsData } from './known-records.js';
+import { knownRecords, knownRecordsData, knownRecordsPacker } from './known-records.js';
 import { readUserFile, type FileFormat, type RawRecord } from './read-user-file.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'carrel-known-'));
@@ -133,4 +133,25 @@ test('known data leaves out what says nothing certain: shared hashes, other form
   const unsorted = knownRecordsData(FP, [{ hash: h('B'), value: 'b', lowered: 'b' }, { hash: h('A'), value: 'a', lowered: 'a' }]);
   assert.deepEqual([unsorted?.hashes, unsorted?.keys], [h('A') + h('B'), 'ab'], 'sorted by hash');
   assert.equal(knownRecordsData(FP, []), null);
+});
+
+test('packed page by page: a run of one hash across pages is still left out; rows out of order give none', () => {
+  const h = (c: string) => c.repeat(32);
+  const rows = ['A', 'B', 'B', 'B', 'C', 'D', 'D', 'E'].map((c, i) => ({ hash: h(c), value: `v${i}`, lowered: `v${i}` }));
+  const whole = knownRecordsData(FP, rows);
+  assert.deepEqual([whole?.hashes, whole?.keys], [h('A') + h('C') + h('E'), 'v0v4v7']);
+  for (let size = 1; size <= rows.length; size++) {
+    const packer = knownRecordsPacker(FP);
+    for (let at = 0; at < rows.length; at += size) packer.add(rows.slice(at, at + size));
+    const paged = packer.finish();
+    assert.deepEqual({ ...paged, ends: [...paged!.ends] }, { ...whole, ends: [...whole!.ends] }, `pages of ${size}`);
+  }
+  const many = Array.from({ length: 3000 }, (_, i) => ({ hash: String(i).padStart(32, '0'), value: `k${i}`, lowered: `k${i}` }));
+  const big = knownRecordsPacker(FP);
+  big.add(many.slice(0, 1000));
+  big.add(many.slice(1000));
+  assert.equal(big.finish()!.ends.length, 3000, 'ends grow past their first size');
+  const disorder = knownRecordsPacker(FP);
+  disorder.add([rows[4]!, rows[0]!]);
+  assert.equal(disorder.finish(), null);
 });

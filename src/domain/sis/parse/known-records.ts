@@ -22,28 +22,78 @@ export interface KnownRecordsData {
   ends: Int32Array;
 }
 
+type KnownRow = { hash: string; value: string; lowered: string };
+
 /**
- * From the database's rows (listSettledSisHashes: in the hashes' order, else sorted here). The key
- * is the one the file's record had: the load matched the user by it, and the database's
- * lower-casing of the stored value is what it matched; a row where JavaScript's lower-casing (the file's side, match.ts) says
- * otherwise is left out. So is a hash held by two rows (two users, one text; or a user with two
- * identifiers of the match type: nothing certain), and a hash not in recordHash's form (an older
- * release's).
+ * Packs the database's rows as they come, page after page, in the hashes' order
+ * (settled-sis-hashes.ts). The key is the one the file's record had: the load matched the user by
+ * it, and the database's lower-casing of the stored value is what it matched; a row where
+ * JavaScript's lower-casing (the file's side, match.ts) says otherwise is left out. So is a hash
+ * held by two rows (two users, one text; or a user with two identifiers of the match type:
+ * nothing certain), and a hash not in recordHash's form (an older release's). Each page's kept
+ * hashes and keys are joined as it ends, so what stays is about 40 bytes a user. Rows out of
+ * order (which the query does not give) make `finish` answer null: no known records, a plain read.
  */
-export function knownRecordsData(fingerprint: string, rows: readonly { hash: string; value: string; lowered: string }[]): KnownRecordsData | null {
-  const sorted = rows.filter((r) => r.hash.length === HASH);
-  if (sorted.some((r, i) => i > 0 && sorted[i - 1]!.hash > r.hash)) sorted.sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0));
-  const kept: { hash: string; key: string }[] = [];
-  sorted.forEach((r, i) => {
-    if (r.hash === sorted[i - 1]?.hash || r.hash === sorted[i + 1]?.hash) return;
-    const key = keyOf(r.value)?.key;
-    if (key !== undefined && key === r.lowered) kept.push({ hash: r.hash, key });
-  });
-  if (!kept.length) return null;
-  const ends = new Int32Array(kept.length);
+export function knownRecordsPacker(fingerprint: string) {
+  const hashes: string[] = [];
+  const keys: string[] = [];
+  let ends = new Int32Array(1024);
+  let count = 0;
   let end = 0;
-  kept.forEach((r, i) => (ends[i] = end += r.key.length));
-  return { fingerprint, hashes: kept.map((r) => r.hash).join(''), keys: kept.map((r) => r.key).join(''), ends };
+  let ordered = true;
+  // The first row of the latest run of one hash, and whether another row shares it.
+  let run: KnownRow | undefined;
+  let shared = false;
+  let page: { hashes: string[]; keys: string[] } = { hashes: [], keys: [] };
+
+  const settle = (r: KnownRow | undefined) => {
+    if (!r || shared) return;
+    const key = keyOf(r.value)?.key;
+    if (key === undefined || key !== r.lowered) return;
+    if (count === ends.length) ends = grow(ends);
+    ends[count++] = end += key.length;
+    page.hashes.push(r.hash);
+    page.keys.push(key);
+  };
+  const endPage = () => {
+    hashes.push(page.hashes.join(''));
+    keys.push(page.keys.join(''));
+    page = { hashes: [], keys: [] };
+  };
+  return {
+    add(rows: readonly KnownRow[]): void {
+      for (const r of rows) {
+        if (r.hash.length !== HASH) continue;
+        if (run && r.hash === run.hash) shared = true;
+        else {
+          if (run && r.hash < run.hash) ordered = false;
+          settle(run);
+          run = r;
+          shared = false;
+        }
+      }
+      endPage();
+    },
+    finish(): KnownRecordsData | null {
+      settle(run);
+      endPage();
+      if (!ordered || !count) return null;
+      return { fingerprint, hashes: hashes.join(''), keys: keys.join(''), ends: ends.slice(0, count) };
+    },
+  };
+}
+
+function grow(a: Int32Array<ArrayBuffer>): Int32Array<ArrayBuffer> {
+  const bigger = new Int32Array(a.length * 2);
+  bigger.set(a);
+  return bigger;
+}
+
+/** The same from rows at hand, in any order (sorted here). */
+export function knownRecordsData(fingerprint: string, rows: readonly KnownRow[]): KnownRecordsData | null {
+  const packer = knownRecordsPacker(fingerprint);
+  packer.add([...rows].sort((a, b) => (a.hash < b.hash ? -1 : a.hash > b.hash ? 1 : 0)));
+  return packer.finish();
 }
 
 /** The lookup the XML reader uses: a record's text to its stored hash and key, if known. */
