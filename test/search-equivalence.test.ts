@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import type { Queryable, Row } from '../src/db/database.js';
-import { searchUsers, type BriefUserRow } from '../src/db/queries/users.js';
+import { findUserIdsByEmail, searchUsers, type BriefUserRow } from '../src/db/queries/users.js';
 import type { BriefSearch, SearchField } from '../src/model/brief-search.js';
 import { parseBriefSearch } from '../src/domain/users/brief-search.js';
 import { createTestContext, type TestContext } from './helpers/app.js';
@@ -237,4 +237,14 @@ test('best-match order is Carrel\'s, on its own mount only: Alma\'s parameters r
   assert.throws(() => parseBriefSearch({ q: 'ALL~smi', order_by: 'best', extended: true }), /order_by must be one of last_name, first_name, primary_id, relevance$/);
   const s = parseBriefSearch({ q: 'ALL~Smi', order_by: 'relevance', extended: true });
   assert.deepEqual([s.bestMatch, s.countUpTo, s.orderBy], ['smi', 1000, ['last_name', 'first_name', 'primary_id']]);
+});
+
+test('the e-mail link lookup: the whole address, any case, never a part of one nor another sharing its beginning', async () => {
+  const ids = async (email: string) => (await findUserIdsByEmail(ctx.app.db, institutionId, email)).length;
+  assert.equal(await ids('smith.11@example.org'), 1);
+  assert.equal(await ids('SMITH.11@Example.ORG'), 1);
+  assert.equal(await ids('smith.11@example.com'), 0, 'the first twelve characters alone do not match');
+  assert.equal(await ids('mith.11@example.org'), 0, 'a part of an address is not one');
+  assert.equal(await ids('smith.11@example.or'), 0);
+  assert.equal(await ids('o@x.y'), 0);
 });

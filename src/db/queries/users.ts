@@ -123,10 +123,12 @@ export interface BriefUserRow extends BriefUser {
   updatedAt: Date;
 }
 
+/** LIKE's own specials made literal. */
+const escapeLike = (value: string) => value.replace(/[\\%_]/g, (c) => `\\${c}`);
+
 /** Contains-match pattern for LIKE: the user's * is a wildcard, LIKE's own specials are literal. */
 function likePattern(value: string): string {
-  const escaped = value.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`).replace(/\*/g, '%');
-  return `%${escaped}%`;
+  return `%${escapeLike(value.toLowerCase()).replace(/\*/g, '%')}%`;
 }
 
 // Each brief-search field as conditions on user_search s (the narrow, lower-cased copy of the
@@ -328,7 +330,7 @@ async function searchBestMatch(db: Queryable, search: BriefSearch & { bestMatch:
   if (limit === 0) return countUpTo(db, hits, params, search.countUpTo);
   const text = search.bestMatch;
   const above = nextString(text);
-  const bounds = [text, `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`, ...(above ? [above] : [])];
+  const bounds = [text, `${escapeLike(text)}%`, ...(above ? [above] : [])];
   const inRange = (key: string, at: number) => `${key} >= $${at} AND ${key} LIKE $${at + 1}${above ? ` AND ${key} < $${at + 2}` : ''}`;
   // The first group, on app_user: lower(last_name) is app_user_sort's second column.
   const filters = Object.entries(search.filters ?? {});
@@ -385,10 +387,12 @@ export async function countUsers(db: Queryable, institutionId: string): Promise<
  */
 export async function findUserIdsByEmail(db: Queryable, institutionId: string, email: string, limit = 2): Promise<string[]> {
   // email_search is the lower-cased JSON array of addresses: the quotes bound a whole address.
-  const pattern = `%"${email.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}"%`;
+  // The trigram index gets the address's beginning (see Pattern: its domain is everyone's).
+  const chars = [...email.toLowerCase()];
+  const head = chars.length > INDEXED_CHARS ? [`%"${escapeLike(chars.slice(0, INDEXED_CHARS).join(''))}%`] : [];
   const rows = await db.query<{ id: string }>(
-    'SELECT user_id AS id FROM user_search WHERE institution_id = $1 AND email LIKE $2 LIMIT $3',
-    [institutionId, pattern, limit],
+    `SELECT user_id AS id FROM user_search WHERE institution_id = $1 AND ${trigram('email', { whole: '$2', indexed: () => (head.length ? '$4' : '$2') })} LIMIT $3`,
+    [institutionId, `%"${escapeLike(chars.join(''))}"%`, limit, ...head],
   );
   return rows.map((r) => r.id);
 }
