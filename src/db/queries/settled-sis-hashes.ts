@@ -32,6 +32,7 @@ export async function forEachSettledSisHashPage(
   pageSize = 20_000,
 ): Promise<void> {
   const byPrimaryId = matchBy === 'primary_id';
+  const size = Math.max(1, Math.floor(pageSize));
   await db.transaction(async (tx) => {
     await tx.query(`SET LOCAL work_mem = '64MB'`);
     await tx.query('SET LOCAL enable_nestloop = off');
@@ -44,9 +45,9 @@ export async function forEachSettledSisHashPage(
       byPrimaryId ? [institutionId] : [institutionId, matchBy],
     );
     for (;;) {
-      const rows = await tx.query<SettledSisHash & Row>(`FETCH ${Math.max(1, Math.floor(pageSize))} FROM settled_sis_hashes`);
+      const rows = await tx.query<SettledSisHash & Row>(`FETCH ${size} FROM settled_sis_hashes`);
       if (rows.length) onPage(rows);
-      if (rows.length < pageSize) break;
+      if (rows.length < size) break;
     }
   });
 }

@@ -256,7 +256,8 @@ export async function searchUsers(
   // A search: collect the matches once through the trigram indexes of the narrow user_search
   // (the planner would otherwise walk the sort index and filter most of the institution to find
   // a page of "smi"), a branch per alternative when a term matches in two places, then count
-  // them (exactly: scripts page until total_record_count) and sort only their keys for the page.
+  // them (exactly, as scripts page until total_record_count, unless search.countUpTo says
+  // otherwise) and sort only their keys for the page.
   // app_user is joined only for a field that lives there, and for the page's brief records.
   const keys = search.orderBy.map((c, i) => `s.${c} AS k${i}`).join(', ');
   // Each branch leaves out what an earlier one found (IS NOT TRUE: a NULL field is no match), so
@@ -274,7 +275,7 @@ export async function searchUsers(
     return `SELECT s.user_id AS id, ${keys} FROM ${from}${joinUser} WHERE ${where.join(' AND ')}`;
   });
   const hits = branches.join('\n UNION ALL ');
-  if (search.bestMatch) return searchBestMatch(db, { ...search, bestMatch: search.bestMatch }, hits, params);
+  if (search.bestMatch) return searchBestMatch(db, search, search.bestMatch, hits, params);
   if (limit === 0) return countUpTo(db, hits, params, search.countUpTo);
   return pageOfMatches(db, search, hits, params);
 }
@@ -286,10 +287,14 @@ export interface SearchResult {
   rows: BriefUserRow[];
 }
 
+/** A count of up to limit + 1 rows as a result: beyond `limit` it is "at least" that. */
+const cappedAt = (n: number, limit: number | undefined, rows: BriefUserRow[]): SearchResult =>
+  limit !== undefined && n > limit ? { total: limit, atLeast: true, rows } : { total: n, rows };
+
 /** The rows of `sql` counted, up to `limit` when one is given (then "at least" beyond it). */
 async function countUpTo(db: Queryable, sql: string, params: unknown[], limit?: number): Promise<SearchResult> {
   const { n } = await db.one<{ n: number }>(`SELECT count(*)::int AS n FROM (${sql}${limit === undefined ? '' : ` LIMIT ${limit + 1}`}) c`, params);
-  return limit !== undefined && n > limit ? { total: limit, atLeast: true, rows: [] } : { total: n, rows: [] };
+  return cappedAt(n, limit, []);
 }
 
 /**
@@ -310,10 +315,8 @@ async function pageOfMatches(db: Queryable, search: BriefSearch, hits: string, p
      ORDER BY ${search.orderBy.map((_c, i) => `page.k${i}`).join(', ')}, page.id`,
     params,
   );
-  const total = rows[0]?.total ?? 0;
   const found = rows.filter((r) => r.id !== null).map(({ total: _total, ...row }) => row as BriefUserRow & Row);
-  const atLeast = search.countUpTo !== undefined && total > search.countUpTo;
-  return atLeast ? { total: search.countUpTo!, atLeast, rows: found } : { total, rows: found };
+  return cappedAt(rows[0]?.total ?? 0, search.countUpTo, found);
 }
 
 /**
@@ -325,10 +328,9 @@ async function pageOfMatches(db: Queryable, search: BriefSearch, hits: string, p
  * LIKE, the second every match outside exactly that, so each match is in one group whatever the
  * collation.
  */
-async function searchBestMatch(db: Queryable, search: BriefSearch & { bestMatch: string }, hits: string, params: unknown[]): Promise<SearchResult> {
+async function searchBestMatch(db: Queryable, search: BriefSearch, text: string, hits: string, params: unknown[]): Promise<SearchResult> {
   const { limit, offset } = search;
   if (limit === 0) return countUpTo(db, hits, params, search.countUpTo);
-  const text = search.bestMatch;
   const above = nextString(text);
   const bounds = [text, `${escapeLike(text)}%`, ...(above ? [above] : [])];
   const inRange = (key: string, at: number) => `${key} >= $${at} AND ${key} LIKE $${at + 1}${above ? ` AND ${key} < $${at + 2}` : ''}`;

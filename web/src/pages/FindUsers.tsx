@@ -2,8 +2,9 @@
 // e-mail), exact filters, a sortable, paginated table. Unless a column is chosen, the list is in
 // best-match order (Carrel's order_by=relevance): last names that begin with the text first, and
 // a total counted up to 1,000; a page of those is a short walk of the name index, where a name
-// order over 30,000 matches of "smi" reads them all (issue 10, bench/README.md). A barcode scanner types a card number and
-// Enter: a single word entered is first looked up as an exact identifier and opens its user.
+// order over 30,000 matches of "smi" reads them all (issue 10, bench/README.md). A barcode
+// scanner types a card number and Enter: a single word entered is first looked up as an exact
+// identifier and opens its user.
 // The search lives in the address (?q=&status=…), so Back and a shared link give the same list.
 import { useEffect, useRef, useState, type KeyboardEvent } from 'react';
 import { api, ApiError, enc } from '../api';
