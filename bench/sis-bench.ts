@@ -109,13 +109,13 @@ async function measureImport(engine: string, phase: string, file: string, users:
   const busyBefore = await waitQuiet(Number(values.quiet), Number(values['quiet-wait']) * 1000, log);
   const before = cpuSnapshot();
   const started = Date.now();
-  const child = spawn(process.execPath, [MAIN, 'import', file, '--institution', '01SISBENCH', '--profile', 'CAMPUS'], {
+  const child = spawn(process.execPath, [...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.PROF] : []), MAIN, 'import', file, '--institution', '01SISBENCH', '--profile', 'CAMPUS'], {
     env: envFor(engine),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', () => {});
+  child.stderr.on('data', (d: Buffer) => { for (const l of d.toString().split('\n')) if (l.startsWith('T ')) log(`  ${l.split(' ').slice(0, -1).join(' ')} +${((Number(l.split(' ').at(-1)) - started) / 1000).toFixed(1)} s`); });
   let peakKb = 0;
   let cpuS = 0;
   // PostgreSQL backends end with the import's connections, so their CPU is read while they live;

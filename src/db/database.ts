@@ -1,7 +1,10 @@
 // The one database seam: four methods over either node-postgres or an in-process PGlite.
 // Both speak the same PostgreSQL dialect, so every query module, migration and test is shared.
 import { mkdirSync } from 'node:fs';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyStream } from 'pg-copy-streams';
 import { DatabaseUnavailableError, isDatabaseUnavailable } from '../model/db-errors.js';
 import { doublingDelayMs } from '../model/backoff.js';
 
@@ -25,6 +28,11 @@ export interface Queryable {
   maybeOne<T extends Row = Row>(sql: string, params?: readonly unknown[], opts?: QueryOptions): Promise<T | undefined>;
   /** Runs several statements without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * `COPY table (columns) FROM STDIN` with `data`, rows in COPY's text format (copy-text.ts): how
+   * bulk writes hand PostgreSQL their rows.
+   */
+  copyFrom(sql: string, data: string): Promise<void>;
 }
 
 export interface Db extends Queryable {
@@ -48,9 +56,17 @@ const parseInt8 = (v: string) => Number(v);
 const keepDate = (v: string) => v;
 
 type Run = (sql: string, params?: readonly unknown[], opts?: QueryOptions) => Promise<Row[]>;
+type Copy = (sql: string, data: string) => Promise<void>;
 
-function wrap(run: Run, exec: (sql: string) => Promise<void>): Queryable {
+const FROM_STDIN = /\bFROM STDIN$/;
+const COPY_FROM_STDIN = /^COPY [a-z_]+ \([a-z_, \n]+\) FROM STDIN$/;
+
+function wrap(run: Run, exec: (sql: string) => Promise<void>, copy: Copy): Queryable {
   return {
+    async copyFrom(sql, data) {
+      if (!COPY_FROM_STDIN.test(sql)) throw new Error(`copyFrom takes COPY table (columns) FROM STDIN, not: ${sql.slice(0, 80)}`);
+      await copy(sql, data);
+    },
     query: run as Queryable['query'],
     async one(sql, params, opts) {
       const rows = await run(sql, params, opts);
@@ -135,6 +151,8 @@ export async function openPostgres(url: string, opts: number | PostgresOptions =
   const execOn = (client: pg.PoolClient) => async (sql: string) => {
     await client.query(sql);
   };
+  // One buffer, written once: the rows are encoded to UTF-8 a single time.
+  const copyOn = (client: pg.PoolClient): Copy => (sql, data) => pipeline(Readable.from([Buffer.from(data)]), client.query(copyStream(sql)));
   const listeners = postgresListeners(url, types);
   return {
     engine: 'postgres',
@@ -142,12 +160,13 @@ export async function openPostgres(url: string, opts: number | PostgresOptions =
     ...wrap(
       (sql, params, opts) => withClient((c) => runOn(c)(sql, params, opts)),
       (sql) => withClient((c) => execOn(c)(sql)),
+      (sql, data) => withClient((c) => copyOn(c)(sql, data)),
     ),
     transaction: (fn) =>
       withClient(async (client, discard) => {
         await client.query('BEGIN');
         try {
-          const result = await fn(wrap(runOn(client), execOn(client)));
+          const result = await fn(wrap(runOn(client), execOn(client), copyOn(client)));
           // A COMMIT cut by a lost connection may or may not have committed: callers that must
           // know (SIS batches) record their progress in the same transaction and look again.
           await client.query('COMMIT');
@@ -181,13 +200,17 @@ export async function openPglite(dataDir?: string): Promise<Db> {
   const execOn = (q: { exec: typeof lite.exec }) => async (sql: string) => {
     await q.exec(sql);
   };
+  // PGlite has no client stream to copy from: it reads COPY's data from a blob it is handed.
+  const copyOn = (q: { query: typeof lite.query }): Copy => async (sql, data) => {
+    await q.query(sql.replace(FROM_STDIN, "FROM '/dev/blob'"), [], { blob: new Blob([data]) });
+  };
   return {
     engine: 'pglite',
     // One process, one session: a NOTIFY reaches only this process's own listeners, which is all there is.
     listen: async (channel, onNotify) => void (await lite.listen(channel, onNotify)),
-    ...wrap(runOn(lite), execOn(lite)),
+    ...wrap(runOn(lite), execOn(lite), copyOn(lite)),
     // PGlite is one session: its own transaction() queues every other query until this one ends.
-    transaction: (fn) => lite.transaction((tx) => fn(wrap(runOn(tx), execOn(tx)))),
+    transaction: (fn) => lite.transaction((tx) => fn(wrap(runOn(tx), execOn(tx), copyOn(tx)))),
     close: () => lite.close(),
   };
 }

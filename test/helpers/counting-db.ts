@@ -25,6 +25,7 @@ export function countingDb(db: Db): { db: Db; counts: Counts; reset(): void; rou
       one: (sql, params, opts) => (note(sql), q.one(sql, params, opts)),
       maybeOne: (sql, params, opts) => (note(sql), q.maybeOne(sql, params, opts)),
       exec: (sql) => (note(sql), q.exec(sql)),
+      copyFrom: (sql, data) => (note(sql), q.copyFrom(sql, data)),
     } as Queryable;
   };
   const wrapped: Db = {

@@ -1,4 +1,5 @@
 // SQL for audit_event (append-only: there is no update or delete here on purpose).
+import { asJson, copyLine } from '../copy-text.js';
 import type { Queryable, Row } from '../database.js';
 
 export interface AuditEventInput {
@@ -39,24 +40,14 @@ export async function insertAuditEvent(db: Queryable, e: AuditEventInput): Promi
   await db.query(sql, params);
 }
 
-/**
- * Many events in one statement (a batch of an SIS load). changes and context come as text, cast
- * to jsonb: json_to_recordset's own jsonb columns are many times slower (user-batches.ts).
- */
+/** Many events in one statement (a batch of an SIS load), by COPY (copy-text.ts). */
 export async function insertAuditEvents(db: Queryable, events: AuditEventInput[]): Promise<void> {
   if (!events.length) return;
-  await db.query(
-    `INSERT INTO audit_event (institution_id, actor_type, actor_id, actor_label, action, entity_type, entity_id,
-       entity_label, changes, context)
-     SELECT x.institution_id, x.actor_type, x.actor_id, x.actor_label, x.action, x.entity_type, x.entity_id,
-       x.entity_label, x.changes::jsonb, x.context::jsonb
-     FROM json_to_recordset($1::json) AS x(institution_id uuid, actor_type text, actor_id text, actor_label text,
-       action text, entity_type text, entity_id uuid, entity_label text, changes text, context text)`,
-    [JSON.stringify(events.map((e) => ({
-      institution_id: e.institutionId, actor_type: e.actorType, actor_id: e.actorId, actor_label: e.actorLabel,
-      action: e.action, entity_type: e.entityType, entity_id: e.entityId, entity_label: e.entityLabel,
-      changes: e.changes, context: e.context ?? {},
-    })))],
+  await db.copyFrom(
+    `COPY audit_event (institution_id, actor_type, actor_id, actor_label, action, entity_type, entity_id, entity_label,
+       changes, context) FROM STDIN`,
+    events.map((e) => copyLine([e.institutionId, e.actorType, e.actorId, e.actorLabel, e.action, e.entityType, e.entityId,
+      e.entityLabel, asJson(e.changes), asJson(e.context ?? {})])).join(''),
   );
 }
 

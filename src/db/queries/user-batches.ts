@@ -1,8 +1,10 @@
 // The SQL that writes the user aggregate (app_user with its user_identifier and user_role rows),
 // and bulk reads for SIS loads and exports: a fixed number of statements per batch whatever its
-// size, each carrying the whole batch as one JSON parameter. This is the only module that inserts
-// or updates those tables (a write of one user is a batch of one, through
-// domain/users/write-users.ts); the single-user reads are in users.ts, with the row mapping.
+// size. New rows go by COPY (copy-text.ts); updates carry the batch as one JSON parameter. This
+// is the only module that inserts or updates those tables (a write of one user is a batch of one,
+// through domain/users/write-users.ts); the single-user reads are in users.ts, with the row mapping.
+import { randomUUID } from 'node:crypto';
+import { asJson, copyLine, type CopyValue } from '../copy-text.js';
 import type { Queryable, Row } from '../database.js';
 import { SCALAR_FIELDS, type ManualEditOrigin, type User, type UserRecordFields } from '../../model/user.js';
 import { dropUserDocuments } from './user-documents.js';
@@ -172,52 +174,51 @@ export async function findIdsWithPrefixes(db: Queryable, institutionIds: string[
   return new Set(rows.map((r) => r.v));
 }
 
-/** Inserts the users with their identifiers and roles; returns the new ids by lower-cased primary id. */
+/** app_user's columns a COPY of new users fills, in copyLineOf's order. */
+const COPY_COLUMNS = ['id', 'institution_id', ...WRITE_COLUMNS, 'sis_hash', 'sis_version'];
+
+/** A new user's app_user row in COPY text; jsonb segments as JSON, manual_edits as text[]. */
+function copyLineOf(id: string, institutionId: string, u: BatchRecord): string {
+  const row = rowOf(u);
+  return copyLine([
+    id,
+    institutionId,
+    ...WRITE_COLUMNS.map((c) => (JSONB_COLUMNS.has(c) ? asJson(row[c]) : (row[c] as CopyValue))),
+    u.sisHash ?? null,
+    u.sisHash ? 1 : null,
+  ]);
+}
+
+/**
+ * Inserts the users with their identifiers and roles; returns the new ids by lower-cased primary
+ * id. The rows go by COPY (copy-text.ts), so the ids are made here; each user's row of
+ * user_search (the brief search's narrow copy, migration 0006) is made from the row stored.
+ */
 export async function insertUsers(db: Queryable, institutionId: string, users: BatchRecord[]): Promise<Map<string, string>> {
   if (!users.length) return new Map();
-  // With each user its row of user_search (the brief search's narrow copy, migration 0006).
-  const rows = await db.query<{ id: string; key: string }>(
-    `WITH inserted AS (
-       INSERT INTO app_user (institution_id, ${WRITE_COLUMNS.join(', ')}, sis_hash, sis_version)
-       SELECT $1, ${WRITE_COLUMNS.map(fromX).join(', ')}, x.sis_hash, CASE WHEN x.sis_hash IS NULL THEN NULL ELSE 1 END
-       FROM json_to_recordset($2::json) AS x(${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
-       RETURNING ${SEARCH_SOURCE('')})
-     INSERT INTO user_search (${SEARCH_COLUMNS}) SELECT ${SEARCH_VALUES} FROM inserted
-     RETURNING user_id AS id, primary_id AS key`,
-    [institutionId, JSON.stringify(users.map(rowOf))],
-  );
-  const ids = new Map(rows.map((r) => [r.key, r.id]));
-  const children = users.map((u) => ({ userId: ids.get(u.primaryId.toLowerCase())!, user: u }));
+  const ids = users.map(() => randomUUID());
+  await db.copyFrom(`COPY app_user (${COPY_COLUMNS.join(', ')}) FROM STDIN`, users.map((u, k) => copyLineOf(ids[k]!, institutionId, u)).join(''));
+  await db.query(`INSERT INTO user_search (${SEARCH_COLUMNS}) SELECT ${SEARCH_VALUES} FROM app_user WHERE id = ANY($1::uuid[])`, [ids]);
+  const children = users.map((u, k) => ({ userId: ids[k]!, user: u }));
   await insertIdentifiers(db, institutionId, children);
   await insertRoles(db, institutionId, children);
-  return ids;
+  return new Map(users.map((u, k) => [u.primaryId.toLowerCase(), ids[k]!]));
 }
 
 async function insertIdentifiers(db: Queryable, institutionId: string, users: { userId: string; user: UserRecordFields }[]): Promise<void> {
-  const identifiers = users.flatMap(({ userId, user }) =>
-    user.identifiers.map((i, position) => ({ user_id: userId, position, id_type: i.idType, value: i.value, note: i.note, status: i.status, segment_type: i.segmentType })),
+  const lines = users.flatMap(({ userId, user }) =>
+    user.identifiers.map((i, position) => copyLine([userId, institutionId, position, i.idType, i.value, i.note, i.status, i.segmentType])),
   );
-  if (!identifiers.length) return;
-  await db.query(
-    `INSERT INTO user_identifier (user_id, institution_id, position, id_type, value, note, status, segment_type)
-     SELECT x.user_id, $1, x.position, x.id_type, x.value, x.note, x.status, x.segment_type
-     FROM json_to_recordset($2::json) AS x(user_id uuid, position int, id_type text, value text, note text, status text, segment_type text)`,
-    [institutionId, JSON.stringify(identifiers)],
-  );
+  if (!lines.length) return;
+  await db.copyFrom('COPY user_identifier (user_id, institution_id, position, id_type, value, note, status, segment_type) FROM STDIN', lines.join(''));
 }
 
 async function insertRoles(db: Queryable, institutionId: string, users: { userId: string; user: UserRecordFields }[]): Promise<void> {
-  const roles = users.flatMap(({ userId, user }) =>
-    user.roles.map((r, position) => ({ user_id: userId, position, role_type: r.roleType, scope: r.scope, status: r.status, expiry_date: r.expiryDate, parameters: r.parameters })),
+  const lines = users.flatMap(({ userId, user }) =>
+    user.roles.map((r, position) => copyLine([userId, institutionId, position, r.roleType, r.scope, r.status, r.expiryDate, asJson(r.parameters)])),
   );
-  if (!roles.length) return;
-  await db.query(
-    `INSERT INTO user_role (user_id, institution_id, position, role_type, scope, status, expiry_date, parameters)
-     SELECT x.user_id, $1, x.position, x.role_type, x.scope, x.status, x.expiry_date, x.parameters::jsonb
-     FROM json_to_recordset($2::json) AS x(user_id uuid, position int, role_type text, scope text, status text,
-       expiry_date date, parameters text)`,
-    [institutionId, JSON.stringify(roles)],
-  );
+  if (!lines.length) return;
+  await db.copyFrom('COPY user_role (user_id, institution_id, position, role_type, scope, status, expiry_date, parameters) FROM STDIN', lines.join(''));
 }
 
 export interface BatchUpdate {
