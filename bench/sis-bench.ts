@@ -7,7 +7,7 @@
 // wall time, the job's own time, the process's peak RSS (VmHWM, read from /proc while it runs)
 // and the CPU it and PostgreSQL's processes used are recorded.
 //
-//   npm run bench:sis -- --users 100000 --engine both [--large 300000]
+//   npm run bench:sis -- --users 100000 --engine both [--large 300000] [--cpu-prof DIR]
 // Results print as a table and are saved as JSON under bench/results/ (not committed).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -28,6 +28,8 @@ const { values } = parseArgs({
     quiet: { type: 'string', default: '0.25' },
     'quiet-wait': { type: 'string', default: '180' },
     'no-build': { type: 'boolean', default: false },
+    /** A folder for CPU profiles of each import (one per thread: node --cpu-prof). */
+    'cpu-prof': { type: 'string' },
   },
 });
 const N = Number(values.users);
@@ -109,13 +111,13 @@ async function measureImport(engine: string, phase: string, file: string, users:
   const busyBefore = await waitQuiet(Number(values.quiet), Number(values['quiet-wait']) * 1000, log);
   const before = cpuSnapshot();
   const started = Date.now();
-  const child = spawn(process.execPath, [...(process.env.PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.PROF] : []), MAIN, 'import', file, '--institution', '01SISBENCH', '--profile', 'CAMPUS'], {
+  const child = spawn(process.execPath, [...(values['cpu-prof'] ? ['--cpu-prof', '--cpu-prof-dir', values['cpu-prof']] : []), MAIN, 'import', file, '--institution', '01SISBENCH', '--profile', 'CAMPUS'], {
     env: envFor(engine),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => { for (const l of d.toString().split('\n')) if (l.startsWith('T ')) log(`  ${l.split(' ').slice(0, -1).join(' ')} +${((Number(l.split(' ').at(-1)) - started) / 1000).toFixed(1)} s`); });
+  child.stderr.on('data', () => {});
   let peakKb = 0;
   let cpuS = 0;
   // PostgreSQL backends end with the import's connections, so their CPU is read while they live;
