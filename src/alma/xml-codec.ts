@@ -138,14 +138,15 @@ const parser = new XMLParser({
 });
 
 /** Undoes toXmlDocument: wrappers flattened to lists, attributes and text as properties. */
-function toJsonShape(node: unknown, itemOf: Readonly<Record<string, string>>): unknown {
+function toJsonShape(node: unknown, itemOf: ReadonlyMap<string, string>): unknown {
   if (Array.isArray(node)) return node.map((n) => toJsonShape(n, itemOf));
   if (!isObject(node)) return node;
   const out: Json = {};
-  for (const [key, v] of Object.entries(node)) {
+  for (const key of Object.keys(node)) {
+    const v = node[key];
     const name = key === TEXT ? 'value' : key.startsWith(ATTR) ? key.slice(ATTR.length) : key;
     if (DANGEROUS.has(name)) continue;
-    const item = itemOf[name];
+    const item = itemOf.get(name);
     if (item) {
       // One wrapper or several (a repeated wrapper is still one list); an empty one is [].
       const wrappers = Array.isArray(v) ? v : [v];
@@ -157,14 +158,21 @@ function toJsonShape(node: unknown, itemOf: Readonly<Record<string, string>>): u
   return out;
 }
 
+/** Each shape's list item by wrapper (user_identifiers → user_identifier), made once per shape. */
+const ITEMS_BY_WRAPPER = new WeakMap<XmlShape, ReadonlyMap<string, string>>();
+function itemsByWrapper(shape: XmlShape): ReadonlyMap<string, string> {
+  let items = ITEMS_BY_WRAPPER.get(shape);
+  if (!items) ITEMS_BY_WRAPPER.set(shape, (items = new Map(Object.entries(shape.wrappers).map(([item, wrapper]) => [wrapper, item]))));
+  return items;
+}
+
 /**
  * One element already read by a streaming parser (SIS files), in the parser's tree form:
  * children by name (an array when repeated), attributes as '@_name', text as '#text', a leaf
  * as its trimmed text. Gives the same JSON shape as parseXmlDocument.
  */
 export function xmlTreeToJsonShape(node: unknown, shape: XmlShape): Json {
-  const itemOf = Object.fromEntries(Object.entries(shape.wrappers).map(([item, wrapper]) => [wrapper, item]));
-  const out = toJsonShape(node, itemOf);
+  const out = toJsonShape(node, itemsByWrapper(shape));
   return isObject(out) ? out : {};
 }
 
@@ -195,7 +203,6 @@ export function parseXmlDocument(xml: string, root: string, shape: XmlShape): Js
   const rootNode = isObject(doc) ? doc[root] : undefined;
   if (roots.length !== 1 || rootNode === undefined) throw refuse(`the root element must be <${root}>`);
   if (Array.isArray(rootNode)) throw refuse(`expected one <${root}> element`);
-  const itemOf = Object.fromEntries(Object.entries(shape.wrappers).map(([item, wrapper]) => [wrapper, item]));
-  const out = toJsonShape(rootNode, itemOf);
+  const out = toJsonShape(rootNode, itemsByWrapper(shape));
   return isObject(out) ? out : {};
 }

@@ -236,34 +236,44 @@ export async function* readXmlUsers(text: AsyncIterable<string>, name: string, o
 interface Frame {
   name: string;
   attributes: Record<string, string>;
-  children: Record<string, unknown>;
+  /** Made at the first child: most elements are leaves. */
+  children: Record<string, unknown> | null;
   text: string;
 }
 
-/** A finished element in the tree form xml-codec maps: leaf text, or children, '@_attr' and '#text'. */
+/**
+ * A finished element in the tree form xml-codec maps: leaf text, or children, '@_attr' and '#text'.
+ * (Run for each of a file's millions of elements: no arrays of entries are made to ask whether
+ * there is anything in an object.)
+ */
 function valueOf(frame: Frame): unknown {
-  const text = frame.text.trim();
-  const attrs = Object.entries(frame.attributes);
-  if (attrs.length === 0 && Object.keys(frame.children).length === 0) return text;
+  let attributes = false;
+  for (const _ in frame.attributes) {
+    attributes = true;
+    break;
+  }
+  if (!attributes && frame.children === null) return frame.text.trim();
   const node: Record<string, unknown> = {};
-  for (const [k, v] of attrs) node[`@_${k}`] = v;
-  Object.assign(node, frame.children);
+  for (const k in frame.attributes) node[`@_${k}`] = frame.attributes[k];
+  if (frame.children) Object.assign(node, frame.children);
+  const text = frame.text.trim();
   if (text) node['#text'] = text;
   return node;
 }
 
 function addChild(parent: Frame, name: string, value: unknown): void {
-  const seen = parent.children[name];
-  if (seen === undefined) parent.children[name] = value;
+  const children = (parent.children ??= {});
+  const seen = children[name];
+  if (seen === undefined) children[name] = value;
   else if (Array.isArray(seen)) seen.push(value);
-  else parent.children[name] = [seen, value];
+  else children[name] = [seen, value];
 }
 
 /** One element's tree from the parser's events (both passes build it with this, so alike). */
 class TreeBuilder {
   private readonly stack: Frame[] = [];
   open(name: string, attributes: Record<string, string>): void {
-    this.stack.push({ name, attributes, children: {}, text: '' });
+    this.stack.push({ name, attributes, children: null, text: '' });
   }
   text(t: string): void {
     const top = this.stack.at(-1);
