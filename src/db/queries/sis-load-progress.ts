@@ -76,17 +76,18 @@ export async function listJobChanges(db: Queryable, jobId: string, afterRecord: 
  */
 export async function recordSeenKeys(db: Queryable, jobId: string, keys: { key: string; n: number }[]): Promise<Map<string, number>> {
   if (!keys.length) return new Map();
-  const fresh = await db.query<{ match_key: string }>(
-    `INSERT INTO job_seen_key (job_id, match_key, record_number)
-     SELECT $1, k, n FROM unnest($2::text[], $3::int[]) AS x(k, n)
-     ON CONFLICT (job_id, match_key) DO NOTHING RETURNING match_key`,
+  // Only the keys already recorded come back (usually none), not the 500 just inserted.
+  const taken = await db.query<{ match_key: string }>(
+    `WITH k AS (SELECT * FROM unnest($2::text[], $3::int[]) AS x(k, n)),
+     inserted AS (INSERT INTO job_seen_key (job_id, match_key, record_number) SELECT $1, k, n FROM k
+       ON CONFLICT (job_id, match_key) DO NOTHING RETURNING match_key)
+     SELECT k AS match_key FROM k WHERE k NOT IN (SELECT match_key FROM inserted)`,
     [jobId, keys.map((k) => k.key), keys.map((k) => k.n)],
   );
-  if (fresh.length === keys.length) return new Map();
-  const inserted = new Set(fresh.map((r) => r.match_key));
+  if (!taken.length) return new Map();
   const rows = await db.query<{ match_key: string; record_number: number }>(
     'SELECT match_key, record_number FROM job_seen_key WHERE job_id = $1 AND match_key = ANY($2::text[])',
-    [jobId, keys.filter((k) => !inserted.has(k.key)).map((k) => k.key)],
+    [jobId, taken.map((r) => r.match_key)],
   );
   return new Map(rows.map((r) => [r.match_key, r.record_number]));
 }

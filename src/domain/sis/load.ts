@@ -79,16 +79,18 @@ async function settleDropFile(path: string | undefined, ok: boolean): Promise<vo
 }
 
 /** The spool in batches, leaving out the records committed batches cover (ranges in order). */
-async function* batchesOf(records: AsyncIterable<SpoolRecord>, size: number, done: { first: number; last: number }[]): AsyncGenerator<SpoolRecord[]> {
+async function* batchesOf(chunks: AsyncIterable<SpoolRecord[]>, size: number, done: { first: number; last: number }[]): AsyncGenerator<SpoolRecord[]> {
   let batch: SpoolRecord[] = [];
   let r = 0;
-  for await (const rec of records) {
-    while (r < done.length && done[r]!.last < rec.n) r++;
-    if (r < done.length && done[r]!.first <= rec.n) continue;
-    batch.push(rec);
-    if (batch.length >= size) {
-      yield batch;
-      batch = [];
+  for await (const records of chunks) {
+    for (const rec of records) {
+      while (r < done.length && done[r]!.last < rec.n) r++;
+      if (r < done.length && done[r]!.first <= rec.n) continue;
+      batch.push(rec);
+      if (batch.length >= size) {
+        yield batch;
+        batch = [];
+      }
     }
   }
   if (batch.length) yield batch;

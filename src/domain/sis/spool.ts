@@ -17,7 +17,7 @@ import { rawMatchKey } from './match.js';
 import type { FileFormat, RawRecord } from './parse/read-user-file.js';
 import type { KnownRecordsData } from './parse/known-records.js';
 import { readUserFileInThread } from './parse/read-thread.js';
-import { fileRefused, textLines, utf8Text } from './parse/text.js';
+import { fileRefused } from './parse/text.js';
 
 /** What pass one settles without mapping: the user is unchanged, or not this load's to touch. */
 export type FastDecision = { action: 'unchanged' } | { action: 'skip'; reason: string; report: boolean };
@@ -209,16 +209,41 @@ async function spoolOnce(path: string, displayName: string, spoolPath: string, o
   return { total: n };
 }
 
-/** The spool's records in order, runs given back record by record. */
-export async function* readSpool(spoolPath: string): AsyncGenerator<SpoolRecord> {
-  const text = utf8Text(createReadStream(spoolPath, { highWaterMark: 256 * 1024 }), 'spool');
-  for await (const { text: line } of textLines(text, 'spool', 64 << 20)) {
-    if (!line) continue;
-    const parsed = JSON.parse(line) as SpoolRecord | SpoolRun;
-    if (!('run' in parsed)) yield parsed;
-    else for (let n = parsed.run[0]; n <= parsed.run[1]; n++) yield { n, line: 0, fast: parsed.fast };
+/**
+ * The spool's records in order, runs given back record by record, in arrays of at most
+ * SPOOL_READ_CHUNK: a step of the caller's loop per array, not per record. The spool is this
+ * load's own file, written above, so it is read as it was written, with no checks for a file
+ * from outside.
+ */
+export async function* readSpool(spoolPath: string): AsyncGenerator<SpoolRecord[]> {
+  let rest = '';
+  let out: SpoolRecord[] = [];
+  for await (const chunk of createReadStream(spoolPath, { encoding: 'utf8', highWaterMark: 1 << 20 }) as AsyncIterable<string>) {
+    const lines = (rest + chunk).split('\n');
+    rest = lines.pop()!;
+    for (const line of lines) {
+      if (!line) continue;
+      const parsed = JSON.parse(line) as SpoolRecord | SpoolRun;
+      if (!('run' in parsed)) out.push(parsed);
+      else {
+        for (let n = parsed.run[0]; n <= parsed.run[1]; n++) {
+          out.push({ n, line: 0, fast: parsed.fast });
+          if (out.length >= SPOOL_READ_CHUNK) {
+            yield out;
+            out = [];
+          }
+        }
+      }
+    }
+    if (out.length) {
+      yield out;
+      out = [];
+    }
   }
+  if (rest) throw new Error(`the spool ${spoolPath} ends without a line break (it was not written whole)`);
 }
+
+const SPOOL_READ_CHUNK = 5000;
 
 /** Records first..last, all settled as `fast`, and counted only. */
 interface SpoolRun {

@@ -11,6 +11,8 @@ import { ACCOUNT_TYPES, RECORD_TYPES, SCALAR_FIELDS, STATUSES, type ContactInfo,
 // Control characters break XML output, logs and e-mail headers; no legitimate field needs them.
 const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
 const LINE_BREAK = /[\r\n]/;
+/** Text of ASCII alone is in Normalization Form C already: normalize() is asked only otherwise. */
+const NON_ASCII = /[^\u0000-\u007f]/;
 const MAX_TEXT = 2000;
 
 /**
@@ -47,7 +49,7 @@ export interface ValidationContext {
 
 function text(field: string, v: string | null | undefined, opts: { multiline?: boolean; max?: number } = {}): string | null {
   if (v === null || v === undefined) return null;
-  const s = v.normalize('NFC').trim();
+  const s = (NON_ASCII.test(v) ? v.normalize('NFC') : v).trim();
   if (s === '') return null;
   // The message is built only on failure: this runs for every field of every record of a load.
   const unsafe = unsafeTextReason(s);
