@@ -123,14 +123,24 @@ async function applySpool(env: BatchEnv, spool: string, size: number, window: nu
   let cancelled = false;
   let failure: unknown;
   let counted: { delta: SisCounters; ranges: { first: number; last: number }[] } = { delta: { ...ZERO_SIS_COUNTERS }, ranges: [] };
-  let settledReported = 0;
+  // Progress is for the eyes: read back at most every REPORT_MS, one read at a time, and never
+  // holding a commit's place in the window (a batch's slot is free once it has committed).
+  let reporting: Promise<void> | undefined;
+  let reported = 0;
+  const reportSoon = () => {
+    if (reporting || Date.now() - reported < REPORT_MS) return;
+    reported = Date.now();
+    reporting = report(counted.delta)
+      .catch(() => {})
+      .finally(() => (reporting = undefined));
+  };
   const run = async (commit: () => Promise<boolean>) => {
     while (inflight.size >= window) await Promise.race(inflight);
     if (cancelled || failure) return;
     const p: Promise<void> = commit()
-      .then(async (c) => {
+      .then((c) => {
         cancelled ||= c;
-        await report(counted.delta);
+        reportSoon();
       })
       .catch((err: unknown) => {
         failure ??= err;
@@ -155,23 +165,21 @@ async function applySpool(env: BatchEnv, spool: string, size: number, window: nu
       if (last && last.last + 1 === records[0]!.n) last.last = records.at(-1)!.n;
       else counted.ranges.push({ first: records[0]!.n, last: records.at(-1)!.n });
       if (counted.delta.read >= SETTLED_FLUSH) await flushCounted();
-      else if (Date.now() - settledReported >= SETTLED_REPORT_MS) {
-        // Progress of counted-only batches (each a read of the job): for the eyes, a few a second.
-        settledReported = Date.now();
-        await report(counted.delta);
-      }
+      else reportSoon();
       continue;
     }
     await run(async () => (await commitSafely(env, batch)));
   }
   if (!cancelled && !failure) await flushCounted();
   await Promise.all(inflight);
+  await reporting;
   if (failure) throw failure;
   return cancelled;
 }
 
 const SETTLED_FLUSH = 20_000;
-const SETTLED_REPORT_MS = 100;
+/** Progress (a read of the job) at most this often: for the eyes, a few a second. */
+const REPORT_MS = 100;
 
 /**
  * The records this load can read without parsing (known-records.ts): those of users the scan

@@ -218,7 +218,7 @@ async function spoolOnce(path: string, displayName: string, spoolPath: string, o
 export async function* readSpool(spoolPath: string): AsyncGenerator<SpoolRecord[]> {
   let rest = '';
   let out: SpoolRecord[] = [];
-  for await (const chunk of createReadStream(spoolPath, { encoding: 'utf8', highWaterMark: 1 << 20 }) as AsyncIterable<string>) {
+  for await (const chunk of createReadStream(spoolPath, { encoding: 'utf8', highWaterMark: 256 * 1024 }) as AsyncIterable<string>) {
     const lines = (rest + chunk).split('\n');
     rest = lines.pop()!;
     for (const line of lines) {
