@@ -24,7 +24,7 @@ const src = join(root, 'src');
 const ALLOWED: { from: string; to: string; why: string }[] = [];
 
 /** Database drivers: only src/db may load them. */
-const DRIVERS = ['pg', '@electric-sql/pglite'];
+const DRIVERS = ['pg', 'pg-copy-streams', '@electric-sql/pglite'];
 
 type Layer = 'model' | 'db' | 'alma' | 'domain' | 'http' | 'cli' | 'other';
 

@@ -1,4 +1,4 @@
-// The one database seam: four methods over either node-postgres or an in-process PGlite.
+// The one database seam: five methods over either node-postgres or an in-process PGlite.
 // Both speak the same PostgreSQL dialect, so every query module, migration and test is shared.
 import { mkdirSync } from 'node:fs';
 import { Readable } from 'node:stream';
