@@ -39,8 +39,8 @@ const SEARCH = [
 const SEARCH_COLUMNS = SEARCH.map(([c]) => c).join(', ');
 const SEARCH_VALUES = SEARCH.map(([, v]) => v).join(', ');
 const SEARCHED = SEARCH.slice(2).map(([c]) => c);
-/** What the CTE of the user's write returns for them. */
-const SEARCH_SOURCE = (alias: string) => `${alias}id, ${alias}institution_id, ${alias}primary_id, ${alias}first_name, ${alias}last_name, ${alias}email_search`;
+/** What the CTE of an update returns for them. */
+const SEARCH_SOURCE = 'u.id, u.institution_id, u.primary_id, u.first_name, u.last_name, u.email_search';
 
 export type BatchRecord = UserRecordFields & {
   manualEdits: string[];
@@ -184,8 +184,8 @@ function copyLineOf(id: string, institutionId: string, u: BatchRecord): string {
     id,
     institutionId,
     ...WRITE_COLUMNS.map((c) => (JSONB_COLUMNS.has(c) ? asJson(row[c]) : (row[c] as CopyValue))),
-    u.sisHash ?? null,
-    u.sisHash ? 1 : null,
+    row.sis_hash as string | null,
+    row.sis_hash ? 1 : null,
   ]);
 }
 
@@ -244,7 +244,7 @@ export async function updateUsers(db: Queryable, institutionId: string, updates:
          sis_hash = x.sis_hash, sis_version = CASE WHEN x.sis_hash IS NULL THEN NULL ELSE u.version + 1 END
        FROM json_to_recordset($1::json) AS x(id uuid, version int, ${SCALAR_DEFS}, ${SEGMENT_DEFS}, sis_hash text)
        WHERE u.id = x.id AND u.version = x.version
-       RETURNING ${SEARCH_SOURCE('u.')}),
+       RETURNING ${SEARCH_SOURCE}),
      searched AS (
        INSERT INTO user_search AS s (${SEARCH_COLUMNS}) SELECT ${SEARCH_VALUES} FROM updated
        ON CONFLICT (user_id) DO UPDATE SET ${SEARCHED.map((c) => `${c} = EXCLUDED.${c}`).join(', ')}
